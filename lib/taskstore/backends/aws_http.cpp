@@ -1,0 +1,1 @@
+// Placeholder: AWS HTTP transport.

@@ -1,0 +1,44 @@
+#pragma once
+// The scheme -> factory table; the only place that knows the scheme strings.
+
+#include "taskstore/backend.hpp"
+#include "taskstore/uri.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace taskstore {
+
+struct OpenOptions
+{
+  // Create the store (e.g. the SQLite file) when it does not exist. Read-only
+  // operations pass false, and then a missing store is a ConfigError.
+  bool create_if_missing = true;
+  // Connect and per-request timeout for network backends; also SQLite's busy timeout.
+  std::chrono::milliseconds timeout{5000};
+  // A password supplied out of band (environment, file), used when the URI has none.
+  std::optional<std::string> password;
+};
+
+struct BackendInfo
+{
+  std::string_view name;                  // "sqlite"
+  std::vector<std::string_view> schemes;  // {"sqlite"}
+  std::string_view example;               // "sqlite:///var/lib/taskctl/tasks.db"
+};
+
+// The backends compiled into this build, in a fixed order.
+std::vector<BackendInfo> available_backends();
+
+// Opens the store a URI names. Throws InvalidArgument for a malformed URI, an
+// unknown scheme (the message lists the compiled-in schemes) or an unknown
+// query parameter; ConfigError for missing configuration or credentials;
+// StorageError (backend, unavailable) when the server cannot be reached.
+std::unique_ptr<StorageBackend> open_store(const StoreUri& uri, const OpenOptions& options = {});
+std::unique_ptr<StorageBackend> open_store(std::string_view uri, const OpenOptions& options = {});
+
+} // namespace taskstore

@@ -1,0 +1,54 @@
+#pragma once
+// Timestamps in the formats pmcp-tasks writes (facts §2.3), and the two values
+// backends extract from record JSON (expiry, creation time) for their indexes.
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace taskstore {
+
+// A UTC instant with nanosecond precision; seconds may be negative.
+struct Timestamp
+{
+  std::int64_t seconds = 0;  // since 1970-01-01T00:00:00Z
+  std::uint32_t nanos = 0;   // 0..999'999'999
+  auto operator<=>(const Timestamp&) const = default;
+  std::int64_t epoch_millis() const { return seconds * 1000 + nanos / 1'000'000; }
+};
+
+Timestamp now_utc();
+
+// Parses RFC 3339 with any offset (Z, z, +hh:mm, -hh:mm), 'T' or 't' or ' '
+// separator and 0..9 fractional digits; converts to UTC. nullopt when invalid.
+std::optional<Timestamp> parse_rfc3339(std::string_view text);
+
+// "2025-11-25T10:30:00.123Z": exactly 3 fraction digits, truncated (createdAt, lastUpdatedAt).
+std::string format_millis(Timestamp t);
+
+// chrono AutoSi with 'Z': no fraction when nanos == 0, else 3, 6 or 9 digits (expiresAt).
+std::string format_autosi(Timestamp t);
+
+// Same as format_autosi but with "+00:00" (TaskError::Expired's expired_at).
+std::string format_rfc3339_offset(Timestamp t);
+
+// Adds milliseconds; nullopt on overflow or when outside years 0..9999.
+std::optional<Timestamp> add_millis(Timestamp t, std::uint64_t ms);
+
+// Fast extraction of the top-level "expiresAt" of a TaskRecord JSON document,
+// for backends that index expiry. nullopt when absent, null, unparsable, or
+// when data is not a JSON object; never throws.
+std::optional<Timestamp> extract_expires_at(std::string_view record_json);
+
+// The record's "task"."createdAt" (the Redis owner-index score); nullopt like above.
+std::optional<Timestamp> extract_created_at(std::string_view record_json);
+
+// True iff expires_at is set and now is strictly later (facts §2.4 is_expired).
+inline bool is_expired_at(const std::optional<Timestamp>& expires_at, Timestamp now)
+{
+  return expires_at && now > *expires_at;
+}
+
+} // namespace taskstore
