@@ -1,0 +1,101 @@
+#include "taskstore/registry.hpp"
+
+#include "taskstore/backends/memory.hpp"
+#include "taskstore/error.hpp"
+#ifdef TASKSTORE_WITH_SQLITE
+#include "taskstore/backends/sqlite.hpp"
+#endif
+#ifdef TASKSTORE_WITH_REDIS
+#include "taskstore/backends/redis.hpp"
+#endif
+#ifdef TASKSTORE_WITH_DYNAMODB
+#include "taskstore/backends/dynamodb.hpp"
+#endif
+
+#include <algorithm>
+
+namespace taskstore {
+
+namespace {
+
+using Factory = std::unique_ptr<StorageBackend> (*)(const StoreUri&, const OpenOptions&);
+
+struct Entry
+{
+  BackendInfo info;
+  Factory open;
+};
+
+// The one scheme -> factory table. Schemes refused with a reason are listed
+// in refused_scheme() instead.
+const std::vector<Entry>&
+table()
+{
+  static const std::vector<Entry> entries = {
+    {{"memory", {"mem"}, "mem://"}, &open_memory},
+#ifdef TASKSTORE_WITH_SQLITE
+    {{"sqlite", {"sqlite"}, "sqlite:///var/lib/taskctl/tasks.db"}, &open_sqlite},
+#endif
+#ifdef TASKSTORE_WITH_REDIS
+    {{"redis", {"redis", "redis+unix"}, "redis://127.0.0.1:6379/0?prefix=pmcp"}, &open_redis},
+#endif
+#ifdef TASKSTORE_WITH_DYNAMODB
+    {{"dynamodb", {"dynamodb"}, "dynamodb://pmcp_tasks?region=us-east-1"}, &open_dynamodb},
+#endif
+  };
+  return entries;
+}
+
+// Returns why a known scheme cannot be used, or nullptr.
+const char*
+refused_scheme(const std::string& scheme)
+{
+  if (scheme == "rediss") {
+    return "rediss:// (Redis over TLS) is not supported: Debian's hiredis 0.14 has no TLS; "
+           "use a TLS tunnel (e.g. stunnel) and a redis:// URI to it";
+  }
+  return nullptr;
+}
+
+} // namespace
+
+std::vector<BackendInfo>
+available_backends()
+{
+  std::vector<BackendInfo> out;
+  for (const auto& entry : table()) {
+    out.push_back(entry.info);
+  }
+  return out;
+}
+
+std::unique_ptr<StorageBackend>
+open_store(const StoreUri& uri, const OpenOptions& options)
+{
+  for (const auto& entry : table()) {
+    const auto& schemes = entry.info.schemes;
+    if (std::find(schemes.begin(), schemes.end(), uri.scheme) != schemes.end()) {
+      return entry.open(uri, options);
+    }
+  }
+  if (const char* reason = refused_scheme(uri.scheme)) {
+    throw InvalidArgument(reason);
+  }
+  std::string known;
+  for (const auto& entry : table()) {
+    for (const auto scheme : entry.info.schemes) {
+      known += known.empty() ? "" : ", ";
+      known += scheme;
+    }
+  }
+  throw InvalidArgument("unknown store scheme '" + uri.scheme + "' in " + uri.redacted() +
+                        " (this build supports: " + known + ")");
+}
+
+std::unique_ptr<StorageBackend>
+open_store(std::string_view uri, const OpenOptions& options)
+{
+  return open_store(StoreUri::parse(uri), options);
+}
+
+} // namespace taskstore
