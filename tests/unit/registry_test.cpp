@@ -1,0 +1,40 @@
+#include "taskstore/error.hpp"
+#include "taskstore/registry.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+using namespace taskstore;
+
+TEST_CASE("available_backends lists what this build has, memory first")
+{
+  const auto backends = available_backends();
+  REQUIRE_FALSE(backends.empty());
+  CHECK(backends.front().name == "memory");
+  const auto has = [&](std::string_view name) {
+    return std::any_of(backends.begin(), backends.end(), [&](const auto& b) { return b.name == name; });
+  };
+#ifdef TASKSTORE_TEST_ALL_BACKENDS
+  CHECK(has("sqlite"));
+  CHECK(has("redis"));
+  CHECK(has("dynamodb"));
+#endif
+  CHECK(has("memory"));
+}
+
+TEST_CASE("open_store refuses unknown and unsupported schemes clearly")
+{
+  CHECK_THROWS_AS(open_store("ftp://x"), InvalidArgument);
+  CHECK_THROWS_WITH(open_store("ftp://x"),
+                    Catch::Contains("unknown store scheme 'ftp'") && Catch::Contains("mem"));
+  CHECK_THROWS_WITH(open_store("rediss://h:6379"), Catch::Contains("TLS"));
+  CHECK_THROWS_WITH(open_store("ftp://u:secret@x"), !Catch::Contains("secret"));
+}
+
+TEST_CASE("open_store opens a memory store")
+{
+  auto store = open_store("mem://");
+  REQUIRE(store);
+  CHECK(store->name() == "memory");
+}
