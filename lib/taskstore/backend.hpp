@@ -64,6 +64,8 @@ public:
   // CAS: writes only when the current version equals expected and returns
   // expected+1. Otherwise throws version_conflict{expected, actual} with the
   // real current version, 0 when the key does not exist.
+  // expected == 0 therefore means "create only if absent" (atomically; the new
+  // record gets version 1) — an extension: pmcp-tasks never passes 0.
   virtual std::uint64_t put_if_version(std::string_view key, std::string_view data,
                                        std::uint64_t expected) = 0;
 
