@@ -1,13 +1,802 @@
-// Placeholder: the sqlite backend is being written.
+// The sqlite backend: one table in one database file, WAL mode.
+//
+// Physical layout (schema version 1, PRAGMA user_version = 1, PRAGMA
+// application_id = k_application_id):
+//
+//   CREATE TABLE tasks(
+//     key        TEXT PRIMARY KEY NOT NULL,  -- "{owner}:{task}", compared byte-wise (BINARY)
+//     owner      TEXT NOT NULL,              -- the part before the first ':'
+//     version    INTEGER NOT NULL,           -- 1 on creation, +1 on every write
+//     data       BLOB NOT NULL,              -- the record bytes, exactly as given
+//     expires_s  INTEGER,                    -- the record's expiresAt: epoch seconds (UTC),
+//     expires_ns INTEGER                     --   and nanoseconds; both NULL when it has none
+//   ) WITHOUT ROWID;
+//   CREATE INDEX tasks_expiry ON tasks(expires_s, expires_ns) WHERE expires_s IS NOT NULL;
+//
+// Keys are always bound as TEXT, so every comparison is memcmp order and a
+// prefix is the key range [prefix, prefix with its last byte incremented).
+// The expiry columns keep expiresAt at full nanosecond precision over its whole
+// range, so "now strictly later than expiresAt" is exact in SQL.
+//
+// One StorageBackend instance owns one connection and its cached prepared
+// statements; a mutex makes the instance safe to share between threads (other
+// processes and connections are serialised by SQLite's own locking, waiting up
+// to the busy timeout).
+
 #include "taskstore/backends/sqlite.hpp"
+
 #include "taskstore/error.hpp"
+#include "taskstore/key.hpp"
+#include "taskstore/time.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace taskstore {
 
-std::unique_ptr<StorageBackend>
-open_sqlite(const StoreUri&, const OpenOptions&)
+namespace {
+
+constexpr int k_schema_version = 1;
+// "tkct": marks a database file as a taskctl store.
+constexpr std::int32_t k_application_id = 0x746b6374;
+// Rows per SELECT of a scan or cleanup, and the byte budget of one scan batch.
+constexpr int k_batch_rows = 1000;
+constexpr std::size_t k_batch_bytes = 8 * 1024 * 1024;
+
+// ---------------------------------------------------------------------------
+// Errors
+
+// Which call failed, for the message: "sqlite store P: <what> failed: ...".
+struct Failure
 {
-  throw ConfigError("the sqlite backend is not implemented yet");
+  const std::string& path;
+  std::string_view what;
+};
+
+// The one place sqlite result codes become taskstore errors. The sqlite
+// message and extended code are kept as the nested cause.
+//   SQLITE_BUSY/LOCKED (after the busy timeout)  -> StorageError backend, unavailable
+//   SQLITE_CANTOPEN/NOTADB                       -> ConfigError
+//   SQLITE_FULL                                  -> StorageError capacity_exceeded
+//   anything else                                -> StorageError backend
+[[noreturn]] void
+throw_sqlite_error(sqlite3* db, int rc, const Failure& failure)
+{
+  const std::string message = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  const int extended = db != nullptr ? sqlite3_extended_errcode(db) : rc;
+  const int primary = rc & 0xff;
+  const std::string cause = "SQLite error " + std::to_string(extended) + " (" + sqlite3_errstr(extended) +
+                            "): " + message;
+  const std::string where = "sqlite store " + failure.path + ": " + std::string(failure.what) + " failed: ";
+  try {
+    throw std::runtime_error(cause);
+  } catch (...) {
+    switch (primary) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      std::throw_with_nested(StorageError::backend(
+        where + message + " (another connection held the lock for the whole busy timeout; retry or raise --timeout)",
+        true));
+    case SQLITE_CANTOPEN:
+      std::throw_with_nested(ConfigError(where + message));
+    case SQLITE_NOTADB:
+      std::throw_with_nested(ConfigError("sqlite store " + failure.path + " is not an SQLite database (" +
+                                         message + ")"));
+    case SQLITE_FULL:
+      std::throw_with_nested(StorageError::capacity_exceeded(where + message));
+    default:
+      std::throw_with_nested(StorageError::backend(where + message));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// RAII handles
+
+struct DbCloser
+{
+  void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+struct StmtFinalizer
+{
+  void operator()(sqlite3_stmt* stmt) const noexcept { sqlite3_finalize(stmt); }
+};
+using DbPtr = std::unique_ptr<sqlite3, DbCloser>;
+using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+// The cached statements. Each is prepared on first use and kept for the
+// lifetime of the connection.
+enum class Sql : std::size_t
+{
+  begin_immediate,
+  commit,
+  get,
+  put,
+  cas_update,
+  cas_create,
+  version_of,
+  remove,
+  remove_version,
+  scan_from,          // key >= ?1, unbounded
+  scan_after,         // key > ?1, unbounded
+  scan_from_until,    // key >= ?1 AND key < ?2
+  scan_after_until,   // key > ?1 AND key < ?2
+  expired_from,       // candidates for cleanup, same four shapes
+  expired_after,
+  expired_from_until,
+  expired_after_until,
+  delete_expired,        // one-statement cleanup, key >= ?1
+  delete_expired_until,  // key >= ?1 AND key < ?2
+  count_,
+};
+
+// Row columns are (key, version, data) for scans; (key, version, expires_s,
+// expires_ns) for expiry candidates. ?3/?4 in expiry statements: now seconds,
+// now nanoseconds; the LIMIT is the last parameter.
+#define TASKSTORE_EXPIRED "expires_s <= ?3 AND (expires_s < ?3 OR expires_ns < ?4)"
+constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> k_sql = {
+  "BEGIN IMMEDIATE",
+  "COMMIT",
+  "SELECT version, data FROM tasks WHERE key = ?1",
+  "INSERT INTO tasks(key, owner, version, data, expires_s, expires_ns) VALUES(?1, ?2, 1, ?3, ?4, ?5)"
+  " ON CONFLICT(key) DO UPDATE SET version = version + 1, data = excluded.data,"
+  " expires_s = excluded.expires_s, expires_ns = excluded.expires_ns RETURNING version",
+  "UPDATE tasks SET version = version + 1, data = ?3, expires_s = ?4, expires_ns = ?5"
+  " WHERE key = ?1 AND version = ?2 RETURNING version",
+  "INSERT INTO tasks(key, owner, version, data, expires_s, expires_ns) VALUES(?1, ?2, 1, ?3, ?4, ?5)"
+  " ON CONFLICT(key) DO NOTHING RETURNING version",
+  "SELECT version FROM tasks WHERE key = ?1",
+  "DELETE FROM tasks WHERE key = ?1",
+  "DELETE FROM tasks WHERE key = ?1 AND version = ?2",
+  "SELECT key, version, data FROM tasks WHERE key >= ?1 ORDER BY key LIMIT ?3",
+  "SELECT key, version, data FROM tasks WHERE key > ?1 ORDER BY key LIMIT ?3",
+  "SELECT key, version, data FROM tasks WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3",
+  "SELECT key, version, data FROM tasks WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT ?3",
+  "SELECT key, version, expires_s, expires_ns FROM tasks WHERE key >= ?1 AND " TASKSTORE_EXPIRED
+  " ORDER BY key LIMIT ?5",
+  "SELECT key, version, expires_s, expires_ns FROM tasks WHERE key > ?1 AND " TASKSTORE_EXPIRED
+  " ORDER BY key LIMIT ?5",
+  "SELECT key, version, expires_s, expires_ns FROM tasks WHERE key >= ?1 AND key < ?2 AND " TASKSTORE_EXPIRED
+  " ORDER BY key LIMIT ?5",
+  "SELECT key, version, expires_s, expires_ns FROM tasks WHERE key > ?1 AND key < ?2 AND " TASKSTORE_EXPIRED
+  " ORDER BY key LIMIT ?5",
+  "DELETE FROM tasks WHERE key >= ?1 AND " TASKSTORE_EXPIRED,
+  "DELETE FROM tasks WHERE key >= ?1 AND key < ?2 AND " TASKSTORE_EXPIRED,
+};
+#undef TASKSTORE_EXPIRED
+
+constexpr const char* k_schema_sql =
+  "CREATE TABLE tasks("
+  " key TEXT PRIMARY KEY NOT NULL,"
+  " owner TEXT NOT NULL,"
+  " version INTEGER NOT NULL,"
+  " data BLOB NOT NULL,"
+  " expires_s INTEGER,"
+  " expires_ns INTEGER"
+  ") WITHOUT ROWID;"
+  "CREATE INDEX tasks_expiry ON tasks(expires_s, expires_ns) WHERE expires_s IS NOT NULL;";
+
+// Returns the smallest string greater than every string that starts with
+// prefix, or nullopt when there is none (empty prefix, or only 0xFF bytes).
+std::optional<std::string>
+prefix_upper_bound(std::string_view prefix)
+{
+  std::string bound(prefix);
+  while (!bound.empty() && static_cast<unsigned char>(bound.back()) == 0xff) {
+    bound.pop_back();
+  }
+  if (bound.empty()) {
+    return std::nullopt;
+  }
+  bound.back() = static_cast<char>(static_cast<unsigned char>(bound.back()) + 1);
+  return bound;
+}
+
+class SqliteBackend;
+
+// A cached statement in use: binds, steps, reads columns, and resets the
+// statement (releasing its read snapshot) when it goes out of scope.
+class Query
+{
+public:
+  Query(SqliteBackend& backend, Sql sql);
+  ~Query()
+  {
+    sqlite3_reset(m_stmt);
+    sqlite3_clear_bindings(m_stmt);
+  }
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
+
+  // Text parameters (keys) must outlive the step: they are bound SQLITE_STATIC.
+  Query&
+  text(int index, std::string_view value)
+  {
+    check(sqlite3_bind_text64(m_stmt, index, value.empty() ? "" : value.data(), value.size(), SQLITE_STATIC,
+                              SQLITE_UTF8));
+    return *this;
+  }
+  Query&
+  blob(int index, std::string_view value)
+  {
+    // A null pointer would bind NULL; an empty value must stay an empty blob.
+    check(sqlite3_bind_blob64(m_stmt, index, value.empty() ? "" : value.data(), value.size(), SQLITE_STATIC));
+    return *this;
+  }
+  Query&
+  integer(int index, std::int64_t value)
+  {
+    check(sqlite3_bind_int64(m_stmt, index, value));
+    return *this;
+  }
+  Query&
+  null(int index)
+  {
+    check(sqlite3_bind_null(m_stmt, index));
+    return *this;
+  }
+
+  // Returns true when a row is available, false when the statement is done.
+  bool step();
+
+  std::int64_t
+  column_int(int index) const
+  {
+    return sqlite3_column_int64(m_stmt, index);
+  }
+  bool
+  column_is_null(int index) const
+  {
+    return sqlite3_column_type(m_stmt, index) == SQLITE_NULL;
+  }
+  std::string
+  column_bytes(int index) const
+  {
+    // sqlite3_column_blob before sqlite3_column_bytes, as the documentation asks.
+    const void* bytes = sqlite3_column_blob(m_stmt, index);
+    const int size = sqlite3_column_bytes(m_stmt, index);
+    return bytes == nullptr ? std::string() : std::string(static_cast<const char*>(bytes), size);
+  }
+
+private:
+  void check(int rc);
+  SqliteBackend& m_backend;
+  sqlite3_stmt* m_stmt;
+};
+
+class SqliteBackend final : public StorageBackend
+{
+public:
+  SqliteBackend(std::string path, std::chrono::milliseconds timeout, bool create_if_missing)
+    : m_path(std::move(path)), m_timeout(timeout)
+  {
+    open(create_if_missing);
+  }
+
+  VersionedRecord
+  get(std::string_view key) override
+  {
+    split_key(key);
+    std::lock_guard lock(m_mutex);
+    Query query(*this, Sql::get);
+    query.text(1, key);
+    if (!query.step()) {
+      throw StorageError::not_found(std::string(key));
+    }
+    return VersionedRecord{query.column_bytes(1), to_version(query.column_int(0))};
+  }
+
+  std::uint64_t
+  put(std::string_view key, std::string_view data) override
+  {
+    const KeyParts parts = split_key(key);
+    const auto expires_at = extract_expires_at(data);
+    std::lock_guard lock(m_mutex);
+    Query query(*this, Sql::put);
+    query.text(1, key).text(2, parts.owner_id).blob(3, data);
+    bind_expiry(query, 4, expires_at);
+    if (!query.step()) {
+      fail(SQLITE_INTERNAL, "put (no version returned)");
+    }
+    return to_version(query.column_int(0));
+  }
+
+  std::uint64_t
+  put_if_version(std::string_view key, std::string_view data, std::uint64_t expected) override
+  {
+    const KeyParts parts = split_key(key);
+    const auto expires_at = extract_expires_at(data);
+    std::lock_guard lock(m_mutex);
+    Transaction transaction(*this);
+    std::optional<std::uint64_t> written;
+    if (expected == 0) {
+      // expected 0 matches an absent key: create only if absent.
+      Query query(*this, Sql::cas_create);
+      query.text(1, key).text(2, parts.owner_id).blob(3, data);
+      bind_expiry(query, 4, expires_at);
+      if (query.step()) {
+        written = to_version(query.column_int(0));
+      }
+    } else if (expected <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      Query query(*this, Sql::cas_update);
+      query.text(1, key).integer(2, static_cast<std::int64_t>(expected)).blob(3, data);
+      bind_expiry(query, 4, expires_at);
+      if (query.step()) {
+        written = to_version(query.column_int(0));
+      }
+    } // the statement is reset here, before COMMIT
+    if (written) {
+      transaction.commit();
+      return *written;
+    }
+    // No row matched: report the real current version, read in the same transaction.
+    std::uint64_t actual = 0;
+    {
+      Query query(*this, Sql::version_of);
+      query.text(1, key);
+      if (query.step()) {
+        actual = to_version(query.column_int(0));
+      }
+    }
+    transaction.commit();
+    throw StorageError::version_conflict(std::string(key), expected, actual);
+  }
+
+  bool
+  remove(std::string_view key) override
+  {
+    split_key(key);
+    std::lock_guard lock(m_mutex);
+    Query query(*this, Sql::remove);
+    query.text(1, key);
+    query.step();
+    return sqlite3_changes64(m_db.get()) > 0;
+  }
+
+  // Visits keys in ascending byte order, k_batch_rows per SELECT; each batch
+  // is its own read snapshot, taken and released before the visitor runs.
+  void
+  scan(std::string_view prefix, const ScanVisitor& visit) override
+  {
+    const auto upper = prefix_upper_bound(prefix);
+    std::string cursor(prefix);
+    bool first = true;
+    std::vector<std::pair<std::string, VersionedRecord>> batch;
+    for (;;) {
+      batch.clear();
+      bool more = false;
+      {
+        std::lock_guard lock(m_mutex);
+        Query query(*this, upper ? (first ? Sql::scan_from_until : Sql::scan_after_until)
+                                 : (first ? Sql::scan_from : Sql::scan_after));
+        query.text(1, cursor).integer(3, k_batch_rows);
+        if (upper) {
+          query.text(2, *upper);
+        }
+        std::size_t bytes = 0;
+        while (query.step()) {
+          batch.emplace_back(query.column_bytes(0),
+                             VersionedRecord{query.column_bytes(2), to_version(query.column_int(1))});
+          bytes += batch.back().first.size() + batch.back().second.data.size();
+          if (bytes >= k_batch_bytes) {
+            break; // the rest follows in the next batch
+          }
+        }
+        more = batch.size() == static_cast<std::size_t>(k_batch_rows) || bytes >= k_batch_bytes;
+      }
+      for (const auto& [key, record] : batch) {
+        if (!visit(key, record)) {
+          return;
+        }
+      }
+      if (!more || batch.empty()) {
+        return;
+      }
+      cursor = std::move(batch.back().first);
+      first = false;
+    }
+  }
+
+  std::string_view
+  name() const override
+  {
+    return "sqlite";
+  }
+
+protected:
+  std::size_t
+  do_cleanup_expired(const CleanupOptions& options) override
+  {
+    const auto upper = prefix_upper_bound(options.prefix);
+    if (!options.dry_run && !options.on_removed) {
+      // One statement: nothing to report per record.
+      std::lock_guard lock(m_mutex);
+      Query query(*this, upper ? Sql::delete_expired_until : Sql::delete_expired);
+      query.text(1, options.prefix).integer(3, options.now.seconds).integer(4, options.now.nanos);
+      if (upper) {
+        query.text(2, *upper);
+      }
+      query.step();
+      return static_cast<std::size_t>(sqlite3_changes64(m_db.get()));
+    }
+
+    struct Candidate
+    {
+      std::string key;
+      std::uint64_t version;
+      Timestamp expires_at;
+    };
+    std::size_t count = 0;
+    std::string cursor = options.prefix;
+    bool first = true;
+    std::vector<Candidate> candidates;
+    for (;;) {
+      candidates.clear();
+      bool more = false;
+      {
+        std::lock_guard lock(m_mutex);
+        {
+          Query query(*this, upper ? (first ? Sql::expired_from_until : Sql::expired_after_until)
+                                   : (first ? Sql::expired_from : Sql::expired_after));
+          query.text(1, cursor).integer(3, options.now.seconds).integer(4, options.now.nanos).integer(5, k_batch_rows);
+          if (upper) {
+            query.text(2, *upper);
+          }
+          while (query.step()) {
+            candidates.push_back(Candidate{
+              query.column_bytes(0), to_version(query.column_int(1)),
+              Timestamp{query.column_int(2), static_cast<std::uint32_t>(query.column_int(3))}});
+          }
+        }
+        more = candidates.size() == static_cast<std::size_t>(k_batch_rows);
+        if (!candidates.empty()) {
+          cursor = candidates.back().key;
+          first = false;
+        }
+        if (!options.dry_run && !candidates.empty()) {
+          // Remove each candidate only if it was not rewritten since it was judged.
+          Transaction transaction(*this);
+          std::erase_if(candidates, [&](const Candidate& candidate) {
+            Query query(*this, Sql::remove_version);
+            query.text(1, candidate.key).integer(2, static_cast<std::int64_t>(candidate.version));
+            query.step();
+            return sqlite3_changes64(m_db.get()) == 0;
+          });
+          transaction.commit();
+        }
+      }
+      count += candidates.size();
+      if (options.on_removed) {
+        for (const auto& candidate : candidates) {
+          options.on_removed(candidate.key, candidate.version, candidate.expires_at);
+        }
+      }
+      if (!more) {
+        return count;
+      }
+    }
+  }
+
+private:
+  friend class Query;
+
+  // BEGIN IMMEDIATE (waiting up to the busy timeout for the write lock);
+  // rolled back unless commit() was called.
+  class Transaction
+  {
+  public:
+    explicit Transaction(SqliteBackend& backend) : m_backend(backend)
+    {
+      Query(m_backend, Sql::begin_immediate).step();
+    }
+    ~Transaction()
+    {
+      if (!m_done) {
+        // Never throws: an error here leaves SQLite to roll back on its own.
+        sqlite3_exec(m_backend.m_db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      }
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void
+    commit()
+    {
+      Query(m_backend, Sql::commit).step();
+      m_done = true;
+    }
+
+  private:
+    SqliteBackend& m_backend;
+    bool m_done = false;
+  };
+
+  [[noreturn]] void
+  fail(int rc, std::string_view what) const
+  {
+    throw_sqlite_error(m_db.get(), rc, Failure{m_path, what});
+  }
+
+  // Returns the cached statement, preparing it on first use.
+  sqlite3_stmt*
+  statement(Sql sql)
+  {
+    auto& slot = m_statements[static_cast<std::size_t>(sql)];
+    if (!slot) {
+      sqlite3_stmt* stmt = nullptr;
+      const int rc = sqlite3_prepare_v3(m_db.get(), k_sql[static_cast<std::size_t>(sql)], -1,
+                                        SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+      if (rc != SQLITE_OK) {
+        fail(rc, "preparing a statement");
+      }
+      slot.reset(stmt);
+    }
+    return slot.get();
+  }
+
+  // Runs SQL text that returns no rows (schema, pragmas); not cached.
+  void
+  exec(const char* sql, std::string_view what)
+  {
+    const int rc = sqlite3_exec(m_db.get(), sql, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      fail(rc, what);
+    }
+  }
+
+  // Returns the first column of the first row of a one-off query.
+  std::int64_t
+  query_int(const char* sql, std::string_view what)
+  {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v2(m_db.get(), sql, -1, &raw, nullptr);
+    StmtPtr stmt(raw);
+    if (rc != SQLITE_OK) {
+      fail(rc, what);
+    }
+    rc = sqlite3_step(stmt.get());
+    if (rc == SQLITE_ROW) {
+      return sqlite3_column_int64(stmt.get(), 0);
+    }
+    if (rc != SQLITE_DONE) {
+      fail(rc, what);
+    }
+    return 0;
+  }
+
+  std::string
+  query_text(const char* sql, std::string_view what)
+  {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v2(m_db.get(), sql, -1, &raw, nullptr);
+    StmtPtr stmt(raw);
+    if (rc != SQLITE_OK) {
+      fail(rc, what);
+    }
+    rc = sqlite3_step(stmt.get());
+    if (rc == SQLITE_ROW) {
+      const auto* text = sqlite3_column_text(stmt.get(), 0);
+      return text == nullptr ? std::string() : reinterpret_cast<const char*>(text);
+    }
+    if (rc != SQLITE_DONE) {
+      fail(rc, what);
+    }
+    return {};
+  }
+
+  static void
+  bind_expiry(Query& query, int index, const std::optional<Timestamp>& expires_at)
+  {
+    if (expires_at) {
+      query.integer(index, expires_at->seconds).integer(index + 1, expires_at->nanos);
+    } else {
+      query.null(index).null(index + 1);
+    }
+  }
+
+  std::uint64_t
+  to_version(std::int64_t value) const
+  {
+    if (value < 0) {
+      throw StorageError::backend("sqlite store " + m_path + ": negative version " + std::to_string(value) +
+                                  " in the tasks table");
+    }
+    return static_cast<std::uint64_t>(value);
+  }
+
+  // Creates the file (0600) when allowed, opens it, checks or creates the schema.
+  void
+  open(bool create_if_missing)
+  {
+    const bool in_memory = m_path == ":memory:";
+    bool created = false;
+    if (!in_memory) {
+      created = create_file(create_if_missing);
+    }
+    try {
+      sqlite3* raw = nullptr;
+      const int rc = sqlite3_open_v2(m_path.c_str(), &raw,
+                                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                                       (in_memory ? SQLITE_OPEN_CREATE : 0),
+                                     nullptr);
+      m_db.reset(raw);
+      if (rc != SQLITE_OK) {
+        fail(rc, "opening the database");
+      }
+      sqlite3_extended_result_codes(m_db.get(), 1);
+      sqlite3_busy_timeout(m_db.get(), static_cast<int>(std::min<std::chrono::milliseconds::rep>(
+                                         m_timeout.count(), std::numeric_limits<int>::max())));
+      check_schema(create_if_missing);
+      exec("PRAGMA synchronous=NORMAL", "setting synchronous=NORMAL");
+    } catch (...) {
+      m_statements = {};
+      m_db.reset();
+      if (created) {
+        ::unlink(m_path.c_str());
+      }
+      throw;
+    }
+  }
+
+  // Returns true when this call created the file. Throws ConfigError when the
+  // file is missing and may not be created, or cannot be created.
+  bool
+  create_file(bool create_if_missing)
+  {
+    if (!create_if_missing) {
+      struct stat info{};
+      if (::stat(m_path.c_str(), &info) != 0) {
+        if (errno == ENOENT) {
+          throw ConfigError("store file " + m_path +
+                            " does not exist (a write command such as `taskctl put` creates it; or point "
+                            "--store / TASKCTL_STORE at an existing store)");
+        }
+        throw ConfigError("cannot access store file " + m_path + ": " + std::strerror(errno));
+      }
+      return false;
+    }
+    const int fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      const int error = errno;
+      if (error == EEXIST) {
+        return false;
+      }
+      if (error == ENOENT) {
+        const auto slash = m_path.rfind('/');
+        const std::string directory = slash == std::string::npos ? "." : m_path.substr(0, slash == 0 ? 1 : slash);
+        throw ConfigError("cannot create store file " + m_path + ": directory " + directory +
+                          " does not exist (create it first)");
+      }
+      throw ConfigError("cannot create store file " + m_path + ": " + std::strerror(error));
+    }
+    // Whatever the umask, the file holds task data: owner read/write only.
+    const bool ok = ::fchmod(fd, 0600) == 0;
+    const int error = errno;
+    ::close(fd);
+    if (!ok) {
+      ::unlink(m_path.c_str());
+      throw ConfigError("cannot set mode 0600 on store file " + m_path + ": " + std::strerror(error));
+    }
+    return true;
+  }
+
+  // Creates the schema in an empty database (when allowed) or checks that the
+  // database is a taskctl store of a schema version this build understands.
+  void
+  check_schema(bool create_if_missing)
+  {
+    auto application_id = query_int("PRAGMA application_id", "reading the application id");
+    auto user_version = query_int("PRAGMA user_version", "reading the schema version");
+    auto objects = query_int("SELECT count(*) FROM sqlite_schema", "reading the schema");
+    if (application_id == 0 && user_version == 0 && objects == 0) {
+      if (!create_if_missing) {
+        throw ConfigError("store file " + m_path +
+                          " is an empty database, not yet a taskctl store (a write command creates the schema)");
+      }
+      // WAL is a property of the file; switch before the first write.
+      query_text("PRAGMA journal_mode=WAL", "switching to WAL mode");
+      Transaction transaction(*this);
+      // Re-check under the write lock: another process may have won the race.
+      if (query_int("SELECT count(*) FROM sqlite_schema", "reading the schema") == 0) {
+        exec(k_schema_sql, "creating the schema");
+        exec(("PRAGMA application_id=" + std::to_string(k_application_id)).c_str(), "setting the application id");
+        exec(("PRAGMA user_version=" + std::to_string(k_schema_version)).c_str(), "setting the schema version");
+      }
+      transaction.commit();
+      application_id = query_int("PRAGMA application_id", "reading the application id");
+      user_version = query_int("PRAGMA user_version", "reading the schema version");
+    } else if (m_path != ":memory:") {
+      query_text("PRAGMA journal_mode=WAL", "switching to WAL mode");
+    }
+    if (application_id != k_application_id) {
+      throw ConfigError("sqlite store " + m_path +
+                        " is an SQLite database but not a taskctl store (application_id " +
+                        std::to_string(application_id) + ", user_version " + std::to_string(user_version) +
+                        "); point --store at a taskctl store or a new file");
+    }
+    if (user_version > k_schema_version) {
+      throw ConfigError("sqlite store " + m_path + " has schema version " + std::to_string(user_version) +
+                        ", newer than this build of taskctl understands (" + std::to_string(k_schema_version) +
+                        "); upgrade taskctl");
+    }
+    if (user_version < 1) {
+      throw ConfigError("sqlite store " + m_path + " has unknown schema version " + std::to_string(user_version) +
+                        " (expected " + std::to_string(k_schema_version) + ")");
+    }
+  }
+
+  std::string m_path;
+  std::chrono::milliseconds m_timeout;
+  std::mutex m_mutex;
+  DbPtr m_db;  // declared before the statements: finalized after them
+  std::array<StmtPtr, static_cast<std::size_t>(Sql::count_)> m_statements;
+};
+
+Query::Query(SqliteBackend& backend, Sql sql) : m_backend(backend), m_stmt(backend.statement(sql)) {}
+
+bool
+Query::step()
+{
+  const int rc = sqlite3_step(m_stmt);
+  if (rc == SQLITE_ROW) {
+    return true;
+  }
+  if (rc == SQLITE_DONE) {
+    return false;
+  }
+  m_backend.fail(rc, sqlite3_sql(m_stmt));
+}
+
+void
+Query::check(int rc)
+{
+  if (rc != SQLITE_OK) {
+    m_backend.fail(rc, "binding a parameter");
+  }
+}
+
+} // namespace
+
+// Opens sqlite:PATH or sqlite:///ABS/PATH. Throws InvalidArgument for a URI
+// naming a host, without a path, or with a parameter other than timeout;
+// ConfigError for a file that is missing (create_if_missing false), cannot be
+// created, or is not a taskctl store of a known schema version.
+std::unique_ptr<StorageBackend>
+open_sqlite(const StoreUri& uri, const OpenOptions& options)
+{
+  uri.require_params({"timeout"});
+  if ((!uri.host.empty() && uri.host != "localhost") || !uri.user.empty() || uri.password || uri.port) {
+    throw InvalidArgument("invalid sqlite store URI '" + uri.redacted() +
+                          "': expected sqlite:PATH or sqlite:///ABSOLUTE/PATH (no host)");
+  }
+  if (uri.path.empty()) {
+    throw InvalidArgument("invalid sqlite store URI '" + uri.redacted() +
+                          "': no file path (expected sqlite:PATH or sqlite:///ABSOLUTE/PATH)");
+  }
+  std::chrono::milliseconds timeout = options.timeout;
+  if (auto text = uri.param("timeout")) {
+    timeout = std::chrono::milliseconds(parse_duration_ms(*text));
+  }
+  return std::make_unique<SqliteBackend>(uri.path, timeout, options.create_if_missing);
 }
 
 } // namespace taskstore
