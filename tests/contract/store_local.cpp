@@ -1,7 +1,51 @@
-// Placeholder: memory and sqlite test stores are being written.
+// Fresh stores for the in-process backends: a uniquely named mem:// store, and
+// an SQLite file in a new temporary directory that cleanup removes.
+
 #include "contract/stores.hpp"
+
+#include "taskstore/registry.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <stdexcept>
+#include <string>
+#include <system_error>
+
 namespace taskstore::testing {
-TestStore make_memory_test_store() { throw std::runtime_error("memory test store not written yet"); }
-TestStore make_sqlite_test_store() { throw std::runtime_error("sqlite test store not written yet"); }
+
+TestStore
+make_memory_test_store()
+{
+  TestStore store;
+  store.uri = "mem://" + unique_name("contract");
+  store.backend = open_store(store.uri);
+  return store;
 }
+
+TestStore
+make_sqlite_test_store()
+{
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/taskctl-test-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("cannot create a temporary directory " + pattern + ": " + std::strerror(errno));
+  }
+  const std::string directory = pattern;
+  TestStore store;
+  store.uri = "sqlite://" + directory + "/store.db";
+  store.cleanup = [directory] {
+    std::error_code ignored;
+    std::filesystem::remove_all(directory, ignored);
+  };
+  try {
+    store.backend = open_store(store.uri);
+  } catch (...) {
+    store.cleanup();
+    throw;
+  }
+  return store;
+}
+
+} // namespace taskstore::testing
