@@ -98,4 +98,19 @@ std::string serialize_record(const TaskRecord& record);
 
 Json task_to_json(const Task& task);
 
+// ---- serde_json-compatible compact output (additions) ----
+// What serde_json::to_vec writes for a Value: no whitespace, object keys in
+// stored order, non-ASCII raw, '"' '\\' and control characters escaped
+// (\b \f \n \r \t, others as \u00xx lowercase), '/' and DEL raw, integers in
+// decimal, floats via format_serde_double. Iterative: any nesting depth.
+std::string to_serde_json(const Json& value);
+void append_serde_json(std::string& out, const Json& value);
+// The byte length of to_serde_json(value), computed without building it.
+std::uint64_t serde_json_size(const Json& value);
+// The byte length of a JSON string token as serde_json writes it, quotes included.
+std::uint64_t serde_string_size(std::string_view utf8);
+// serde_json's text of a double (ryu, shortest round trip): "1.0", "0.1",
+// "1e21", "1.5e-7", "-0.0"; NaN and infinities are written as "null".
+std::string format_serde_double(double value);
+
 } // namespace taskstore

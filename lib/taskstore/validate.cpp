@@ -1,2 +1,990 @@
-// Placeholder: being written.
 #include "taskstore/validate.hpp"
+
+#include "taskstore/error.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <iterator>
+#include <map>
+#include <memory>
+
+namespace taskstore {
+
+std::string_view
+to_string(Rule rule)
+{
+  switch (rule) {
+  case Rule::depth:
+    return "depth";
+  case Rule::string_length:
+    return "string_length";
+  case Rule::size:
+    return "size";
+  case Rule::syntax:
+    return "syntax";
+  case Rule::schema:
+    return "schema";
+  }
+  return "schema"; // unreachable: every enumerator is handled above
+}
+
+namespace {
+
+constexpr std::size_t k_npos = static_cast<std::size_t>(-1);
+constexpr std::uint64_t k_object_flag = std::uint64_t{1} << 63;
+
+// RFC 6901: '~' -> "~0", '/' -> "~1".
+void
+append_pointer_token(std::string& out, std::string_view token)
+{
+  out.push_back('/');
+  for (const char c : token) {
+    if (c == '~') {
+      out.append("~0");
+    } else if (c == '/') {
+      out.append("~1");
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+std::uint64_t
+decimal_length(std::uint64_t v)
+{
+  std::uint64_t n = 1;
+  while (v >= 10) {
+    v /= 10;
+    ++n;
+  }
+  return n;
+}
+
+std::uint64_t
+integer_length(std::int64_t v)
+{
+  return v < 0 ? 1 + decimal_length(0 - static_cast<std::uint64_t>(v))
+               : decimal_length(static_cast<std::uint64_t>(v));
+}
+
+const char*
+kind_name_of_first_event(int kind)
+{
+  switch (kind) {
+  case 0:
+    return "an object";
+  case 1:
+    return "an array";
+  case 2:
+    return "a string";
+  case 3:
+    return "a number";
+  case 4:
+    return "a boolean";
+  default:
+    return "null";
+  }
+}
+
+// One interpretation of the document: where the variables object is, and the
+// limit checks and size measure applied inside it. While DocumentKind::detect
+// cannot yet tell a record from a variables object, two lanes run side by side.
+struct Lane
+{
+  bool alive = false;
+  bool in_region = false;     // inside the variables object
+  bool region_seen = false;   // a variables object was found
+  std::size_t region_depth = 0; // document depth of the variables object
+  std::uint64_t size = 0;     // serde size of the variables object so far
+
+  std::vector<Violation> violations; // node-level (depth, string_length), capped
+  std::uint64_t total = 0;
+
+  bool depth_active = false;       // inside a subtree that crossed the depth limit
+  std::size_t depth_start = 0;     // its document depth
+  std::size_t depth_slot = k_npos; // its violation's index (k_npos when not kept)
+  std::uint64_t depth_max = 0;     // deepest variable depth reached in it
+};
+
+// Builds a small DOM (the record's top-level fields other than variables and
+// result) from SAX events, without recursion.
+class DomCapture
+{
+public:
+  bool active() const { return !stack_.empty() || pending_scalar_; }
+
+  void begin(std::string name) { name_ = std::move(name), pending_scalar_ = true; }
+
+  // Adds a value; containers are pushed. Returns the added value.
+  Json* add(Json v)
+  {
+    Json* slot = nullptr;
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      slot = &root_;
+      pending_scalar_ = false;
+    } else {
+      Json& parent = *stack_.back();
+      if (parent.is_array()) {
+        parent.push_back(std::move(v));
+        slot = &parent.back();
+      } else if (stack_.size() == 1) {
+        // A field of task: duplicates collapse as in a DOM parse (last wins).
+        slot = &parent[key_];
+        *slot = std::move(v);
+      } else {
+        auto& obj = parent.get_ref<Json::object_t&>();
+        obj.emplace_back(key_, std::move(v)); // deep inside _meta: no O(n^2) lookups
+        slot = &obj.back().second;
+      }
+    }
+    return slot;
+  }
+  void scalar(Json v) { add(std::move(v)); }
+  void open(Json v) { stack_.push_back(add(std::move(v))); }
+  void close() { stack_.pop_back(); }
+  void key(const std::string& k) { key_ = k; }
+
+  // When the captured value is complete: its field name and value.
+  bool done() const { return stack_.empty() && !pending_scalar_; }
+  std::string& name() { return name_; }
+  Json& value() { return root_; }
+
+private:
+  std::vector<Json*> stack_;
+  Json root_;
+  std::string key_;
+  std::string name_;
+  bool pending_scalar_ = false;
+};
+
+// The SAX handler shared by every validation path (streamed or in memory), so
+// they agree by construction on every rule.
+class Checker final : public nlohmann::json_sax<Json>
+{
+public:
+  Checker(const ValidateOptions& options, bool count_size) : options_(options), count_size_(count_size)
+  {
+    const auto kind = options.kind;
+    variables_.alive = kind != DocumentKind::record;
+    record_.alive = kind != DocumentKind::variables;
+    decided_ = kind != DocumentKind::detect;
+  }
+
+  // ---- SAX events ----
+  bool null() override
+  {
+    scalar(5, 4);
+    capture_scalar(nullptr);
+    return true;
+  }
+  bool boolean(bool v) override
+  {
+    scalar(4, v ? 4 : 5);
+    capture_scalar(v);
+    return true;
+  }
+  bool number_integer(number_integer_t v) override
+  {
+    scalar(3, counting() ? integer_length(v) : 0);
+    capture_scalar(v);
+    return true;
+  }
+  bool number_unsigned(number_unsigned_t v) override
+  {
+    scalar(3, counting() ? decimal_length(v) : 0);
+    capture_scalar(v);
+    return true;
+  }
+  bool number_float(number_float_t v, const string_t& /*raw*/) override
+  {
+    // serde_json measures the f64 it parsed, re-printed (ryu), not the raw text.
+    scalar(3, counting() ? format_serde_double(v).size() : 0);
+    capture_scalar(v);
+    return true;
+  }
+  bool string(string_t& v) override
+  {
+    on_string(v);
+    return true;
+  }
+  bool binary(binary_t& /*v*/) override
+  {
+    scalar(5, 4); // never produced by the JSON parser
+    return true;
+  }
+  bool start_object(std::size_t /*n*/) override
+  {
+    open(0);
+    if (capture_on_) {
+      capture_.open(Json::object());
+    }
+    frames_.push_back({0, static_cast<std::uint64_t>(keys_.size()) | k_object_flag});
+    return true;
+  }
+  bool key(string_t& k) override
+  {
+    on_key(k);
+    return true;
+  }
+  bool end_object() override { return close('}'); }
+  bool start_array(std::size_t /*n*/) override
+  {
+    open(1);
+    if (capture_on_) {
+      capture_.open(Json::array());
+    }
+    frames_.push_back({0, static_cast<std::uint64_t>(keys_.size())});
+    return true;
+  }
+  bool end_array() override { return close(']'); }
+
+  bool parse_error(std::size_t position, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& ex) override
+  {
+    error_position_ = position;
+    error_message_ = ex.what();
+    failed_ = true;
+    return false;
+  }
+
+  // ---- results ----
+  bool failed() const { return failed_; }
+  std::size_t error_position() const { return error_position_; }
+
+  // Assembles the report. measured_size, when given, replaces the size
+  // counted from events (the in-memory paths measure with the serializer).
+  // position: the parse position of a syntax error, if any.
+  ValidationReport finish(std::optional<std::uint64_t> measured_size, std::optional<ParsePosition> position)
+  {
+    ValidationReport report;
+    const bool is_record = record_.alive && (decided_ || !variables_.alive);
+    Lane& lane = is_record ? record_ : variables_;
+    if (lane.depth_active) {
+      end_depth(lane);
+    }
+    report.is_record = is_record;
+    report.variables_size = measured_size ? *measured_size : lane.size;
+
+    std::vector<Violation> document; // size, schema, syntax
+    std::uint64_t document_total = 0;
+    auto add_document = [&](Violation v) {
+      ++document_total;
+      document.push_back(std::move(v));
+    };
+
+    if (failed_) {
+      report.syntax_error_at = position;
+      std::string message = error_message_;
+      if (message.rfind("[json.exception.", 0) == 0) {
+        if (const auto close = message.find("] "); close != std::string::npos) {
+          message.erase(0, close + 2);
+        }
+      }
+      if (message.rfind("parse error at line ", 0) == 0) {
+        if (const auto colon = message.find(": "); colon != std::string::npos) {
+          message.erase(0, colon + 2);
+        }
+      }
+      std::string text = "malformed JSON";
+      if (position) {
+        text += " at line " + std::to_string(position->line) + ", column " +
+                std::to_string(position->column) + " (byte offset " +
+                std::to_string(position->byte_offset) + ")";
+      }
+      add_document({open_container_pointer(), Rule::syntax, text + ": " + message, 0, 0});
+    } else {
+      const std::uint64_t limit = options_.limits.max_variable_size_bytes;
+      if (lane.region_seen && report.variables_size > limit) {
+        add_document({is_record ? "/variables" : "", Rule::size,
+                      "variables size " + std::to_string(report.variables_size) +
+                        " bytes exceeds maximum " + std::to_string(limit) + " bytes",
+                      limit, report.variables_size});
+      }
+      if (is_record) {
+        TaskRecord ignored;
+        for (auto& p : record_from_json(skeleton(), ignored)) {
+          add_document({std::move(p.pointer), Rule::schema, std::move(p.message), 0, 0});
+        }
+      } else if (!variables_.region_seen) {
+        add_document({"", Rule::schema,
+                      std::string("expected a JSON object of variables, found ") +
+                        kind_name_of_first_event(root_kind_),
+                      0, 0});
+      }
+    }
+
+    // The document-level violations always fit: node-level ones make room.
+    const std::size_t cap = options_.max_reported;
+    const std::size_t keep_document = std::min(cap, document.size());
+    const std::size_t keep_nodes = std::min(lane.violations.size(), cap - keep_document);
+    report.violations.assign(std::make_move_iterator(lane.violations.begin()),
+                             std::make_move_iterator(lane.violations.begin() +
+                                                     static_cast<std::ptrdiff_t>(keep_nodes)));
+    for (std::size_t i = 0; i < keep_document; ++i) {
+      report.violations.push_back(std::move(document[i]));
+    }
+    report.total_violations = lane.total + document_total;
+    return report;
+  }
+
+private:
+  struct Frame
+  {
+    std::uint64_t count;   // members / elements seen so far
+    std::uint64_t key_off; // start of this frame's current key in keys_; top bit: object
+  };
+
+  // True when some lane is inside its variables object and sizes are counted.
+  bool counting() const { return count_size_ && (variables_.in_region || record_.in_region); }
+
+  template <typename T>
+  void capture_scalar(T&& v)
+  {
+    if (capture_on_) {
+      capture_.scalar(Json(std::forward<T>(v)));
+      if (capture_.done()) {
+        store_capture();
+      }
+    }
+  }
+
+  void on_string(const std::string& v)
+  {
+    const std::size_t depth = frames_.size();
+    enter_value(2, depth);
+    const std::uint64_t serialized = counting() ? serde_string_size(v) : 0;
+    check_scalar(variables_, depth, serialized, &v);
+    check_scalar(record_, depth, serialized, &v);
+    capture_scalar(v);
+  }
+
+  void on_key(const std::string& k)
+  {
+    Frame& f = frames_.back();
+    const std::size_t off = static_cast<std::size_t>(f.key_off & ~k_object_flag);
+    keys_.resize(off);
+    keys_.append(k);
+    const bool first = f.count++ == 0;
+    if (counting()) {
+      const std::uint64_t n = (first ? 0 : 1) + serde_string_size(k) + 1;
+      add_size(variables_, n);
+      add_size(record_, n);
+    }
+    if (frames_.size() == 1) {
+      root_key(k);
+    } else if (capture_on_) {
+      capture_.key(k);
+    }
+  }
+
+  void store_capture()
+  {
+    captured_[capture_.name()] = std::move(capture_.value());
+    capture_on_ = false;
+  }
+
+  // A key of the root object: record detection and what to capture.
+  void root_key(const std::string& k)
+  {
+    root_key_ = k;
+    if (k == "task") {
+      seen_task_ = true;
+    } else if (k == "ownerId") {
+      seen_owner_ = true;
+    }
+    if (!decided_ && seen_task_ && seen_owner_) {
+      // A whole record: drop the variables interpretation.
+      decided_ = true;
+      variables_ = Lane{};
+    }
+  }
+
+  // Common bookkeeping of a value (scalar or container start) at document depth `depth`.
+  // kind: 0 object, 1 array, 2 string, 3 number, 4 boolean, 5 null.
+  void enter_value(int kind, std::size_t depth)
+  {
+    if (depth == 0) {
+      root_kind_ = kind;
+      return;
+    }
+    Frame& parent = frames_.back();
+    if ((parent.key_off & k_object_flag) == 0) {
+      const bool first = parent.count++ == 0;
+      if (!first && count_size_) {
+        add_size(variables_, 1);
+        add_size(record_, 1);
+      }
+    }
+    if (depth == 1 && (parent.key_off & k_object_flag) != 0 && record_.alive) {
+      // A member of the root object: capture the record's small fields.
+      if (root_key_ == "task" || root_key_ == "ownerId" || root_key_ == "requestMethod" ||
+          root_key_ == "expiresAt") {
+        capture_.begin(root_key_);
+        capture_on_ = true;
+      } else if (root_key_ == "variables") {
+        if (kind >= 3) {
+          // a number, boolean or null: small, captured as is for the message
+          capture_.begin(root_key_);
+          capture_on_ = true;
+        } else {
+          // Never buffered: an empty stand-in of the same type is all
+          // record_from_json needs to see. ("result" is not looked at at all.)
+          static const std::array<Json, 3> k_stand_ins = {Json::object(), Json::array(), Json("")};
+          captured_[root_key_] = k_stand_ins[static_cast<std::size_t>(kind)];
+        }
+      }
+    }
+  }
+
+  static void add_size(Lane& lane, std::uint64_t n)
+  {
+    if (lane.in_region) {
+      lane.size += n;
+    }
+  }
+
+  void scalar(int kind, std::uint64_t serialized)
+  {
+    const std::size_t depth = frames_.size();
+    enter_value(kind, depth);
+    check_scalar(variables_, depth, serialized, nullptr);
+    check_scalar(record_, depth, serialized, nullptr);
+  }
+
+  void check_scalar(Lane& lane, std::size_t depth, std::uint64_t serialized, const std::string* text)
+  {
+    if (!lane.in_region) {
+      return;
+    }
+    lane.size += serialized;
+    check_depth(lane, depth);
+    if (text != nullptr && text->size() > options_.limits.max_string_length) {
+      add_violation(lane, Rule::string_length,
+                    "string value length " + std::to_string(text->size()) +
+                      " bytes exceeds maximum " + std::to_string(options_.limits.max_string_length) +
+                      " bytes",
+                    options_.limits.max_string_length, text->size());
+    }
+    if (lane.depth_active && lane.depth_start == depth) {
+      end_depth(lane); // the offending node was a scalar
+    }
+  }
+
+  // A node at document depth `depth` inside the lane's variables object.
+  void check_depth(Lane& lane, std::size_t depth)
+  {
+    const std::uint64_t d = depth - lane.region_depth - 1; // depth below the variable's value
+    if (lane.depth_active) {
+      lane.depth_max = std::max(lane.depth_max, d);
+    } else if (d > options_.limits.max_variable_depth) {
+      lane.depth_active = true;
+      lane.depth_start = depth;
+      lane.depth_max = d;
+      lane.depth_slot = add_violation(lane, Rule::depth, {}, options_.limits.max_variable_depth, d);
+    }
+  }
+
+  void end_depth(Lane& lane)
+  {
+    lane.depth_active = false;
+    if (lane.depth_slot != k_npos) {
+      Violation& v = lane.violations[lane.depth_slot];
+      v.actual = lane.depth_max;
+      v.message = "nesting depth " + std::to_string(lane.depth_max) + " exceeds maximum " +
+                  std::to_string(options_.limits.max_variable_depth);
+    }
+  }
+
+  // Returns the index of the stored violation, or k_npos when over the cap.
+  std::size_t add_violation(Lane& lane, Rule rule, std::string message, std::uint64_t limit,
+                            std::uint64_t actual)
+  {
+    ++lane.total;
+    if (lane.violations.size() >= options_.max_reported) {
+      return k_npos;
+    }
+    lane.violations.push_back({node_pointer(), rule, std::move(message), limit, actual});
+    return lane.violations.size() - 1;
+  }
+
+  void open(int kind)
+  {
+    const std::size_t depth = frames_.size();
+    enter_value(kind, depth);
+    for (Lane* lane : {&variables_, &record_}) {
+      if (lane->in_region) {
+        lane->size += 1;
+        check_depth(*lane, depth);
+      }
+    }
+    // The variables object begins: the root object (variables documents) or
+    // the root's "variables" member (records).
+    if (kind == 0) {
+      if (depth == 0 && variables_.alive) {
+        start_region(variables_, 0);
+      }
+      if (depth == 1 && record_.alive && root_key_ == "variables") {
+        start_region(record_, 1);
+      }
+    }
+  }
+
+  static void start_region(Lane& lane, std::size_t depth)
+  {
+    lane.in_region = true;
+    lane.region_seen = true;
+    lane.region_depth = depth;
+    lane.size = 1; // '{' (a repeated "variables" member: the last one is measured)
+  }
+
+  bool close(char /*bracket*/)
+  {
+    frames_.pop_back();
+    const std::size_t depth = frames_.size();
+    for (Lane* lane : {&variables_, &record_}) {
+      if (!lane->in_region) {
+        continue;
+      }
+      lane->size += 1;
+      if (lane->depth_active && lane->depth_start == depth) {
+        end_depth(*lane);
+      }
+      if (depth == lane->region_depth) {
+        lane->in_region = false;
+      }
+    }
+    if (capture_on_) {
+      capture_.close();
+      if (capture_.done()) {
+        store_capture();
+      }
+    }
+    return true;
+  }
+
+  // The pointer of the node being visited: each frame's current member or element.
+  std::string node_pointer() const { return pointer_through(frames_.size()); }
+
+  // The pointer of the innermost open container.
+  std::string open_container_pointer() const
+  {
+    return frames_.empty() ? std::string() : pointer_through(frames_.size() - 1);
+  }
+
+  std::string pointer_through(std::size_t n) const
+  {
+    std::string out;
+    std::array<char, 24> buf{};
+    for (std::size_t i = 0; i < n; ++i) {
+      const Frame& f = frames_[i];
+      if ((f.key_off & k_object_flag) != 0) {
+        const std::size_t off = static_cast<std::size_t>(f.key_off & ~k_object_flag);
+        const std::size_t end =
+          i + 1 < frames_.size() ? static_cast<std::size_t>(frames_[i + 1].key_off & ~k_object_flag)
+                                 : keys_.size();
+        append_pointer_token(out, std::string_view(keys_).substr(off, end - off));
+      } else {
+        const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), f.count == 0 ? 0 : f.count - 1);
+        out.push_back('/');
+        out.append(buf.data(), r.ptr);
+      }
+    }
+    return out;
+  }
+
+  // The record's fields as captured, variables and result replaced by stand-ins.
+  Json skeleton()
+  {
+    Json j = Json::object();
+    for (const char* name : {"task", "ownerId", "variables", "result", "requestMethod", "expiresAt"}) {
+      if (auto it = captured_.find(name); it != captured_.end()) {
+        j[name] = std::move(it->second);
+      }
+    }
+    if (root_kind_ != 0) {
+      // Not an object at all: let record_from_json describe what it is.
+      static const std::array<Json, 6> k_roots = {Json::object(), Json::array(), Json(""),
+                                                  Json(0), Json(false), Json(nullptr)};
+      return k_roots[static_cast<std::size_t>(root_kind_)];
+    }
+    return j;
+  }
+
+  const ValidateOptions& options_;
+  bool count_size_;
+  Lane variables_;
+  Lane record_;
+  bool decided_ = false;
+  bool seen_task_ = false;
+  bool seen_owner_ = false;
+  int root_kind_ = 5;
+  std::string root_key_;
+
+  std::vector<Frame> frames_;
+  std::string keys_;
+
+  bool capture_on_ = false;
+  DomCapture capture_;
+  std::map<std::string, Json, std::less<>> captured_;
+
+  bool failed_ = false;
+  std::size_t error_position_ = 0;
+  std::string error_message_;
+};
+
+// ---- input ----
+
+// Where streamed bytes come from: fills buf with up to cap bytes, returns 0 at
+// the end of the input; throws InvalidArgument on a read error.
+class Source
+{
+public:
+  virtual ~Source() = default;
+  virtual std::size_t read(char* buf, std::size_t cap) = 0;
+};
+
+class FdSource final : public Source
+{
+public:
+  FdSource(int fd, const std::string& path) : fd_(fd), path_(path) {}
+  std::size_t read(char* buf, std::size_t cap) override
+  {
+    for (;;) {
+      const ssize_t n = ::read(fd_, buf, cap);
+      if (n >= 0) {
+        return static_cast<std::size_t>(n);
+      }
+      if (errno != EINTR) {
+        throw InvalidArgument("cannot read " + path_ + ": " + std::strerror(errno));
+      }
+    }
+  }
+
+private:
+  int fd_;
+  const std::string& path_;
+};
+
+class StreamSource final : public Source
+{
+public:
+  explicit StreamSource(std::istream& in) : in_(in) {}
+  std::size_t read(char* buf, std::size_t cap) override
+  {
+    if (!in_.good()) {
+      return 0;
+    }
+    in_.read(buf, static_cast<std::streamsize>(cap));
+    if (in_.bad()) {
+      throw InvalidArgument("cannot read the input stream");
+    }
+    return static_cast<std::size_t>(in_.gcount());
+  }
+
+private:
+  std::istream& in_;
+};
+
+// Counts newlines in [p, p + n) and reports where the last one is.
+std::uint64_t
+count_newlines(const char* p, std::size_t n, std::size_t& last)
+{
+  std::uint64_t lines = 0;
+  const char* end = p + n;
+  for (const char* q = p; (q = static_cast<const char*>(std::memchr(q, '\n', static_cast<std::size_t>(end - q)))) != nullptr; ++q) {
+    ++lines;
+    last = static_cast<std::size_t>(q - p);
+  }
+  return lines;
+}
+
+// A large buffer refilled from a Source; keeps the line count of the bytes
+// already dropped so a parse position can be turned into line and column.
+class ChunkedInput
+{
+public:
+  static constexpr std::size_t k_capacity = std::size_t{1} << 20;
+
+  explicit ChunkedInput(Source& source) : source_(source), buf_(new char[k_capacity]) {}
+
+  // Replaces the buffer's contents with the next bytes; pos/end delimit them
+  // (pos == end at the end of the input).
+  void refill(const char*& pos, const char*& end)
+  {
+    std::size_t last = k_npos;
+    lines_before_ += count_newlines(buf_.get(), len_, last);
+    if (last != k_npos) {
+      line_start_ = chunk_start_ + last + 1;
+    }
+    chunk_start_ += len_;
+    len_ = 0;
+    if (!eof_) {
+      // Read until the buffer is reasonably full or the input ends.
+      while (len_ < k_capacity / 2) {
+        const std::size_t n = source_.read(buf_.get() + len_, k_capacity - len_);
+        if (n == 0) {
+          eof_ = true;
+          break;
+        }
+        len_ += n;
+      }
+    }
+    pos = buf_.get();
+    end = buf_.get() + len_;
+  }
+
+  std::uint64_t bytes_read() const { return chunk_start_ + len_; }
+
+  // Line and column (1-based, in bytes) of absolute offset `offset`, which
+  // must lie in the current chunk or at its end.
+  ParsePosition position_of(std::uint64_t offset) const
+  {
+    ParsePosition p;
+    p.byte_offset = offset;
+    std::uint64_t line_start = line_start_;
+    std::uint64_t lines = lines_before_;
+    if (offset >= chunk_start_) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(offset - chunk_start_, len_));
+      std::size_t last = k_npos;
+      lines += count_newlines(buf_.get(), n, last);
+      if (last != k_npos) {
+        line_start = chunk_start_ + last + 1;
+      }
+    }
+    p.line = lines + 1;
+    p.column = offset >= line_start ? offset - line_start + 1 : 1;
+    return p;
+  }
+
+private:
+  Source& source_;
+  std::unique_ptr<char[]> buf_;
+  std::size_t len_ = 0;
+  bool eof_ = false;
+  std::uint64_t chunk_start_ = 0;  // absolute offset of buf_[0]
+  std::uint64_t lines_before_ = 0; // newlines before chunk_start_
+  std::uint64_t line_start_ = 0;   // absolute offset where the current line starts
+};
+
+// The input iterator nlohmann's parser reads from: a pointer into the chunk,
+// refilled when it runs out. The default-constructed iterator is the end.
+class ChunkIterator
+{
+public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  ChunkIterator() = default;
+  explicit ChunkIterator(ChunkedInput* input) : input_(input) { input_->refill(pos_, end_); }
+
+  reference operator*() const { return *pos_; }
+  ChunkIterator& operator++()
+  {
+    if (++pos_ == end_) {
+      input_->refill(pos_, end_);
+    }
+    return *this;
+  }
+  ChunkIterator operator++(int)
+  {
+    ChunkIterator old = *this;
+    ++*this;
+    return old;
+  }
+  bool operator==(const ChunkIterator& other) const
+  {
+    const bool done = pos_ == end_;
+    const bool other_done = other.pos_ == other.end_;
+    return done || other_done ? done == other_done : pos_ == other.pos_;
+  }
+
+private:
+  ChunkedInput* input_ = nullptr;
+  const char* pos_ = nullptr;
+  const char* end_ = nullptr;
+};
+
+// ---- in-memory documents: the parser's events replayed from a Json ----
+
+void
+replay(const Json& root, nlohmann::json_sax<Json>& sax)
+{
+  struct Frame
+  {
+    const Json* node;
+    std::size_t next;
+  };
+  std::vector<Frame> stack;
+  std::string scratch;
+  auto visit = [&](const Json& v) {
+    switch (v.type()) {
+    case Json::value_t::object:
+      sax.start_object(v.size());
+      stack.push_back({&v, 0});
+      break;
+    case Json::value_t::array:
+      sax.start_array(v.size());
+      stack.push_back({&v, 0});
+      break;
+    case Json::value_t::string:
+      scratch = v.get_ref<const std::string&>();
+      sax.string(scratch);
+      break;
+    case Json::value_t::boolean:
+      sax.boolean(v.get<bool>());
+      break;
+    case Json::value_t::number_integer:
+      sax.number_integer(v.get<std::int64_t>());
+      break;
+    case Json::value_t::number_unsigned:
+      sax.number_unsigned(v.get<std::uint64_t>());
+      break;
+    case Json::value_t::number_float:
+      scratch.clear();
+      sax.number_float(v.get<double>(), scratch);
+      break;
+    case Json::value_t::binary:
+    case Json::value_t::null:
+    case Json::value_t::discarded:
+      sax.null();
+      break;
+    }
+  };
+  visit(root);
+  while (!stack.empty()) {
+    const Json* node = stack.back().node;
+    const std::size_t i = stack.back().next++;
+    if (node->is_object()) {
+      const auto& obj = node->get_ref<const Json::object_t&>();
+      if (i == obj.size()) {
+        stack.pop_back();
+        sax.end_object();
+        continue;
+      }
+      const auto& member = *(obj.begin() + static_cast<std::ptrdiff_t>(i));
+      scratch = member.first;
+      sax.key(scratch);
+      visit(member.second);
+    } else {
+      const auto& arr = node->get_ref<const Json::array_t&>();
+      if (i == arr.size()) {
+        stack.pop_back();
+        sax.end_array();
+        continue;
+      }
+      visit(arr[i]);
+    }
+  }
+}
+
+ValidationReport
+validate_in_memory(const Json& document, const ValidateOptions& options, const Json* variables)
+{
+  Checker checker(options, false);
+  replay(document, checker);
+  std::optional<std::uint64_t> size;
+  if (variables != nullptr && variables->is_object()) {
+    size = serde_json_size(*variables);
+  }
+  return checker.finish(size.value_or(0), std::nullopt);
+}
+
+ValidationReport
+validate_chunked(Source& source, const ValidateOptions& options)
+{
+  ChunkedInput input(source);
+  Checker checker(options, true);
+  Json::sax_parse(ChunkIterator(&input), ChunkIterator(), &checker);
+  std::optional<ParsePosition> position;
+  if (checker.failed()) {
+    const std::size_t p = checker.error_position();
+    position = input.position_of(p == 0 ? 0 : p - 1);
+  }
+  ValidationReport report = checker.finish(std::nullopt, position);
+  report.bytes_read = input.bytes_read();
+  return report;
+}
+
+} // namespace
+
+ValidationReport
+validate_variables(const Json& variables, const StoreConfig& limits)
+{
+  ValidateOptions options;
+  options.limits = limits;
+  options.kind = DocumentKind::variables;
+  return validate_in_memory(variables, options, &variables);
+}
+
+ValidationReport
+validate_record(const Json& record, const StoreConfig& limits)
+{
+  ValidateOptions options;
+  options.limits = limits;
+  options.kind = DocumentKind::record;
+  const Json* variables = nullptr;
+  if (record.is_object()) {
+    if (const auto it = record.find("variables"); it != record.end()) {
+      variables = &*it;
+    }
+  }
+  return validate_in_memory(record, options, variables);
+}
+
+ValidationReport
+validate_stream(std::istream& in, const ValidateOptions& options)
+{
+  StreamSource source(in);
+  return validate_chunked(source, options);
+}
+
+ValidationReport
+validate_file(const std::string& path, const ValidateOptions& options)
+{
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    throw InvalidArgument("cannot open " + path + ": " + std::strerror(errno));
+  }
+  struct Closer
+  {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  FdSource source(fd, path);
+  return validate_chunked(source, options);
+}
+
+ValidationReport
+validate_bytes(std::string_view data, const ValidateOptions& options)
+{
+  Checker checker(options, true);
+  Json::sax_parse(data.data(), data.data() + data.size(), &checker);
+  std::optional<ParsePosition> position;
+  if (checker.failed()) {
+    const std::size_t p = checker.error_position();
+    ParsePosition pos;
+    pos.byte_offset = p == 0 ? 0 : p - 1;
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(pos.byte_offset, data.size()));
+    std::size_t last = k_npos;
+    pos.line = count_newlines(data.data(), n, last) + 1;
+    pos.column = last == k_npos ? pos.byte_offset + 1 : pos.byte_offset - last;
+    position = pos;
+  }
+  ValidationReport report = checker.finish(std::nullopt, position);
+  report.bytes_read = data.size();
+  return report;
+}
+
+} // namespace taskstore
