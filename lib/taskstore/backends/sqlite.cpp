@@ -141,19 +141,24 @@ enum class Sql : std::size_t
   scan_after,         // key > ?1, unbounded
   scan_from_until,    // key >= ?1 AND key < ?2
   scan_after_until,   // key > ?1 AND key < ?2
-  expired_from,       // candidates for cleanup, same four shapes
-  expired_after,
-  expired_from_until,
-  expired_after_until,
+  expired_first,        // cleanup candidates in (expires_s, expires_ns, key) order, key >= ?1
+  expired_next,         // the same after the cursor (?6, ?7, ?8)
+  expired_first_until,  // key >= ?1 AND key < ?2
+  expired_next_until,
   delete_expired,        // one-statement cleanup, key >= ?1
   delete_expired_until,  // key >= ?1 AND key < ?2
   count_,
 };
 
 // Row columns are (key, version, data) for scans; (key, version, expires_s,
-// expires_ns) for expiry candidates. ?3/?4 in expiry statements: now seconds,
-// now nanoseconds; the LIMIT is the last parameter.
+// expires_ns) for expiry candidates. In the expiry statements ?3/?4 are now
+// (seconds, nanoseconds), ?5 the LIMIT and (?6, ?7, ?8) the cursor. Expiry
+// candidates are walked in the order of the expiry index, which holds
+// (expires_s, expires_ns, key), so a sweep reads only expired entries.
 #define TASKSTORE_EXPIRED "expires_s <= ?3 AND (expires_s < ?3 OR expires_ns < ?4)"
+#define TASKSTORE_CANDIDATES "SELECT key, version, expires_s, expires_ns FROM tasks WHERE "
+#define TASKSTORE_CURSOR "(expires_s, expires_ns, key) > (?6, ?7, ?8) AND "
+#define TASKSTORE_BY_EXPIRY " ORDER BY expires_s, expires_ns, key LIMIT ?5"
 constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> k_sql = {
   "BEGIN IMMEDIATE",
   "COMMIT",
@@ -172,18 +177,17 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> k_sql =
   "SELECT key, version, data FROM tasks WHERE key > ?1 ORDER BY key LIMIT ?3",
   "SELECT key, version, data FROM tasks WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3",
   "SELECT key, version, data FROM tasks WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT ?3",
-  "SELECT key, version, expires_s, expires_ns FROM tasks WHERE key >= ?1 AND " TASKSTORE_EXPIRED
-  " ORDER BY key LIMIT ?5",
-  "SELECT key, version, expires_s, expires_ns FROM tasks WHERE key > ?1 AND " TASKSTORE_EXPIRED
-  " ORDER BY key LIMIT ?5",
-  "SELECT key, version, expires_s, expires_ns FROM tasks WHERE key >= ?1 AND key < ?2 AND " TASKSTORE_EXPIRED
-  " ORDER BY key LIMIT ?5",
-  "SELECT key, version, expires_s, expires_ns FROM tasks WHERE key > ?1 AND key < ?2 AND " TASKSTORE_EXPIRED
-  " ORDER BY key LIMIT ?5",
+  TASKSTORE_CANDIDATES "key >= ?1 AND " TASKSTORE_EXPIRED TASKSTORE_BY_EXPIRY,
+  TASKSTORE_CANDIDATES TASKSTORE_CURSOR "key >= ?1 AND " TASKSTORE_EXPIRED TASKSTORE_BY_EXPIRY,
+  TASKSTORE_CANDIDATES "key >= ?1 AND key < ?2 AND " TASKSTORE_EXPIRED TASKSTORE_BY_EXPIRY,
+  TASKSTORE_CANDIDATES TASKSTORE_CURSOR "key >= ?1 AND key < ?2 AND " TASKSTORE_EXPIRED TASKSTORE_BY_EXPIRY,
   "DELETE FROM tasks WHERE key >= ?1 AND " TASKSTORE_EXPIRED,
   "DELETE FROM tasks WHERE key >= ?1 AND key < ?2 AND " TASKSTORE_EXPIRED,
 };
 #undef TASKSTORE_EXPIRED
+#undef TASKSTORE_CANDIDATES
+#undef TASKSTORE_CURSOR
+#undef TASKSTORE_BY_EXPIRY
 
 constexpr const char* k_schema_sql =
   "CREATE TABLE tasks("
@@ -447,8 +451,7 @@ protected:
       Timestamp expires_at;
     };
     std::size_t count = 0;
-    std::string cursor = options.prefix;
-    bool first = true;
+    std::optional<Candidate> cursor; // the last candidate judged
     std::vector<Candidate> candidates;
     for (;;) {
       candidates.clear();
@@ -456,11 +459,17 @@ protected:
       {
         std::lock_guard lock(m_mutex);
         {
-          Query query(*this, upper ? (first ? Sql::expired_from_until : Sql::expired_after_until)
-                                   : (first ? Sql::expired_from : Sql::expired_after));
-          query.text(1, cursor).integer(3, options.now.seconds).integer(4, options.now.nanos).integer(5, k_batch_rows);
+          Query query(*this, upper ? (cursor ? Sql::expired_next_until : Sql::expired_first_until)
+                                   : (cursor ? Sql::expired_next : Sql::expired_first));
+          query.text(1, options.prefix)
+            .integer(3, options.now.seconds)
+            .integer(4, options.now.nanos)
+            .integer(5, k_batch_rows);
           if (upper) {
             query.text(2, *upper);
+          }
+          if (cursor) {
+            query.integer(6, cursor->expires_at.seconds).integer(7, cursor->expires_at.nanos).text(8, cursor->key);
           }
           while (query.step()) {
             candidates.push_back(Candidate{
@@ -470,8 +479,7 @@ protected:
         }
         more = candidates.size() == static_cast<std::size_t>(k_batch_rows);
         if (!candidates.empty()) {
-          cursor = candidates.back().key;
-          first = false;
+          cursor = candidates.back();
         }
         if (!options.dry_run && !candidates.empty()) {
           // Remove each candidate only if it was not rewritten since it was judged.
