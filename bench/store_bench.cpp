@@ -27,6 +27,7 @@
 #include <vector>
 
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 using namespace taskstore;
@@ -102,17 +103,29 @@ make_dataset(const Options& options)
   return set;
 }
 
-// Times f, prints "backend phase: N ops in S s = R ops/s" and returns the seconds.
+// Returns the CPU time (user + system) this process has used, in seconds.
 double
+cpu_seconds()
+{
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// Times f and prints one line: ops, wall time and ops/s, CPU time and ops per
+// CPU second (the figure to compare on a shared, busy machine), current RSS.
+void
 phase(const std::string& backend, const char* name, std::size_t ops, const std::function<void()>& f)
 {
   const auto start = std::chrono::steady_clock::now();
+  const double cpu_start = cpu_seconds();
   f();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%-7s %-28s %9zu ops %8.3f s %12.0f ops/s   rss %7.1f MiB\n", backend.c_str(), name, ops, seconds,
-              static_cast<double>(ops) / seconds, current_rss_mib());
+  const double cpu = cpu_seconds() - cpu_start;
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%-7s %-30s %7zu ops  wall %7.3f s %9.0f ops/s  cpu %7.3f s %9.0f ops/s  rss %6.1f MiB\n",
+              backend.c_str(), name, ops, wall, static_cast<double>(ops) / wall, cpu,
+              static_cast<double>(ops) / cpu, current_rss_mib());
   std::fflush(stdout);
-  return seconds;
 }
 
 void

@@ -263,6 +263,21 @@ public:
   // Returns true when a row is available, false when the statement is done.
   bool step();
 
+  // Runs a statement that returns at most one row to completion, so an
+  // autocommit write has committed (and any commit error has been thrown)
+  // before it returns; returns column 0 of the row, nullopt when there was none.
+  std::optional<std::int64_t>
+  single_int()
+  {
+    std::optional<std::int64_t> value;
+    if (step()) {
+      value = column_int(0);
+      while (step()) {
+      }
+    }
+    return value;
+  }
+
   std::int64_t
   column_int(int index) const
   {
@@ -319,41 +334,30 @@ public:
     Query query(*this, Sql::put);
     query.text(1, key).text(2, parts.owner_id).blob(3, data);
     bind_expiry(query, 4, expires_at);
-    if (!query.step()) {
+    const auto version = query.single_int();
+    if (!version) {
       fail(SQLITE_INTERNAL, "put (no version returned)");
     }
-    return to_version(query.column_int(0));
+    return to_version(*version);
   }
 
+  // The write is one autocommit statement; only when it matches no row does a
+  // transaction follow, which tries the write once more and otherwise reads
+  // the actual version, so a reported conflict is real at one instant.
   std::uint64_t
   put_if_version(std::string_view key, std::string_view data, std::uint64_t expected) override
   {
     const KeyParts parts = split_key(key);
     const auto expires_at = extract_expires_at(data);
     std::lock_guard lock(m_mutex);
+    if (auto written = try_conditional_write(key, parts.owner_id, data, expires_at, expected)) {
+      return *written;
+    }
     Transaction transaction(*this);
-    std::optional<std::uint64_t> written;
-    if (expected == 0) {
-      // expected 0 matches an absent key: create only if absent.
-      Query query(*this, Sql::cas_create);
-      query.text(1, key).text(2, parts.owner_id).blob(3, data);
-      bind_expiry(query, 4, expires_at);
-      if (query.step()) {
-        written = to_version(query.column_int(0));
-      }
-    } else if (expected <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
-      Query query(*this, Sql::cas_update);
-      query.text(1, key).integer(2, static_cast<std::int64_t>(expected)).blob(3, data);
-      bind_expiry(query, 4, expires_at);
-      if (query.step()) {
-        written = to_version(query.column_int(0));
-      }
-    } // the statement is reset here, before COMMIT
-    if (written) {
+    if (auto written = try_conditional_write(key, parts.owner_id, data, expires_at, expected)) {
       transaction.commit();
       return *written;
     }
-    // No row matched: report the real current version, read in the same transaction.
     std::uint64_t actual = 0;
     {
       Query query(*this, Sql::version_of);
@@ -611,6 +615,30 @@ private:
     return {};
   }
 
+  // Writes when the current version is expected (0: the key is absent) and
+  // returns the new version; nullopt when no row matched. Caller holds m_mutex.
+  std::optional<std::uint64_t>
+  try_conditional_write(std::string_view key, std::string_view owner, std::string_view data,
+                        const std::optional<Timestamp>& expires_at, std::uint64_t expected)
+  {
+    if (expected > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return std::nullopt; // no stored version is that large
+    }
+    Query query(*this, expected == 0 ? Sql::cas_create : Sql::cas_update);
+    query.text(1, key).blob(3, data);
+    if (expected == 0) {
+      query.text(2, owner);
+    } else {
+      query.integer(2, static_cast<std::int64_t>(expected));
+    }
+    bind_expiry(query, 4, expires_at);
+    const auto version = query.single_int();
+    if (!version) {
+      return std::nullopt;
+    }
+    return to_version(*version);
+  }
+
   static void
   bind_expiry(Query& query, int index, const std::optional<Timestamp>& expires_at)
   {
@@ -654,7 +682,12 @@ private:
       sqlite3_busy_timeout(m_db.get(), static_cast<int>(std::min<std::chrono::milliseconds::rep>(
                                          m_timeout.count(), std::numeric_limits<int>::max())));
       check_schema(create_if_missing);
+      // WAL + NORMAL: a commit is durable against crashes of this process,
+      // and against power loss once the next checkpoint has synced.
       exec("PRAGMA synchronous=NORMAL", "setting synchronous=NORMAL");
+      // Up to 16 MiB of page cache (allocated only as pages are read); it stays
+      // valid across transactions while no other connection writes.
+      exec("PRAGMA cache_size=-16384", "setting the cache size");
     } catch (...) {
       m_statements = {};
       m_db.reset();
