@@ -4,12 +4,17 @@
 //   {prefix}:tasks:{owner}:{task}  hash: version (decimal), data (record JSON),
 //                                  expires_at (epoch seconds, floor of expiresAt;
 //                                  only when the record expires) + EXPIREAT
+//                                  (PERSIST when it does not)
 //   {prefix}:idx:{owner}           sorted set: member task id, score createdAt in
 //                                  epoch ms (0 when unparsable), added with ZADD NX
 //
 // Differences from the anchor, all deliberate:
 // * get and scan report expired records (Redis itself deletes a hash at its
 //   EXPIREAT); no "expires_at <= now seconds" filtering.
+// * EXPIREAT is the first whole second not before expiresAt (the anchor: the
+//   floored second, up to 1 s early), and is not set at all when that second
+//   has passed, so a record written already expired is kept (and reported)
+//   until cleanup_expired removes it, instead of vanishing (see write_values).
 // * remove always ZREMs the index entry, even when the hash already expired.
 // * cleanup_expired does work: it removes hashes whose record expiresAt is
 //   strictly past CleanupOptions.now (with a per-key version check) and the
