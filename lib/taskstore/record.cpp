@@ -4,11 +4,14 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <random>
+#include <unordered_map>
 #include <string>
 
 namespace taskstore {
@@ -602,21 +605,186 @@ record_from_json(const Json& json, TaskRecord& out)
   return problems;
 }
 
+namespace {
+
+// Builds a Json from SAX events like serde_json builds a Value (see parse_json).
+class DomBuilder final : public nlohmann::json_sax<Json>
+{
+public:
+  bool null() override { return add(Json(nullptr)); }
+  bool boolean(bool v) override { return add(Json(v)); }
+  bool number_integer(number_integer_t v) override
+  {
+    // nlohmann reads every non-negative integer as unsigned: a signed 0 can
+    // only be "-0", which serde_json reads as the float -0.0.
+    return v == 0 ? add(Json(-0.0)) : add(Json(v));
+  }
+  bool number_unsigned(number_unsigned_t v) override { return add(Json(v)); }
+  bool number_float(number_float_t v, const string_t& /*raw*/) override { return add(Json(v)); }
+  bool string(string_t& v) override { return add(Json(std::move(v))); }
+  bool binary(binary_t& v) override { return add(Json(std::move(v))); }
+  bool start_object(std::size_t /*n*/) override
+  {
+    Json* obj = place(Json::object());
+    stack_.push_back({obj, nullptr});
+    return true;
+  }
+  bool key(string_t& k) override
+  {
+    key_ = std::move(k);
+    return true;
+  }
+  bool end_object() override
+  {
+    stack_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t /*n*/) override
+  {
+    Json* arr = place(Json::array());
+    stack_.push_back({arr, nullptr});
+    return true;
+  }
+  bool end_array() override
+  {
+    stack_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t position, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& ex) override
+  {
+    position_ = position;
+    message_ = ex.what();
+    cause_ = std::make_exception_ptr(ex);
+    return false;
+  }
+
+  Json& result() { return root_; }
+  std::size_t error_position() const { return position_; }
+  const std::string& error_message() const { return message_; }
+  std::exception_ptr cause() const { return cause_; }
+
+private:
+  // Objects with more members than this get a hash index for key lookups.
+  static constexpr std::size_t k_linear_limit = 16;
+
+  struct Frame
+  {
+    Json* node;
+    std::unique_ptr<std::unordered_map<std::string, std::size_t>> index;
+  };
+
+  bool add(Json v)
+  {
+    place(std::move(v));
+    return true;
+  }
+
+  // Stores v in the open container (or as the root) and returns where it is.
+  Json* place(Json v)
+  {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    Frame& top = stack_.back();
+    if (top.node->is_array()) {
+      auto& arr = top.node->get_ref<Json::array_t&>();
+      arr.push_back(std::move(v));
+      return &arr.back();
+    }
+    auto& obj = top.node->get_ref<Json::object_t&>();
+    if (top.index == nullptr && obj.size() < k_linear_limit) {
+      for (auto& member : obj) {
+        if (member.first == key_) {
+          member.second = std::move(v); // a repeated key: first position, last value
+          return &member.second;
+        }
+      }
+    } else {
+      if (top.index == nullptr) {
+        top.index = std::make_unique<std::unordered_map<std::string, std::size_t>>();
+        for (std::size_t i = 0; i < obj.size(); ++i) {
+          top.index->emplace((obj.begin() + static_cast<std::ptrdiff_t>(i))->first, i);
+        }
+      }
+      const auto [it, inserted] = top.index->emplace(key_, obj.size());
+      if (!inserted) {
+        Json& existing = (obj.begin() + static_cast<std::ptrdiff_t>(it->second))->second;
+        existing = std::move(v);
+        return &existing;
+      }
+    }
+    // ordered_map is a vector: append without its linear duplicate search.
+    obj.emplace_back(std::move(key_), std::move(v));
+    return &obj.back().second;
+  }
+
+  Json root_;
+  std::vector<Frame> stack_;
+  std::string key_;
+  std::size_t position_ = 0;
+  std::string message_;
+  std::exception_ptr cause_;
+};
+
+// "malformed JSON at line L, column C (byte offset B): <parser message>".
+[[noreturn]] void
+throw_parse_error(std::string_view text, const DomBuilder& dom, std::string_view what)
+{
+  const std::size_t offset = std::min(dom.error_position() == 0 ? 0 : dom.error_position() - 1, text.size());
+  std::size_t line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  std::string message = dom.error_message();
+  // "[json.exception.parse_error.101] parse error at line 1, column 5: <reason>"
+  if (message.rfind("[json.exception.", 0) == 0) {
+    if (const auto close = message.find("] "); close != std::string::npos) {
+      message.erase(0, close + 2);
+    }
+  }
+  if (message.rfind("parse error at line ", 0) == 0) {
+    if (const auto colon = message.find(": "); colon != std::string::npos) {
+      message.erase(0, colon + 2);
+    }
+  }
+  InvalidArgument error("malformed " + std::string(what) + " at line " + std::to_string(line) +
+                        ", column " + std::to_string(offset - line_start + 1) + " (byte offset " +
+                        std::to_string(offset) + "): " + message);
+  try {
+    std::rethrow_exception(dom.cause());
+  } catch (...) {
+    std::throw_with_nested(error);
+  }
+}
+
+Json
+parse_json_as(std::string_view text, std::string_view what)
+{
+  DomBuilder dom;
+  if (!Json::sax_parse(text.data(), text.data() + text.size(), &dom)) {
+    throw_parse_error(text, dom, what);
+  }
+  return std::move(dom.result());
+}
+
+} // namespace
+
+Json
+parse_json(std::string_view text)
+{
+  return parse_json_as(text, "JSON");
+}
+
 TaskRecord
 parse_record(std::string_view data)
 {
-  Json json;
-  try {
-    json = Json::parse(data);
-  } catch (const Json::parse_error& e) {
-    std::string what = e.what();
-    // "[json.exception.parse_error.101] parse error at line 1, column 5: ..."
-    if (const auto close = what.find("] "); what.rfind("[json.exception.", 0) == 0 && close != std::string::npos) {
-      what.erase(0, close + 2);
-    }
-    std::throw_with_nested(InvalidArgument("malformed task record JSON (byte offset " +
-                                           std::to_string(e.byte == 0 ? 0 : e.byte - 1) + "): " + what));
-  }
+  const Json json = parse_json_as(data, "task record JSON");
   TaskRecord record;
   const auto problems = record_from_json(json, record);
   if (!problems.empty()) {

@@ -98,7 +98,17 @@ std::string serialize_record(const TaskRecord& record);
 
 Json task_to_json(const Task& task);
 
-// ---- serde_json-compatible compact output (additions) ----
+// ---- serde_json-compatible input and output (additions) ----
+
+// Parses JSON text into a Json the way serde_json reads a Value: object keys
+// keep their order (a repeated key keeps its first position and takes the
+// last value), "-0" becomes the float -0.0 (serde writes it back as -0.0).
+// Unlike Json::parse, objects with many keys take linear time (nlohmann's
+// ordered_map looks keys up linearly). Never recurses. Throws InvalidArgument
+// "malformed JSON at line L, column C (byte offset B): <parser message>",
+// the parser's exception nested.
+Json parse_json(std::string_view text);
+
 // What serde_json::to_vec writes for a Value: no whitespace, object keys in
 // stored order, non-ASCII raw, '"' '\\' and control characters escaped
 // (\b \f \n \r \t, others as \u00xx lowercase), '/' and DEL raw, integers in

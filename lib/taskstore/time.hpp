@@ -23,6 +23,8 @@ Timestamp now_utc();
 
 // Parses RFC 3339 with any offset (Z, z, +hh:mm, -hh:mm), 'T' or 't' or ' '
 // separator and 0..9 fractional digits; converts to UTC. nullopt when invalid.
+// Also reads the signed years (+10000, -0001) that format_autosi writes outside
+// 0..9999; seconds must be 00..59 (no leap second).
 std::optional<Timestamp> parse_rfc3339(std::string_view text);
 
 // "2025-11-25T10:30:00.123Z": exactly 3 fraction digits, truncated (createdAt, lastUpdatedAt).
@@ -34,7 +36,9 @@ std::string format_autosi(Timestamp t);
 // Same as format_autosi but with "+00:00" (TaskError::Expired's expired_at).
 std::string format_rfc3339_offset(Timestamp t);
 
-// Adds milliseconds; nullopt on overflow or when outside years 0..9999.
+// Adds milliseconds; nullopt on overflow: ms above i64::MAX, or a result
+// outside chrono's date range (years -262144..262143), as TaskRecord::new's
+// checked_add_signed. Years beyond 9999 are kept (format_autosi signs them).
 std::optional<Timestamp> add_millis(Timestamp t, std::uint64_t ms);
 
 // Fast extraction of the top-level "expiresAt" of a TaskRecord JSON document,

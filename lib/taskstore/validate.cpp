@@ -193,6 +193,13 @@ public:
   }
   bool number_integer(number_integer_t v) override
   {
+    if (v == 0) {
+      // nlohmann reads every non-negative integer as unsigned: a signed 0 is
+      // "-0", which serde_json reads as the float -0.0 (see parse_json).
+      scalar(3, 4);
+      capture_scalar(-0.0);
+      return true;
+    }
     scalar(3, counting() ? integer_length(v) : 0);
     capture_scalar(v);
     return true;
