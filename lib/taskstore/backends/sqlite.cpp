@@ -283,11 +283,6 @@ public:
   {
     return sqlite3_column_int64(m_stmt, index);
   }
-  bool
-  column_is_null(int index) const
-  {
-    return sqlite3_column_type(m_stmt, index) == SQLITE_NULL;
-  }
   std::string
   column_bytes(int index) const
   {
