@@ -1,6 +1,55 @@
-// Placeholder: the dynamodb test store is being written.
+// Fresh DynamoDB test stores: one new table per store on the dynalite (or
+// DynamoDB-compatible) server named by TASKCTL_TEST_DYNAMODB_ENDPOINT,
+// created and deleted through taskctl's own client code.
 #include "contract/stores.hpp"
+
+#include "taskstore/backends/dynamodb.hpp"
+#include "taskstore/error.hpp"
+#include "taskstore/registry.hpp"
+#include "taskstore/uri.hpp"
+
+#include <cstdlib>
 #include <stdexcept>
+
 namespace taskstore::testing {
-TestStore make_dynamodb_test_store() { throw std::runtime_error("dynamodb test store not written yet"); }
+
+namespace {
+
+// The test server takes any credentials, but the client needs some: dummy
+// ones in the process environment, so that the store URI alone works for
+// every client (another open_store, a taskctl child process).
+void
+ensure_dummy_credentials()
+{
+  ::setenv("AWS_ACCESS_KEY_ID", "taskctl-test-key", 0);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "taskctl-test-secret", 0);
 }
+
+} // namespace
+
+TestStore
+make_dynamodb_test_store()
+{
+  const char* endpoint = std::getenv("TASKCTL_TEST_DYNAMODB_ENDPOINT");
+  if (endpoint == nullptr || *endpoint == '\0') {
+    throw std::runtime_error(
+      "TASKCTL_TEST_DYNAMODB_ENDPOINT is not set: start dynalite (node "
+      "node_modules/dynalite/cli.js --host 127.0.0.1 --port N) and export "
+      "TASKCTL_TEST_DYNAMODB_ENDPOINT=http://127.0.0.1:N (scripts/test does both)");
+  }
+  ensure_dummy_credentials();
+  TestStore store;
+  store.uri = "dynamodb://" + unique_name("taskctl-test") + "?region=us-east-1&endpoint=" + endpoint;
+  const StoreUri uri = StoreUri::parse(store.uri);
+  try {
+    create_dynamodb_table(uri, OpenOptions{});
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot create a DynamoDB test table on " + std::string(endpoint) +
+                             " (is dynalite running there?): " + describe(e));
+  }
+  store.backend = open_store(uri);
+  store.cleanup = [uri] { delete_dynamodb_table(uri, OpenOptions{}); };
+  return store;
+}
+
+} // namespace taskstore::testing

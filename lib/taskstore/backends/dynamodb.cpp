@@ -1,13 +1,863 @@
-// Placeholder: the dynamodb backend is being written.
+// The dynamodb backend: pmcp-tasks' single-table layout over DynamoDB's JSON
+// API (facts §5.3), through aws_http's libcurl client.
+//
+// Operations:
+//   get            GetItem, ConsistentRead
+//   put            one UpdateItem: SET data (+ expires_at / REMOVE it), ADD version 1,
+//                  so the version is computed by the server: atomic, one round trip
+//   put_if_version PutItem conditioned on the version (attribute_not_exists(PK) for 0)
+//   remove         DeleteItem, ReturnValues ALL_OLD
+//   scan           Query (a prefix with ':': one owner) or Scan (every owner, or
+//                  an owner-id prefix), ConsistentRead, one page at a time
+//   cleanup        the same Query/Scan filtered on expires_at <= now (coarse),
+//                  judged precisely on the data's expiresAt, then concurrent
+//                  DeleteItems conditioned on the version that was judged
 #include "taskstore/backends/dynamodb.hpp"
+
+#include "taskstore/backends/aws_http.hpp"
 #include "taskstore/error.hpp"
+#include "taskstore/key.hpp"
+#include "taskstore/time.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <thread>
 
 namespace taskstore {
 
-std::unique_ptr<StorageBackend>
-open_dynamodb(const StoreUri&, const OpenOptions&)
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view k_default_table = "pmcp_tasks";
+constexpr std::string_view k_pk_prefix = "OWNER#";
+constexpr std::string_view k_sk_prefix = "TASK#";
+// DynamoDB's item size limit (names + values, UTF-8 bytes).
+constexpr std::size_t k_item_limit = 400 * 1024;
+// Concurrent DeleteItems of a cleanup.
+constexpr std::size_t k_cleanup_in_flight = 16;
+
+// ------------------------------------------------------------------ settings
+
+struct Settings
 {
-  throw ConfigError("the dynamodb backend is not implemented yet");
+  std::string table;
+  std::string uri;         // redacted, for messages
+  aws::ResolvedConfig aws; // credentials, region, endpoint and where they came from
+  aws::ClientOptions client;
+};
+
+bool
+valid_table_name(std::string_view name)
+{
+  return name.size() >= 3 && name.size() <= 255 &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '.';
+         });
+}
+
+// Validates the URI and resolves the AWS configuration. Throws
+// InvalidArgument for the URI, ConfigError for credentials or region.
+Settings
+configure(const StoreUri& uri, const OpenOptions& options)
+{
+  const std::string shown = uri.redacted();
+  if (uri.scheme != "dynamodb") {
+    throw InvalidArgument("invalid dynamodb store URI '" + shown + "': the scheme must be dynamodb");
+  }
+  uri.require_params({"region", "endpoint", "timeout"});
+  if (!uri.user.empty() || uri.password) {
+    throw InvalidArgument("invalid dynamodb store URI '" + shown +
+                          "': it takes no user or password; credentials come from the AWS "
+                          "environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE)");
+  }
+  if (uri.port) {
+    throw InvalidArgument("invalid dynamodb store URI '" + shown +
+                          "': dynamodb://TABLE takes no port; give the server as "
+                          "?endpoint=http://HOST:PORT");
+  }
+  std::string table = uri.has_authority ? uri.host : uri.path;
+  if (uri.has_authority && !uri.path.empty() && uri.path != "/") {
+    throw InvalidArgument("invalid dynamodb store URI '" + shown +
+                          "': expected dynamodb://TABLE, with no path after the table name");
+  }
+  if (table.empty()) {
+    table = k_default_table;
+  }
+  if (!valid_table_name(table)) {
+    throw InvalidArgument("invalid dynamodb store URI '" + shown + "': bad table name '" + table +
+                          "' (3 to 255 characters from a-z, A-Z, 0-9, '_', '-' and '.')");
+  }
+  std::chrono::milliseconds timeout = options.timeout;
+  if (const auto text = uri.param("timeout")) {
+    timeout = std::chrono::milliseconds(parse_duration_ms(*text));
+  }
+  if (timeout.count() <= 0) {
+    throw InvalidArgument("invalid dynamodb store URI '" + shown + "': the timeout must be positive");
+  }
+
+  Settings s;
+  s.table = table;
+  s.uri = shown;
+  aws::ConfigRequest request;
+  request.service_id = "dynamodb";
+  request.region = uri.param("region");
+  request.endpoint = uri.param("endpoint");
+  request.what = shown;
+  s.aws = aws::resolve_config(request);
+  s.client.endpoint = s.aws.endpoint;
+  s.client.region = s.aws.region;
+  s.client.credentials = s.aws.credentials;
+  s.client.timeout = timeout;
+  return s;
+}
+
+// ------------------------------------------------------------------ errors
+
+// Throws error with cause nested in it.
+template <class Error>
+[[noreturn]] void
+throw_with_cause(Error error, const aws::AwsError& cause)
+{
+  try {
+    throw std::runtime_error(cause.what());
+  } catch (...) {
+    std::throw_with_nested(std::move(error));
+  }
+}
+
+bool
+is_credentials_error(std::string_view type)
+{
+  static constexpr std::string_view k_types[] = {
+    "UnrecognizedClientException", "InvalidSignatureException", "AccessDeniedException",
+    "MissingAuthenticationToken", "MissingAuthenticationTokenException",
+    "IncompleteSignatureException", "ExpiredTokenException", "InvalidClientTokenId",
+    "SignatureDoesNotMatch", "NotAuthorized", "UnauthorizedOperation", "AuthFailure"};
+  return std::find(std::begin(k_types), std::end(k_types), type) != std::end(k_types);
+}
+
+// THE one place where DynamoDB and transport failures become the library's
+// errors. context names the operation ("GetItem on key o:t").
+//   transport failure, throttling or 5xx after the retries -> StorageError backend, unavailable
+//   transport failure that retrying cannot fix (TLS verification, bad URL) -> ConfigError
+//   ResourceNotFoundException                               -> ConfigError (no such table)
+//   credential / signature / permission errors              -> ConfigError
+//   ValidationException about the item size                 -> StorageError capacity_exceeded
+//   anything else                                           -> StorageError backend
+[[noreturn]] void
+raise(const aws::AwsError& e, const Settings& s, const std::string& context)
+{
+  const std::string where = "DynamoDB " + context + " (table " + s.table + ", region " +
+                            s.aws.region + ", endpoint " + s.aws.endpoint + ")";
+  const std::string attempts =
+    e.attempts > 1 ? " after " + std::to_string(e.attempts) + " attempts" : std::string{};
+  if (e.kind == aws::AwsError::Kind::transport) {
+    if (!e.retryable) {
+      throw_with_cause(ConfigError("cannot reach " + where + ": " + e.message), e);
+    }
+    throw_with_cause(StorageError::backend(where + " is unavailable" + attempts + ": " +
+                                             (e.timed_out ? "timed out: " : "") + e.message,
+                                           true),
+                     e);
+  }
+  if (e.type == "ResourceNotFoundException") {
+    throw_with_cause(ConfigError("DynamoDB table " + s.table + " does not exist in region " +
+                                 s.aws.region + " at " + s.aws.endpoint +
+                                 " (the region comes from " + s.aws.region_source + ")"),
+                     e);
+  }
+  if (is_credentials_error(e.type)) {
+    throw_with_cause(ConfigError("DynamoDB refused the credentials from " +
+                                 s.aws.credentials.source + " for " + where + ": " + e.type +
+                                 (e.message.empty() ? "" : ": " + e.message)),
+                     e);
+  }
+  if (e.type == "ValidationException" && e.message.find("size") != std::string::npos &&
+      e.message.find("exceeded") != std::string::npos) {
+    throw_with_cause(StorageError::capacity_exceeded(context + ": the item exceeds DynamoDB's " +
+                                                     "400 KB item size limit (" + e.message + ")"),
+                     e);
+  }
+  if (e.retryable || e.throttled) {
+    throw_with_cause(StorageError::backend(where + " is unavailable" + attempts + ": " + e.type +
+                                             (e.message.empty() ? "" : ": " + e.message),
+                                           true),
+                     e);
+  }
+  throw_with_cause(StorageError::backend(where + " failed: " + e.type +
+                                         (e.message.empty() ? "" : ": " + e.message)),
+                   e);
+}
+
+// ------------------------------------------------------------------ items
+
+// Returns the offset of the first byte that does not belong to well-formed
+// UTF-8 (no overlongs, surrogates or code points past U+10FFFF), or npos.
+std::size_t
+invalid_utf8_at(std::string_view s)
+{
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t length = 0;
+    std::uint32_t cp = 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+      length = 2;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      length = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      length = 4;
+      cp = c & 0x07;
+    } else {
+      return i;
+    }
+    if (i + length > n) {
+      return i;
+    }
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) {
+        return i;
+      }
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if ((length == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (length == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+      return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+std::string
+describe_bad_utf8(std::string_view s, std::size_t at)
+{
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  const auto byte = static_cast<unsigned char>(s[at]);
+  return std::string("invalid byte 0x") + k_hex[byte >> 4] + k_hex[byte & 15] + " at offset " +
+         std::to_string(at);
+}
+
+// Throws StorageError backend ("data is not valid UTF-8: ...", as the anchor)
+// when data cannot be a DynamoDB string.
+void
+require_utf8_data(std::string_view data)
+{
+  if (const auto at = invalid_utf8_at(data); at != std::string_view::npos) {
+    throw StorageError::backend("data is not valid UTF-8: " + describe_bad_utf8(data, at));
+  }
+}
+
+// Throws InvalidArgument when a key or prefix is not valid UTF-8.
+void
+require_utf8_key(std::string_view key, std::string_view what)
+{
+  if (const auto at = invalid_utf8_at(key); at != std::string_view::npos) {
+    throw InvalidArgument("invalid " + std::string(what) + ": DynamoDB keys must be valid UTF-8 (" +
+                          describe_bad_utf8(key, at) + ")");
+  }
+}
+
+struct ItemKey
+{
+  std::string pk;
+  std::string sk;
+};
+
+// "owner:task" -> {"OWNER#owner", "TASK#task"}. Throws InvalidArgument for a
+// key without ':' or that is not UTF-8.
+ItemKey
+item_key(std::string_view key)
+{
+  require_utf8_key(key, "key");
+  const KeyParts parts = split_key(key);
+  return ItemKey{std::string(k_pk_prefix) + parts.owner_id, std::string(k_sk_prefix) + parts.task_id};
+}
+
+json
+string_value(std::string_view s)
+{
+  return json{{"S", std::string(s)}};
+}
+
+json
+number_value(std::uint64_t n)
+{
+  return json{{"N", std::to_string(n)}};
+}
+
+json
+number_value(std::int64_t n)
+{
+  return json{{"N", std::to_string(n)}};
+}
+
+json
+key_document(const ItemKey& k)
+{
+  return json{{"PK", string_value(k.pk)}, {"SK", string_value(k.sk)}};
+}
+
+// Returns the S value of attribute name, if it is a string.
+const std::string*
+string_attribute(const json& item, const char* name)
+{
+  const auto it = item.find(name);
+  if (it == item.end() || !it->is_object()) {
+    return nullptr;
+  }
+  const auto s = it->find("S");
+  return s != it->end() && s->is_string() ? s->get_ptr<const std::string*>() : nullptr;
+}
+
+// Returns the N value of attribute name as a u64, if it is one.
+std::optional<std::uint64_t>
+version_attribute(const json& item, const char* name = "version")
+{
+  const auto it = item.find(name);
+  if (it == item.end() || !it->is_object()) {
+    return std::nullopt;
+  }
+  const auto n = it->find("N");
+  if (n == it->end() || !n->is_string()) {
+    return std::nullopt;
+  }
+  const auto& text = n->get_ref<const std::string&>();
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// The composite key of an item in our layout, or nullopt for any other item.
+std::optional<std::string>
+key_of(const json& item)
+{
+  const std::string* pk = string_attribute(item, "PK");
+  const std::string* sk = string_attribute(item, "SK");
+  if (pk == nullptr || sk == nullptr || pk->rfind(k_pk_prefix, 0) != 0 ||
+      sk->rfind(k_sk_prefix, 0) != 0) {
+    return std::nullopt;
+  }
+  std::string key = pk->substr(k_pk_prefix.size());
+  key.push_back(':');
+  key.append(*sk, k_sk_prefix.size());
+  return key;
+}
+
+// The DynamoDB size of an item we write, as a lower bound: attribute names
+// plus UTF-8 string bytes plus one byte per number (DynamoDB counts numbers at
+// roughly one byte per two digits plus one).
+std::size_t
+item_size_lower_bound(const ItemKey& k, std::string_view data, bool with_expiry)
+{
+  std::size_t size = 2 + k.pk.size() + 2 + k.sk.size() + 7 + 1 + 4 + data.size();
+  if (with_expiry) {
+    size += 10 + 1;
+  }
+  return size;
+}
+
+// Throws capacity_exceeded before sending an item DynamoDB would refuse.
+void
+require_item_size(std::string_view key, const ItemKey& k, std::string_view data, bool with_expiry)
+{
+  const std::size_t size = item_size_lower_bound(k, data, with_expiry);
+  if (size > k_item_limit) {
+    throw StorageError::capacity_exceeded(
+      "record " + std::string(key) + " is " + std::to_string(size) +
+      " bytes as a DynamoDB item, over DynamoDB's item size limit of 400 KB (" +
+      std::to_string(k_item_limit) + " bytes)");
+  }
+}
+
+// ------------------------------------------------------------------ the backend
+
+// What a Query or Scan page request is for.
+struct Listing
+{
+  std::string prefix;                 // as given to scan / cleanup
+  std::optional<std::int64_t> expired_by; // cleanup: only items with expires_at <= this
+};
+
+class DynamoBackend final : public StorageBackend
+{
+public:
+  explicit DynamoBackend(Settings settings)
+    : m_s(std::move(settings))
+    , m_client(m_s.client)
+  {
+  }
+
+  VersionedRecord
+  get(std::string_view key) override
+  {
+    const ItemKey k = item_key(key);
+    const json response = call("GetItem",
+                               json{{"TableName", m_s.table},
+                                    {"Key", key_document(k)},
+                                    {"ConsistentRead", true}},
+                               "GetItem on key " + std::string(key));
+    const auto item = response.find("Item");
+    if (item == response.end() || !item->is_object() || item->empty()) {
+      throw StorageError::not_found(std::string(key));
+    }
+    return record_of(*item, key);
+  }
+
+  std::uint64_t
+  put(std::string_view key, std::string_view data) override
+  {
+    const ItemKey k = item_key(key);
+    require_utf8_data(data);
+    const auto expires = extract_expires_at(data);
+    require_item_size(key, k, data, expires.has_value());
+    // One UpdateItem: the server adds 1 to the stored version (0 when the
+    // item is new), so racing puts never get the same version.
+    json request{{"TableName", m_s.table},
+                 {"Key", key_document(k)},
+                 {"ExpressionAttributeNames", {{"#d", "data"}, {"#v", "version"}, {"#e", "expires_at"}}},
+                 {"ReturnValues", "UPDATED_NEW"}};
+    json values{{":d", string_value(data)}, {":one", number_value(std::uint64_t{1})}};
+    if (expires) {
+      request["UpdateExpression"] = "SET #d = :d, #e = :e ADD #v :one";
+      values[":e"] = number_value(expires->seconds);
+    } else {
+      request["UpdateExpression"] = "SET #d = :d ADD #v :one REMOVE #e";
+    }
+    request["ExpressionAttributeValues"] = std::move(values);
+    const json response = call("UpdateItem", request, "UpdateItem on key " + std::string(key));
+    const auto attributes = response.find("Attributes");
+    std::optional<std::uint64_t> version;
+    if (attributes != response.end() && attributes->is_object()) {
+      version = version_attribute(*attributes);
+    }
+    if (!version) {
+      throw StorageError::backend("DynamoDB UpdateItem on key " + std::string(key) +
+                                  " returned no numeric version attribute");
+    }
+    return *version;
+  }
+
+  std::uint64_t
+  put_if_version(std::string_view key, std::string_view data, std::uint64_t expected) override
+  {
+    const ItemKey k = item_key(key);
+    require_utf8_data(data);
+    if (expected == std::numeric_limits<std::uint64_t>::max()) {
+      throw StorageError::version_conflict(std::string(key), expected, current_version(key, k));
+    }
+    const auto expires = extract_expires_at(data);
+    require_item_size(key, k, data, expires.has_value());
+    json item{{"PK", string_value(k.pk)},
+              {"SK", string_value(k.sk)},
+              {"version", number_value(expected + 1)},
+              {"data", string_value(data)}};
+    if (expires) {
+      item["expires_at"] = number_value(expires->seconds);
+    }
+    json request{{"TableName", m_s.table},
+                 {"Item", std::move(item)},
+                 {"ReturnValuesOnConditionCheckFailure", "ALL_OLD"}};
+    if (expected == 0) {
+      request["ConditionExpression"] = "attribute_not_exists(PK)";
+    } else {
+      request["ConditionExpression"] = "#v = :expected";
+      request["ExpressionAttributeNames"] = json{{"#v", "version"}};
+      request["ExpressionAttributeValues"] = json{{":expected", number_value(expected)}};
+    }
+    const std::string context = "PutItem on key " + std::string(key);
+    try {
+      m_client.call("PutItem", request);
+      return expected + 1;
+    } catch (const aws::AwsError& e) {
+      if (e.type != "ConditionalCheckFailedException") {
+        raise(e, m_s, context);
+      }
+      // The real current version: from the item DynamoDB returned (ALL_OLD),
+      // else (servers without ReturnValuesOnConditionCheckFailure) a consistent read.
+      std::optional<json> current;
+      if (e.body.is_object()) {
+        if (const auto it = e.body.find("Item"); it != e.body.end() && it->is_object()) {
+          current = *it;
+        }
+      }
+      if (!current) {
+        current = read_item(k, key);
+      }
+      const std::uint64_t actual =
+        current && !current->empty() ? version_attribute(*current).value_or(0) : 0;
+      // A retried attempt may fail only because an earlier attempt (whose
+      // answer was lost) already wrote: then the item is ours.
+      if (e.attempts > 1 && actual == expected + 1 && current) {
+        if (const std::string* stored = string_attribute(*current, "data");
+            stored != nullptr && *stored == data) {
+          return expected + 1;
+        }
+      }
+      throw StorageError::version_conflict(std::string(key), expected, actual);
+    }
+  }
+
+  bool
+  remove(std::string_view key) override
+  {
+    const ItemKey k = item_key(key);
+    const json response = call("DeleteItem",
+                               json{{"TableName", m_s.table},
+                                    {"Key", key_document(k)},
+                                    {"ReturnValues", "ALL_OLD"}},
+                               "DeleteItem on key " + std::string(key));
+    const auto attributes = response.find("Attributes");
+    return attributes != response.end() && attributes->is_object() && !attributes->empty();
+  }
+
+  void
+  scan(std::string_view prefix, const ScanVisitor& visit) override
+  {
+    for_each_page(Listing{std::string(prefix), std::nullopt}, [&](const json& items) {
+      for (const auto& item : items) {
+        auto key = key_of(item);
+        const auto version = version_attribute(item);
+        const std::string* data = string_attribute(item, "data");
+        if (!key || !version || data == nullptr) {
+          continue; // not an item of this layout (as the anchor: skipped)
+        }
+        if (!visit(*key, VersionedRecord{*data, *version})) {
+          return false;
+        }
+      }
+      return true;
+    });
+  }
+
+  std::string_view
+  name() const override
+  {
+    return "dynamodb";
+  }
+
+protected:
+  std::size_t
+  do_cleanup_expired(const CleanupOptions& options) override
+  {
+    struct Candidate
+    {
+      std::string key;
+      ItemKey item;
+      std::uint64_t version;
+      Timestamp expires_at;
+    };
+    std::size_t count = 0;
+    std::vector<Candidate> candidates;
+    std::vector<json> requests;
+    for_each_page(Listing{options.prefix, options.now.seconds}, [&](const json& items) {
+      candidates.clear();
+      for (const auto& item : items) {
+        auto key = key_of(item);
+        const auto version = version_attribute(item);
+        const std::string* data = string_attribute(item, "data");
+        if (!key || !version || data == nullptr) {
+          continue;
+        }
+        // expires_at is only a coarse filter: judge the record's own expiresAt.
+        const auto expires_at = extract_expires_at(*data);
+        if (!is_expired_at(expires_at, options.now)) {
+          continue;
+        }
+        candidates.push_back(Candidate{std::move(*key),
+                                       ItemKey{*string_attribute(item, "PK"), *string_attribute(item, "SK")},
+                                       *version, *expires_at});
+      }
+      if (options.dry_run) {
+        for (const auto& c : candidates) {
+          ++count;
+          if (options.on_removed) {
+            options.on_removed(c.key, c.version, c.expires_at);
+          }
+        }
+        return true;
+      }
+      // Delete each only if it still has the version that was judged, so a
+      // record refreshed meanwhile survives; 16 requests in flight.
+      requests.clear();
+      for (const auto& c : candidates) {
+        requests.push_back(json{{"TableName", m_s.table},
+                                {"Key", key_document(c.item)},
+                                {"ConditionExpression", "#v = :v"},
+                                {"ExpressionAttributeNames", {{"#v", "version"}}},
+                                {"ExpressionAttributeValues", {{":v", number_value(c.version)}}}});
+      }
+      m_client.call_many("DeleteItem", requests, k_cleanup_in_flight,
+                         [&](std::size_t index, aws::JsonClient::Outcome&& outcome) {
+                           const Candidate& c = candidates[index];
+                           if (!outcome.ok()) {
+                             if (outcome.error->type == "ConditionalCheckFailedException") {
+                               return; // rewritten or removed meanwhile
+                             }
+                             raise(*outcome.error, m_s, "DeleteItem on key " + c.key);
+                           }
+                           ++count;
+                           if (options.on_removed) {
+                             options.on_removed(c.key, c.version, c.expires_at);
+                           }
+                         });
+      return true;
+    });
+    return count;
+  }
+
+private:
+  // client.call, with failures translated.
+  json
+  call(std::string_view operation, const json& request, const std::string& context)
+  {
+    try {
+      return m_client.call(operation, request);
+    } catch (const aws::AwsError& e) {
+      raise(e, m_s, context);
+    }
+  }
+
+  // The item, consistently read; an empty object when absent.
+  json
+  read_item(const ItemKey& k, std::string_view key)
+  {
+    const json response = call("GetItem",
+                               json{{"TableName", m_s.table},
+                                    {"Key", key_document(k)},
+                                    {"ConsistentRead", true}},
+                               "GetItem on key " + std::string(key));
+    const auto item = response.find("Item");
+    return item != response.end() && item->is_object() ? *item : json::object();
+  }
+
+  std::uint64_t
+  current_version(std::string_view key, const ItemKey& k)
+  {
+    const json item = read_item(k, key);
+    return item.empty() ? 0 : version_attribute(item).value_or(0);
+  }
+
+  // The record of an item get() read; throws backend errors (as the anchor's
+  // messages) when version or data are missing or of the wrong type.
+  static VersionedRecord
+  record_of(const json& item, std::string_view key)
+  {
+    const auto version = version_attribute(item);
+    if (!version) {
+      throw StorageError::backend("missing or invalid version attribute for key " + std::string(key));
+    }
+    const std::string* data = string_attribute(item, "data");
+    if (data == nullptr) {
+      throw StorageError::backend("missing or invalid data attribute for key " + std::string(key));
+    }
+    return VersionedRecord{*data, *version};
+  }
+
+  // Runs the Query or Scan a listing needs, page after page (each at most
+  // 1 MB, DynamoDB's page size), calling on_page with each page's Items until
+  // it returns false or the pages run out. A prefix with ':' names one owner:
+  // Query its partition (begins_with on SK for the task-id part). A prefix
+  // without ':' (or "") is an owner-id prefix: Scan with a filter on PK.
+  void
+  for_each_page(const Listing& listing, const std::function<bool(const json& items)>& on_page)
+  {
+    require_utf8_key(listing.prefix, "prefix");
+    json request{{"TableName", m_s.table}, {"ConsistentRead", true}};
+    json names{{"#v", "version"}, {"#d", "data"}};
+    json values = json::object();
+    std::string operation;
+    std::string filter;
+    const auto colon = listing.prefix.find(':');
+    if (colon != std::string::npos) {
+      operation = "Query";
+      values[":pk"] = string_value(std::string(k_pk_prefix) + listing.prefix.substr(0, colon));
+      values[":sk"] = string_value(std::string(k_sk_prefix) + listing.prefix.substr(colon + 1));
+      request["KeyConditionExpression"] = "PK = :pk AND begins_with(SK, :sk)";
+    } else {
+      operation = "Scan";
+      values[":pk"] = string_value(std::string(k_pk_prefix) + listing.prefix);
+      values[":sk"] = string_value(k_sk_prefix);
+      filter = "begins_with(PK, :pk) AND begins_with(SK, :sk)";
+    }
+    if (listing.expired_by) {
+      names["#e"] = "expires_at";
+      values[":now"] = number_value(*listing.expired_by);
+      filter += filter.empty() ? "#e <= :now" : " AND #e <= :now";
+    }
+    if (!filter.empty()) {
+      request["FilterExpression"] = filter;
+    }
+    request["ProjectionExpression"] = "PK, SK, #v, #d";
+    request["ExpressionAttributeNames"] = std::move(names);
+    request["ExpressionAttributeValues"] = std::move(values);
+    const std::string context =
+      operation + (listing.prefix.empty() ? std::string(" of every owner")
+                                          : " for prefix \"" + listing.prefix + "\"");
+    for (;;) {
+      json response = call(operation, request, context);
+      const auto items = response.find("Items");
+      if (items != response.end() && items->is_array() && !items->empty()) {
+        if (!on_page(*items)) {
+          return;
+        }
+      }
+      const auto last = response.find("LastEvaluatedKey");
+      if (last == response.end() || !last->is_object() || last->empty()) {
+        return;
+      }
+      request["ExclusiveStartKey"] = std::move(*last);
+    }
+  }
+
+  Settings m_s;
+  aws::JsonClient m_client;
+};
+
+// A client for the table operations of create/delete_dynamodb_table.
+struct TableAdmin
+{
+  Settings s;
+  aws::JsonClient client;
+
+  TableAdmin(const StoreUri& uri, const OpenOptions& options)
+    : s(configure(uri, options))
+    , client(s.client)
+  {
+  }
+
+  // DescribeTable's Table, or nullopt when the table does not exist.
+  std::optional<json> describe()
+  {
+    try {
+      json response = client.call("DescribeTable", json{{"TableName", s.table}});
+      const auto table = response.find("Table");
+      if (table == response.end() || !table->is_object()) {
+        throw StorageError::backend("DynamoDB DescribeTable of table " + s.table +
+                                    " returned no Table");
+      }
+      return *table;
+    } catch (const aws::AwsError& e) {
+      if (e.type == "ResourceNotFoundException") {
+        return std::nullopt;
+      }
+      raise(e, s, "DescribeTable");
+    }
+  }
+
+  // Polls until done(describe()) is true; throws StorageError (unavailable)
+  // after five minutes.
+  void wait_for(const std::function<bool(const std::optional<json>&)>& done, const std::string& what)
+  {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+    auto pause = std::chrono::milliseconds(50);
+    for (;;) {
+      if (done(describe())) {
+        return;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        throw StorageError::backend("DynamoDB table " + s.table + " did not become " + what +
+                                      " within 5 minutes",
+                                    true);
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+    }
+  }
+};
+
+} // namespace
+
+std::unique_ptr<StorageBackend>
+open_dynamodb(const StoreUri& uri, const OpenOptions& options)
+{
+  // create_if_missing is not honoured: creating a table is a deliberate act
+  // (it has a cost and permissions of its own), see create_dynamodb_table.
+  return std::make_unique<DynamoBackend>(configure(uri, options));
+}
+
+void
+create_dynamodb_table(const StoreUri& uri, const OpenOptions& options)
+{
+  TableAdmin admin(uri, options);
+  const json request{
+    {"TableName", admin.s.table},
+    {"AttributeDefinitions",
+     json::array({json{{"AttributeName", "PK"}, {"AttributeType", "S"}},
+                  json{{"AttributeName", "SK"}, {"AttributeType", "S"}}})},
+    {"KeySchema", json::array({json{{"AttributeName", "PK"}, {"KeyType", "HASH"}},
+                               json{{"AttributeName", "SK"}, {"KeyType", "RANGE"}}})},
+    {"BillingMode", "PAY_PER_REQUEST"}};
+  try {
+    admin.client.call("CreateTable", request);
+  } catch (const aws::AwsError& e) {
+    if (e.type != "ResourceInUseException") {
+      raise(e, admin.s, "CreateTable");
+    }
+    // It exists (or is being created): check its key schema below.
+  }
+  std::optional<json> table;
+  admin.wait_for(
+    [&](const std::optional<json>& t) {
+      table = t;
+      return t && t->value("TableStatus", "") == "ACTIVE";
+    },
+    "ACTIVE");
+  const json expected_schema = request["KeySchema"];
+  if (table->value("KeySchema", json::array()) != expected_schema) {
+    throw ConfigError("DynamoDB table " + admin.s.table + " exists with key schema " +
+                      table->value("KeySchema", json::array()).dump() +
+                      ", not pmcp-tasks' (PK hash key, SK range key)");
+  }
+  // DynamoDB's own TTL deletes items after expires_at, as pmcp-tasks expects.
+  try {
+    admin.client.call("UpdateTimeToLive",
+                      json{{"TableName", admin.s.table},
+                           {"TimeToLiveSpecification",
+                            {{"AttributeName", "expires_at"}, {"Enabled", true}}}});
+  } catch (const aws::AwsError& e) {
+    const bool unsupported = e.type == "UnknownOperationException";  // e.g. dynalite
+    const bool already = e.type == "ValidationException" &&
+                         e.message.find("already enabled") != std::string::npos;
+    if (!unsupported && !already) {
+      raise(e, admin.s, "UpdateTimeToLive");
+    }
+  }
+}
+
+bool
+delete_dynamodb_table(const StoreUri& uri, const OpenOptions& options)
+{
+  TableAdmin admin(uri, options);
+  try {
+    admin.client.call("DeleteTable", json{{"TableName", admin.s.table}});
+  } catch (const aws::AwsError& e) {
+    if (e.type == "ResourceNotFoundException") {
+      return false;
+    }
+    raise(e, admin.s, "DeleteTable");
+  }
+  admin.wait_for([](const std::optional<json>& t) { return !t.has_value(); }, "deleted");
+  return true;
 }
 
 } // namespace taskstore
