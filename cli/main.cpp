@@ -1,0 +1,305 @@
+// taskctl: build the CLI11 app, parse, dispatch to the subcommand, and map
+// every failure to the exit status table of DESIGN.md in one place.
+
+#include "common.hpp"
+#include "output.hpp"
+
+#include "taskstore/error.hpp"
+#include "taskstore/registry.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#ifndef TASKCTL_VERSION
+#define TASKCTL_VERSION "0.0.0"
+#endif
+
+namespace {
+
+using namespace taskctl;
+
+const char* const k_description =
+  "taskctl - inspect, repair, clean and validate MCP task-record stores\n"
+  "\n"
+  "taskctl reads and writes the versioned task records that MCP servers built on the Rust\n"
+  "crate pmcp-tasks keep in a key-value store, byte-compatible with what pmcp-tasks writes.\n"
+  "Keys are OWNER:TASK_ID (split at the first ':'); every record has a version (1 on\n"
+  "creation, +1 on every write) and may have an expiry (its expiresAt).\n";
+
+const char* const k_footer =
+  "Store URIs (-s/--store, else TASKCTL_STORE, else the default store):\n"
+  "  mem://                                   in-process memory (empty on every run; for trying things)\n"
+  "  sqlite:PATH, sqlite:///ABS/PATH          a SQLite file (the embedded default)\n"
+  "  redis://[USER[:PASS]@]HOST[:PORT][/DB][?prefix=pmcp&timeout=2s]\n"
+  "  redis+unix:///PATH.sock[?db=N]\n"
+  "  dynamodb://TABLE[?region=R&endpoint=URL] (credentials: the standard AWS environment\n"
+  "                                            variables or ~/.aws/credentials)\n"
+  "  The default store is sqlite:$XDG_DATA_HOME/taskctl/tasks.db, or\n"
+  "  sqlite:~/.local/share/taskctl/tasks.db when XDG_DATA_HOME is unset. Only `put`\n"
+  "  creates a store (and the default store's directory, mode 0700); every other command\n"
+  "  fails with exit 7 when the store does not exist. Unknown URI parameters are an error.\n"
+  "  URIs are always printed with passwords replaced by ********.\n"
+  "\n"
+  "Output (-o): json (pretty on a terminal, compact otherwise), jsonl (one object per line,\n"
+  "  streamed), table (aligned, for people), raw (stored bytes exactly). Data goes to\n"
+  "  stdout; errors, warnings, summaries and progress go to stderr. With -o json or jsonl,\n"
+  "  errors are one JSON object on stderr: {\"error\":{\"code\",\"exit\",\"message\",\"causes\",...}}.\n"
+  "  Single JSON documents carry \"schema_version\": 1.\n"
+  "\n"
+  "Environment:\n"
+  "  TASKCTL_STORE                 store URI when --store is not given\n"
+  "  TASKCTL_STORE_PASSWORD        store password (used when the URI has none)\n"
+  "  TASKCTL_STORE_PASSWORD_FILE   file holding the store password (trailing newline ignored)\n"
+  "  TASKCTL_OUTPUT, TASKCTL_TIMEOUT, TASKCTL_COLOR   defaults for -o, --timeout, --color\n"
+  "  NO_COLOR                      when set and not empty, --color auto never colours\n"
+  "  XDG_DATA_HOME, HOME           locate the default store\n"
+  "  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,\n"
+  "  AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE  DynamoDB credentials and region\n"
+  "  Precedence: command-line flag, then environment, then built-in default.\n"
+  "\n"
+  "Exit status:\n"
+  "  0    success (an ls that matches nothing is success)\n"
+  "  1    unexpected failure (also: an input file that cannot be read, a declined prompt)\n"
+  "  2    usage error: bad flag, bad URI, unknown scheme, bad key, --yes needed\n"
+  "  3    key not found\n"
+  "  4    version conflict / precondition failed (cas, put --if-absent, --max-delete)\n"
+  "  5    backend unavailable or timed out (a retry may succeed)\n"
+  "  6    validation failed (validate found violations, or put/cas input is invalid)\n"
+  "  7    configuration or credential error (e.g. the store does not exist)\n"
+  "  130  interrupted (Ctrl-C; nothing is left half-written)\n"
+  "  Any other status also means failure.\n"
+  "\n"
+  "Run `taskctl SUBCOMMAND --help` for the options and examples of each subcommand.";
+
+// The -o value given on the command line or in TASKCTL_OUTPUT, found without
+// CLI11 (used to print a parse error as JSON when a JSON format was asked for).
+Format
+prescan_output(int argc, char** argv)
+{
+  auto to_format = [](std::string_view v) {
+    if (v == "json") {
+      return Format::json;
+    }
+    if (v == "jsonl") {
+      return Format::jsonl;
+    }
+    return Format::unset;
+  };
+  Format found = Format::unset;
+  if (const char* env = std::getenv("TASKCTL_OUTPUT"); env != nullptr) {
+    found = to_format(env);
+  }
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") {
+      break;
+    }
+    if ((arg == "-o" || arg == "--output") && i + 1 < argc) {
+      found = to_format(argv[i + 1]);
+    } else if (arg.rfind("--output=", 0) == 0) {
+      found = to_format(arg.substr(9));
+    } else if (arg.size() > 2 && arg.rfind("-o", 0) == 0) {
+      found = to_format(arg.substr(2));
+    }
+  }
+  return found;
+}
+
+ErrorReport
+report_for(const std::exception& e, int exit_code, std::string code)
+{
+  ErrorReport r;
+  r.code = std::move(code);
+  r.exit_code = exit_code;
+  auto chain = taskstore::error_chain(e);
+  r.message = chain.front();
+  r.causes.assign(chain.begin() + 1, chain.end());
+  return r;
+}
+
+ErrorReport
+interrupted_report()
+{
+  ErrorReport r;
+  r.code = "interrupted";
+  r.exit_code = interrupt_exit_code();
+  r.message = "interrupted";
+  return r;
+}
+
+std::string
+version_text()
+{
+  std::string text = fmt::format("taskctl {}\nbackends:", TASKCTL_VERSION);
+  for (const auto& backend : taskstore::available_backends()) {
+    text += fmt::format(" {}", backend.name);
+  }
+  return text;
+}
+
+int
+run(int argc, char** argv, Context& ctx)
+{
+  CLI::App app{k_description, "taskctl"};
+  app.footer(k_footer);
+  app.get_formatter()->column_width(34);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", version_text, "Print the version and the compiled-in backends, then exit");
+
+  const std::map<std::string, Format> formats = {
+    {"json", Format::json}, {"jsonl", Format::jsonl}, {"table", Format::table}, {"raw", Format::raw}};
+  const std::map<std::string, ColorMode> colors = {
+    {"auto", ColorMode::auto_}, {"always", ColorMode::always}, {"never", ColorMode::never}};
+
+  app.add_option("-s,--store", ctx.global.store,
+                 "Store URI (default: TASKCTL_STORE, else the SQLite file "
+                 "$XDG_DATA_HOME/taskctl/tasks.db, i.e. ~/.local/share/taskctl/tasks.db)")
+    ->type_name("URI");
+  app.add_option("-o,--output", ctx.global.output,
+                 "Output format: json, jsonl, table or raw (each subcommand documents its default)")
+    ->transform(CLI::CheckedTransformer(formats))
+    ->type_name("FORMAT")
+    ->envname("TASKCTL_OUTPUT");
+  app.add_option("--timeout", ctx.global.timeout,
+                 "Connect and per-request timeout for network stores, SQLite busy timeout "
+                 "(e.g. 500ms, 5s, 1m)")
+    ->capture_default_str()
+    ->type_name("DURATION")
+    ->envname("TASKCTL_TIMEOUT");
+  app.add_option("--color", ctx.global.color, "Colour: auto (only on a terminal, and not when NO_COLOR is set), "
+                                              "always or never")
+    ->transform(CLI::CheckedTransformer(colors))
+    ->type_name("WHEN")
+    ->default_str("auto")
+    ->envname("TASKCTL_COLOR");
+  app.add_flag("-q,--quiet", ctx.global.quiet, "Suppress warnings, summaries and progress on stderr (not errors)");
+
+  std::vector<Command> commands = {register_get(app), register_put(app),    register_cas(app),
+                                   register_delete(app), register_ls(app), register_gc(app),
+                                   register_validate(app)};
+  for (auto& command : commands) {
+    command.app->fallthrough();
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    ctx.detect_terminal();
+    ctx.global.output = prescan_output(argc, argv);
+    ErrorReport r;
+    r.code = "usage";
+    r.exit_code = exit_usage;
+    r.message = e.what();
+    std::string where = "taskctl";
+    for (const auto& command : commands) {
+      if (command.app->parsed()) {
+        where += " " + command.app->get_name();
+      }
+    }
+    r.hint = fmt::format("run `{} --help` for usage", where);
+    print_error(ctx, r);
+    return exit_usage;
+  }
+
+  ctx.detect_terminal();
+  for (auto& command : commands) {
+    if (command.app->parsed()) {
+      const int code = command.run(ctx);
+      flush_stdout();
+      return code;
+    }
+  }
+  return exit_usage; // unreachable: require_subcommand(1)
+}
+
+} // namespace
+
+int
+main(int argc, char** argv)
+{
+  install_signal_handlers();
+  Context ctx;
+  try {
+    return run(argc, argv, ctx);
+  } catch (const Interrupted&) {
+    print_error(ctx, interrupted_report());
+  } catch (const CliError& e) {
+    if (interrupted()) {
+      print_error(ctx, interrupted_report());
+      return interrupt_exit_code();
+    }
+    ErrorReport r = report_for(e, e.exit_code(), e.code());
+    r.causes.insert(r.causes.begin(), e.causes.begin(), e.causes.end());
+    r.details = e.details;
+    r.hint = e.hint;
+    r.extra = e.extra;
+    print_error(ctx, r);
+    return e.exit_code();
+  } catch (const taskstore::StorageError& e) {
+    if (interrupted()) {
+      print_error(ctx, interrupted_report());
+      return interrupt_exit_code();
+    }
+    ErrorReport r;
+    switch (e.kind()) {
+    case taskstore::StorageErrorKind::not_found:
+      r = report_for(e, exit_not_found, "not_found");
+      r.extra["key"] = e.key();
+      break;
+    case taskstore::StorageErrorKind::version_conflict:
+      r = report_for(e, exit_conflict, "version_conflict");
+      r.extra["key"] = e.key();
+      r.extra["expected_version"] = e.expected();
+      r.extra["current_version"] = e.actual();
+      r.hint = fmt::format("the current version is {}; read it with `taskctl get {}` and retry", e.actual(),
+                           e.key());
+      break;
+    case taskstore::StorageErrorKind::capacity_exceeded:
+      r = report_for(e, exit_failure, "capacity_exceeded");
+      break;
+    case taskstore::StorageErrorKind::backend:
+      if (e.unavailable()) {
+        r = report_for(e, exit_unavailable, "unavailable");
+        r.hint = fmt::format("is the store reachable? store: {}; --timeout {} (raise it to wait longer)",
+                             store_display(ctx), ctx.global.timeout);
+      } else {
+        r = report_for(e, exit_failure, "backend");
+        r.hint = fmt::format("store: {}", store_display(ctx));
+      }
+      break;
+    }
+    print_error(ctx, r);
+    return r.exit_code;
+  } catch (const taskstore::InvalidArgument& e) {
+    print_error(ctx, report_for(e, exit_usage, "invalid_argument"));
+    return exit_usage;
+  } catch (const taskstore::ConfigError& e) {
+    ErrorReport r = report_for(e, exit_config, "config");
+    r.hint = fmt::format("store: {}", store_display(ctx));
+    print_error(ctx, r);
+    return exit_config;
+  } catch (const taskstore::TaskError& e) {
+    print_error(ctx, report_for(e, exit_failure, "task_error"));
+    return exit_failure;
+  } catch (const std::exception& e) {
+    if (interrupted()) {
+      print_error(ctx, interrupted_report());
+      return interrupt_exit_code();
+    }
+    print_error(ctx, report_for(e, exit_failure, "internal"));
+    return exit_failure;
+  }
+  return interrupt_exit_code();
+}

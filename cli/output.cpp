@@ -1,0 +1,458 @@
+#include "output.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <regex>
+
+#include <unistd.h>
+
+namespace taskctl {
+
+// --- stdout ------------------------------------------------------------------
+
+void
+write_stdout(std::string_view text)
+{
+  if (text.empty()) {
+    return;
+  }
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+    throw CliError(exit_failure, "io_error", fmt::format("cannot write to standard output: {}", std::strerror(errno)));
+  }
+}
+
+void
+flush_stdout()
+{
+  if (std::fflush(stdout) != 0) {
+    throw CliError(exit_failure, "io_error", fmt::format("cannot write to standard output: {}", std::strerror(errno)));
+  }
+}
+
+std::string
+dump_json(const Json& value, int indent)
+{
+  return value.dump(indent, ' ', false, nlohmann::detail::error_handler_t::replace);
+}
+
+namespace {
+
+// Indents every line after the first by n spaces.
+std::string
+indent_tail(const std::string& text, std::size_t n)
+{
+  std::string out;
+  out.reserve(text.size());
+  const std::string pad(n, ' ');
+  for (const char c : text) {
+    out += c;
+    if (c == '\n') {
+      out += pad;
+    }
+  }
+  return out;
+}
+
+bool
+pretty(const Context& ctx)
+{
+  return ctx.format == Format::json && ctx.stdout_tty;
+}
+
+} // namespace
+
+void
+print_document(const Context& ctx, const Json& document)
+{
+  write_stdout(dump_json(document, pretty(ctx) ? 2 : -1));
+  write_stdout("\n");
+}
+
+// --- stderr ------------------------------------------------------------------
+
+namespace {
+
+void
+write_stderr(std::string_view text)
+{
+  std::fflush(stdout); // keep the order sensible when both go to one terminal
+  [[maybe_unused]] const auto n = std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+}
+
+} // namespace
+
+void
+warn(const Context& ctx, std::string_view message)
+{
+  if (ctx.global.quiet) {
+    return;
+  }
+  write_stderr(fmt::format("taskctl: {} {}\n", paint("warning:", Color::yellow, ctx.color_stderr),
+                           scrub_secrets(std::string(message))));
+}
+
+void
+note(const Context& ctx, std::string_view message)
+{
+  if (ctx.global.quiet) {
+    return;
+  }
+  write_stderr(scrub_secrets(std::string(message)) + "\n");
+}
+
+std::string
+scrub_secrets(std::string text)
+{
+  for (const auto& secret : known_secrets()) {
+    if (secret.size() < 3) {
+      continue; // too short to replace without mangling the message
+    }
+    std::size_t pos = 0;
+    while ((pos = text.find(secret, pos)) != std::string::npos) {
+      text.replace(pos, secret.size(), "********");
+      pos += 8;
+    }
+  }
+  // Any URL with userinfo "scheme://user:password@" keeps only the user.
+  static const std::regex userinfo(R"(([A-Za-z][A-Za-z0-9+.\-]*://[^/@\s:'"]*):[^@\s/'"]+@)");
+  return std::regex_replace(text, userinfo, "$1:********@");
+}
+
+void
+print_error(const Context& ctx, const ErrorReport& report)
+{
+  if (ctx.json_errors()) {
+    Json error = {{"code", report.code}, {"exit", report.exit_code}, {"message", scrub_secrets(report.message)}};
+    Json causes = Json::array();
+    for (const auto& cause : report.causes) {
+      causes.push_back(scrub_secrets(cause));
+    }
+    error["causes"] = std::move(causes);
+    if (!report.details.empty()) {
+      Json details = Json::array();
+      for (const auto& d : report.details) {
+        details.push_back(scrub_secrets(d));
+      }
+      error["details"] = std::move(details);
+    }
+    if (!report.hint.empty()) {
+      error["hint"] = scrub_secrets(report.hint);
+    }
+    for (const auto& [name, value] : report.extra.items()) {
+      error[name] = value;
+    }
+    write_stderr(dump_json(Json{{"error", std::move(error)}}) + "\n");
+    return;
+  }
+  std::string text = fmt::format("taskctl: {} {}\n", paint("error:", Color::red, ctx.color_stderr),
+                                 scrub_secrets(report.message));
+  for (const auto& cause : report.causes) {
+    text += fmt::format("  caused by: {}\n", scrub_secrets(cause));
+  }
+  for (const auto& detail : report.details) {
+    text += fmt::format("  {}\n", scrub_secrets(detail));
+  }
+  if (!report.hint.empty()) {
+    text += fmt::format("  hint: {}\n", scrub_secrets(report.hint));
+  }
+  write_stderr(text);
+}
+
+// --- colour ------------------------------------------------------------------
+
+std::string
+paint(std::string_view text, Color color, bool enabled)
+{
+  if (!enabled || color == Color::none) {
+    return std::string(text);
+  }
+  const char* code = "";
+  switch (color) {
+  case Color::red:
+    code = "\033[1;31m";
+    break;
+  case Color::green:
+    code = "\033[32m";
+    break;
+  case Color::yellow:
+    code = "\033[33m";
+    break;
+  case Color::blue:
+    code = "\033[34m";
+    break;
+  case Color::magenta:
+    code = "\033[35m";
+    break;
+  case Color::dim:
+    code = "\033[2m";
+    break;
+  case Color::bold:
+    code = "\033[1m";
+    break;
+  case Color::none:
+    break;
+  }
+  return fmt::format("{}{}\033[0m", code, text);
+}
+
+Color
+status_color(std::string_view status)
+{
+  if (status == "working") {
+    return Color::blue;
+  }
+  if (status == "input_required") {
+    return Color::magenta;
+  }
+  if (status == "completed") {
+    return Color::green;
+  }
+  if (status == "failed") {
+    return Color::red;
+  }
+  if (status == "cancelled") {
+    return Color::yellow;
+  }
+  return Color::none;
+}
+
+// --- tables ------------------------------------------------------------------
+
+TableWriter::TableWriter(const Context& ctx, std::vector<std::string> headers, std::size_t buffer_rows)
+  : ctx_(ctx), headers_(std::move(headers)), buffer_rows_(buffer_rows)
+{
+  widths_.reserve(headers_.size());
+  for (const auto& h : headers_) {
+    widths_.push_back(h.size());
+  }
+}
+
+void
+TableWriter::row(std::vector<Cell> cells)
+{
+  cells.resize(headers_.size());
+  if (flushed_) {
+    write_row(cells, false);
+    return;
+  }
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    widths_[i] = std::max(widths_[i], cells[i].text.size());
+  }
+  buffer_.push_back(std::move(cells));
+  if (buffer_.size() >= buffer_rows_) {
+    flush_buffer();
+  }
+}
+
+void
+TableWriter::finish()
+{
+  if (!flushed_) {
+    flush_buffer();
+  }
+}
+
+void
+TableWriter::flush_buffer()
+{
+  std::vector<Cell> header;
+  for (const auto& h : headers_) {
+    header.push_back({h, Color::bold});
+  }
+  write_row(header, true);
+  for (const auto& cells : buffer_) {
+    write_row(cells, false);
+  }
+  buffer_.clear();
+  buffer_.shrink_to_fit();
+  flushed_ = true;
+}
+
+void
+TableWriter::write_row(const std::vector<Cell>& cells, bool header)
+{
+  std::string line;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const auto& cell = cells[i];
+    const bool last = i + 1 == cells.size();
+    line += paint(cell.text, header ? Color::bold : cell.color, ctx_.color_stdout);
+    if (!last) {
+      const std::size_t pad = widths_[i] > cell.text.size() ? widths_[i] - cell.text.size() : 0;
+      line.append(pad + 2, ' ');
+    }
+  }
+  while (!line.empty() && line.back() == ' ') {
+    line.pop_back();
+  }
+  line += '\n';
+  write_stdout(line);
+}
+
+// --- streamed JSON documents -------------------------------------------------
+
+JsonStreamWriter::JsonStreamWriter(const Context& ctx, const Json& head, std::string array_name)
+  : pretty_(pretty(ctx))
+{
+  std::string text = pretty_ ? "{\n  \"schema_version\": 1" : "{\"schema_version\":1";
+  for (const auto& [name, value] : head.items()) {
+    text += pretty_ ? fmt::format(",\n  {}: {}", dump_json(name), indent_tail(dump_json(value, 2), 2))
+                    : fmt::format(",{}:{}", dump_json(name), dump_json(value));
+  }
+  text += pretty_ ? fmt::format(",\n  {}: [", dump_json(array_name)) : fmt::format(",{}:[", dump_json(array_name));
+  write_stdout(text);
+}
+
+void
+JsonStreamWriter::item(const Json& value)
+{
+  std::string text;
+  if (pretty_) {
+    text = (first_ ? "\n    " : ",\n    ") + indent_tail(dump_json(value, 2), 4);
+  } else {
+    text = (first_ ? "" : ",") + dump_json(value);
+  }
+  first_ = false;
+  write_stdout(text);
+}
+
+void
+JsonStreamWriter::finish(const Json& tail)
+{
+  std::string text = pretty_ ? (first_ ? "]" : "\n  ]") : "]";
+  for (const auto& [name, value] : tail.items()) {
+    text += pretty_ ? fmt::format(",\n  {}: {}", dump_json(name), indent_tail(dump_json(value, 2), 2))
+                    : fmt::format(",{}:{}", dump_json(name), dump_json(value));
+  }
+  text += pretty_ ? "\n}\n" : "}\n";
+  write_stdout(text);
+}
+
+// --- per-key results ---------------------------------------------------------
+
+ResultStream::ResultStream(const Context& ctx, const Json& head, bool per_key_text)
+  : ctx_(ctx), per_key_text_(per_key_text)
+{
+  if (ctx.format == Format::json) {
+    json_.emplace(ctx, head, "results");
+  }
+}
+
+void
+ResultStream::result(const std::string& key, const std::string& status, std::uint64_t version,
+                     const std::optional<std::string>& expires_at)
+{
+  switch (ctx_.format) {
+  case Format::json:
+  case Format::jsonl: {
+    Json line = {{"key", key}, {"status", status}, {"version", version == 0 ? Json(nullptr) : Json(version)}};
+    if (expires_at) {
+      line["expiresAt"] = *expires_at;
+    }
+    if (json_) {
+      json_->item(line);
+    } else {
+      write_stdout(dump_json(line) + "\n");
+    }
+    return;
+  }
+  case Format::raw:
+    write_stdout(key + "\n");
+    return;
+  case Format::table:
+  case Format::unset: {
+    if (!per_key_text_) {
+      return;
+    }
+    std::string verb = status == "deleted" ? paint("deleted", Color::red, ctx_.color_stdout)
+                       : status == "would_delete" ? paint("would delete", Color::yellow, ctx_.color_stdout)
+                                                  : paint("not found", Color::dim, ctx_.color_stdout);
+    std::string line = fmt::format("{} {}", verb, key);
+    if (version != 0) {
+      line += fmt::format(" (version {}", version);
+      line += expires_at ? fmt::format(", expired at {})", *expires_at) : ")";
+    }
+    write_stdout(line + "\n");
+    return;
+  }
+  }
+}
+
+void
+ResultStream::finish(const Json& summary, const std::string& text)
+{
+  switch (ctx_.format) {
+  case Format::json:
+    json_->finish(summary);
+    return;
+  case Format::jsonl:
+    write_stdout(dump_json(Json{{"summary", summary}}) + "\n");
+    return;
+  case Format::raw:
+    return;
+  case Format::table:
+  case Format::unset:
+    write_stdout(text + "\n");
+    return;
+  }
+}
+
+// --- progress ----------------------------------------------------------------
+
+Progress::Progress(const Context& ctx, std::string what)
+  : enabled_(ctx.stderr_tty && !ctx.global.quiet), stdout_tty_(ctx.stdout_tty), what_(std::move(what)),
+    started_(std::chrono::steady_clock::now()), last_draw_(started_), last_output_(started_)
+{
+}
+
+Progress::~Progress()
+{
+  clear();
+}
+
+void
+Progress::tick(std::uint64_t scanned, std::uint64_t matched)
+{
+  if (!enabled_ || (scanned & 0xff) != 0) {
+    return; // look at the clock every 256 records only
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_draw_ < std::chrono::seconds(1) || (stdout_tty_ && now - last_output_ < std::chrono::seconds(1))) {
+    return;
+  }
+  last_draw_ = now;
+  const double seconds = std::chrono::duration<double>(now - started_).count();
+  const std::string text =
+    fmt::format("\r\033[K{}: {} records scanned, {} matched ({:.0f} s)", what_, scanned, matched, seconds);
+  std::fflush(stdout);
+  [[maybe_unused]] const auto n = std::fwrite(text.data(), 1, text.size(), stderr);
+  std::fflush(stderr);
+  shown_ = true;
+}
+
+void
+Progress::before_output()
+{
+  if (!enabled_) {
+    return;
+  }
+  if (stdout_tty_) {
+    last_output_ = std::chrono::steady_clock::now();
+    clear();
+  }
+}
+
+void
+Progress::clear()
+{
+  if (shown_) {
+    std::fputs("\r\033[K", stderr);
+    std::fflush(stderr);
+    shown_ = false;
+  }
+}
+
+} // namespace taskctl

@@ -1,0 +1,157 @@
+#pragma once
+// Output: stdout carries data only (json / jsonl / table / raw); stderr
+// carries diagnostics (errors, warnings, summaries, progress). With a JSON
+// format, errors are one JSON object on stderr.
+
+#include "common.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace taskctl {
+
+// Writes bytes to stdout exactly as given.
+void write_stdout(std::string_view text);
+// Flushes stdout; throws CliError io_error when stdout is broken.
+void flush_stdout();
+
+// nlohmann dump that never throws on invalid UTF-8 (it is replaced).
+std::string dump_json(const Json& value, int indent = -1);
+
+// A single document: pretty (2-space indent) on a terminal, compact otherwise;
+// one line per object for jsonl.
+void print_document(const Context& ctx, const Json& document);
+
+// Diagnostics on stderr: "taskctl: warning: ..." (suppressed by --quiet) and
+// plain notes such as summaries (also suppressed by --quiet).
+void warn(const Context& ctx, std::string_view message);
+void note(const Context& ctx, std::string_view message);
+
+// The error printer used by main.cpp's one try/catch: "taskctl: error: MSG",
+// then "  caused by: ..." for each nested cause, the detail lines and the
+// hint; or, with -o json/jsonl, {"error":{...}} on one line. Every known
+// secret and every URL userinfo is scrubbed first.
+struct ErrorReport
+{
+  std::string code;                 // "not_found", "version_conflict", ...
+  int exit_code = exit_failure;
+  std::string message;
+  std::vector<std::string> causes;  // nested exception messages, outermost first
+  std::vector<std::string> details;
+  std::string hint;
+  Json extra = Json::object();
+};
+void print_error(const Context& ctx, const ErrorReport& report);
+
+// Replaces secrets and URL passwords in text with "********".
+std::string scrub_secrets(std::string text);
+
+// ANSI colours, applied only when enabled.
+enum class Color
+{
+  none,
+  red,
+  green,
+  yellow,
+  blue,
+  magenta,
+  dim,
+  bold,
+};
+std::string paint(std::string_view text, Color color, bool enabled);
+// The colour used for a task status in tables.
+Color status_color(std::string_view status);
+
+// An aligned table written to stdout as rows arrive: the first rows are
+// buffered to compute the column widths, later rows use those widths (a
+// longer cell just pushes the row out), so memory stays constant.
+class TableWriter
+{
+public:
+  struct Cell
+  {
+    std::string text;
+    Color color = Color::none;
+  };
+
+  TableWriter(const Context& ctx, std::vector<std::string> headers, std::size_t buffer_rows = 200);
+  void row(std::vector<Cell> cells);
+  // Writes buffered rows; call once at the end.
+  void finish();
+
+private:
+  void write_row(const std::vector<Cell>& cells, bool header);
+  void flush_buffer();
+
+  const Context& ctx_;
+  std::vector<std::string> headers_;
+  std::vector<std::size_t> widths_;
+  std::vector<std::vector<Cell>> buffer_;
+  std::size_t buffer_rows_;
+  bool flushed_ = false;
+};
+
+// Writes a single JSON document whose one array member is streamed:
+// {"schema_version":1, <head fields>, "<array_name>":[ items... ], <tail fields>}.
+// Pretty on a terminal, compact otherwise; constant memory.
+class JsonStreamWriter
+{
+public:
+  JsonStreamWriter(const Context& ctx, const Json& head, std::string array_name);
+  void item(const Json& value);
+  void finish(const Json& tail);
+
+private:
+  bool pretty_;
+  bool first_ = true;
+};
+
+// Per-key results of delete and gc: jsonl {"key","status","version"[,"expiresAt"]}
+// per line then {"summary":{...}}; json one document {"schema_version":1,
+// <head>,"results":[...],<summary fields>}; table one line per key ("deleted
+// KEY (version N)") then the summary sentence; raw the keys, one per line.
+class ResultStream
+{
+public:
+  ResultStream(const Context& ctx, const Json& head, bool per_key_text = true);
+  // status: "deleted", "would_delete" or "not_found"; version 0 = unknown (null).
+  void result(const std::string& key, const std::string& status, std::uint64_t version,
+              const std::optional<std::string>& expires_at = std::nullopt);
+  // summary: the JSON summary fields; text: the sentence for table output.
+  void finish(const Json& summary, const std::string& text);
+
+private:
+  const Context& ctx_;
+  bool per_key_text_;
+  std::optional<JsonStreamWriter> json_;
+};
+
+// "scanned N records..." on stderr, at most once a second, only when stderr
+// is a terminal and not --quiet; cleared before data is written to a
+// terminal stdout and at the end.
+class Progress
+{
+public:
+  Progress(const Context& ctx, std::string what);
+  ~Progress();
+  // Call for every record scanned; cheap.
+  void tick(std::uint64_t scanned, std::uint64_t matched);
+  // Call before writing data to stdout.
+  void before_output();
+  void clear();
+
+private:
+  bool enabled_;
+  bool stdout_tty_;
+  bool shown_ = false;
+  std::string what_;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point last_draw_;
+  std::chrono::steady_clock::time_point last_output_;
+};
+
+} // namespace taskctl
