@@ -1,0 +1,248 @@
+# bash completion for taskctl                              -*- shell-script -*-
+#
+# Installed as share/bash-completion/completions/taskctl (loaded on demand by
+# bash-completion); or source this file from ~/.bashrc. It needs nothing from
+# bash-completion itself.
+#
+# Completes subcommands, the options of each (global options are accepted
+# after the subcommand too), option values (-o formats, --color, --status,
+# store URI schemes, files for sqlite:), files where a FILE is expected, and
+# keys (and owners) read from the store with `taskctl ls --keys-only`, bounded
+# by a 2 s timeout and 1000 keys, errors silenced, so completion never hangs.
+# The store is the one given on the line (-s/--store), else TASKCTL_STORE,
+# else the default store.
+#
+# Keep in agreement with `taskctl --help`, man/taskctl.1 and the zsh and fish
+# completions (tests/docs checks this).
+
+_taskctl_commands='get put cas delete ls gc validate'
+_taskctl_global_opts='-h --help --version -s --store -o --output --timeout --color -q --quiet'
+# Options taking a value (global and per subcommand); the rest are flags.
+_taskctl_value_opts='-s --store -o --output --timeout --color -e --expect-version --owner --status
+  --limit --max-delete --max-depth --max-string-length --max-size --max-violations'
+_taskctl_limit_opts='--max-depth --max-string-length --max-size'
+
+# Prints the options of subcommand $1 (its own, then the global ones).
+_taskctl_command_opts()
+{
+  local own
+  case $1 in
+  get) own='-h --help' ;;
+  put) own="-h --help --no-validate -n --dry-run --if-absent $_taskctl_limit_opts" ;;
+  cas) own="-h --help -e --expect-version --no-validate -n --dry-run $_taskctl_limit_opts" ;;
+  delete) own='-h --help --owner --ignore-not-found -n --dry-run -y --yes --max-delete' ;;
+  ls) own='-h --help --owner --status --expired --live --limit --keys-only --count' ;;
+  gc) own='-h --help --owner -n --dry-run -y --yes --max-delete' ;;
+  validate) own="-h --help --record --variables --stored --owner --max-violations $_taskctl_limit_opts" ;;
+  esac
+  printf '%s\n' "$own ${_taskctl_global_opts/-h --help /}"
+}
+
+# Prints the keys of the store (one per line) that start with $1, read with
+# the real CLI: at most 1000, within 2 s, errors silenced.
+_taskctl_store_keys()
+{
+  local -a cmd=("${_taskctl_words[0]}")
+  [[ ${cmd[0]} == */* || -z ${cmd[0]} ]] || cmd[0]=$(type -P -- "${cmd[0]}" 2>/dev/null)
+  [[ -n ${cmd[0]} && -x ${cmd[0]} ]] || return 0
+  [[ -n $_taskctl_store ]] && cmd+=(--store "$_taskctl_store")
+  if type -P timeout >/dev/null 2>&1; then
+    cmd=(timeout 2 "${cmd[@]}")
+  fi
+  cmd+=(--timeout 2s --color never -q ls --keys-only -o raw --limit 1000)
+  [[ -n $1 ]] && cmd+=(-- "$1")
+  "${cmd[@]}" 2>/dev/null </dev/null
+}
+
+# Prints the distinct owners (as "OWNER:") of the store's keys starting with $1.
+_taskctl_store_owners()
+{
+  _taskctl_store_keys "$1" | while IFS= read -r key; do
+    [[ $key == *:* ]] && printf '%s:\n' "${key%%:*}"
+  done | sort -u
+}
+
+# Adds the words of $1 that start with $cur to COMPREPLY.
+_taskctl_add_words()
+{
+  local IFS=$' \t\n'
+  local w
+  for w in $1; do
+    [[ $w == "$cur"* ]] && COMPREPLY+=("$w")
+  done
+}
+
+# Adds lines of stdin that start with $cur to COMPREPLY.
+_taskctl_add_lines()
+{
+  local line
+  while IFS= read -r line; do
+    [[ -n $line && $line == "$cur"* ]] && COMPREPLY+=("$line")
+  done
+}
+
+# Adds files (and directories) matching $cur, with $1 in front (e.g. "sqlite:").
+_taskctl_add_files()
+{
+  local prefix=$1 f
+  local path=${cur#"$prefix"}
+  # Tilde expansion of the typed text, as bash's own filename completion does.
+  if [[ $path == '~'* ]]; then
+    path=${path/#\~/$HOME}
+  fi
+  while IFS= read -r f; do
+    [[ -d $f ]] && f+=/
+    COMPREPLY+=("$prefix$f")
+  done < <(compgen -f -- "$path")
+  _taskctl_nospace=1
+}
+
+# Completes the value of option $1.
+_taskctl_option_value()
+{
+  case $1 in
+  -o | --output) _taskctl_add_words 'json jsonl table raw' ;;
+  --color) _taskctl_add_words 'auto always never' ;;
+  --status)
+    # A comma-separated list: complete the last element.
+    local done=${cur%"${cur##*,}"} s
+    for s in working input_required completed failed cancelled; do
+      [[ $done$s == "$cur"* && ,$done, != *,$s,* ]] && COMPREPLY+=("$done$s")
+    done
+    ;;
+  -s | --store)
+    case $cur in
+    sqlite:///*) _taskctl_add_files 'sqlite://' ;;
+    sqlite:*) _taskctl_add_files 'sqlite:' ;;
+    *)
+      _taskctl_add_words 'mem:// sqlite: redis:// redis+unix:// dynamodb://'
+      _taskctl_nospace=1
+      ;;
+    esac
+    ;;
+  --timeout) _taskctl_add_words '500ms 1s 2s 5s 10s 30s 1m' ;;
+  --owner)
+    local owners
+    owners=$(_taskctl_store_owners "$cur")
+    _taskctl_add_lines <<<"${owners//:/}"
+    ;;
+  esac
+  # Numbers (--limit, --max-*, -e): nothing to offer.
+}
+
+_taskctl()
+{
+  COMPREPLY=()
+  local _taskctl_nospace=0 _taskctl_store=${TASKCTL_STORE-}
+  local -a _taskctl_words
+  local cur
+
+  # Words from the line up to the cursor, split on blanks only: ':' and '='
+  # (in COMP_WORDBREAKS) are part of keys, URIs and --opt=value.
+  local line=${COMP_LINE:0:COMP_POINT}
+  read -r -a _taskctl_words <<<"$line"
+  if [[ -z $line || $line == *[[:blank:]] ]]; then
+    cur=''
+  else
+    cur=${_taskctl_words[-1]}
+    unset '_taskctl_words[-1]'
+  fi
+
+  # Walk the words: find the subcommand, the store given on the line, the
+  # positionals so far, and whether the word before cur wants a value.
+  local command='' prev_opt='' w i positionals=0 after_dashdash=0
+  for ((i = 1; i < ${#_taskctl_words[@]}; i++)); do
+    w=${_taskctl_words[i]}
+    if [[ -n $prev_opt ]]; then
+      [[ $prev_opt == -s || $prev_opt == --store ]] && _taskctl_store=$w
+      prev_opt=''
+      continue
+    fi
+    if ((after_dashdash)) || [[ $w != -* || $w == - ]]; then
+      if [[ -z $command ]]; then
+        command=$w
+      else
+        ((positionals++))
+      fi
+      continue
+    fi
+    case $w in
+    --) after_dashdash=1 ;;
+    --store=*) _taskctl_store=${w#--store=} ;;
+    -s?*) _taskctl_store=${w#-s} ;;
+    --*=*) ;;
+    *) [[ " "$_taskctl_value_opts" " == *[[:space:]]"$w"[[:space:]]* ]] && prev_opt=$w ;;
+    esac
+  done
+
+  if [[ -n $prev_opt ]]; then
+    _taskctl_option_value "$prev_opt"
+  elif ((!after_dashdash)) && [[ $cur == --*=* ]]; then
+    # --opt=value: complete the value, keeping "--opt=" in front.
+    local opt=${cur%%=*}
+    cur=${cur#*=}
+    _taskctl_option_value "$opt"
+    local k
+    for k in "${!COMPREPLY[@]}"; do
+      COMPREPLY[k]=$opt=${COMPREPLY[k]}
+    done
+    cur=$opt=$cur
+  elif ((!after_dashdash)) && [[ $cur == -* ]]; then
+    if [[ -z $command ]]; then
+      _taskctl_add_words "$_taskctl_global_opts"
+    else
+      _taskctl_add_words "$(_taskctl_command_opts "$command")"
+    fi
+  elif [[ -z $command ]]; then
+    _taskctl_add_words "$_taskctl_commands"
+  else
+    case $command in
+    get) ((positionals == 0)) && _taskctl_add_lines < <(_taskctl_store_keys "$cur") ;;
+    put | cas)
+      if ((positionals == 0)); then
+        _taskctl_add_lines < <(_taskctl_store_keys "$cur")
+      elif ((positionals == 1)); then
+        _taskctl_add_files ''
+        [[ - == "$cur"* ]] && COMPREPLY+=(-)
+      fi
+      ;;
+    delete) _taskctl_add_lines < <(_taskctl_store_keys "$cur") ;;
+    ls)
+      # PREFIX: owners ("OWNER:") first, keys once an owner is typed.
+      if ((positionals == 0)); then
+        if [[ $cur == *:* ]]; then
+          _taskctl_add_lines < <(_taskctl_store_keys "$cur")
+        else
+          _taskctl_add_lines < <(_taskctl_store_owners "$cur")
+          _taskctl_nospace=1
+        fi
+      fi
+      ;;
+    validate)
+      _taskctl_add_files ''
+      [[ - == "$cur"* ]] && COMPREPLY+=(-)
+      ;;
+    esac
+  fi
+
+  # Bash replaces only the text after the last COMP_WORDBREAKS character of
+  # the word (e.g. after ':' in OWNER:TASK or '=' in --opt=value): drop the
+  # part before it from every candidate.
+  local breaks=${COMP_WORDBREAKS// /}
+  breaks=${breaks//$'\t'/}
+  breaks=${breaks//$'\n'/}
+  local head=$cur
+  if [[ -n $breaks && $cur == *["$breaks"]* ]]; then
+    head=${cur%"${cur##*["$breaks"]}"}
+    local k
+    for k in "${!COMPREPLY[@]}"; do
+      COMPREPLY[k]=${COMPREPLY[k]#"$head"}
+    done
+  fi
+  if ((_taskctl_nospace)); then
+    compopt -o nospace 2>/dev/null
+  fi
+  return 0
+}
+
+complete -F _taskctl taskctl

@@ -1,0 +1,174 @@
+# fish completion for taskctl
+#
+# Installed as share/fish/vendor_completions.d/taskctl.fish; or copy it to
+# ~/.config/fish/completions/. Completes subcommands, the options of each
+# (global options are accepted after the subcommand too), option values
+# (-o formats, --color, --status, store URI schemes, files for sqlite:), files
+# where a FILE is expected, and keys (and owners) read from the store with
+# `taskctl ls --keys-only`, bounded by a 2 s timeout and 1000 keys, errors
+# silenced, so completion never hangs. The store is the one given on the line
+# (-s/--store), else TASKCTL_STORE, else the default store.
+#
+# Keep in agreement with `taskctl --help`, man/taskctl.1 and the bash and zsh
+# completions (tests/docs checks this).
+
+set -l __taskctl_commands get put cas delete ls gc validate
+
+# Prints the store keys that start with the token being completed.
+function __taskctl_keys
+    set -l tokens (commandline -opc)
+    set -l cmd $tokens[1]
+    if not string match -q -- '*/*' $cmd
+        set cmd (command -s -- $cmd 2>/dev/null)
+    end
+    test -n "$cmd"; and test -x "$cmd"; or return 0
+    set -l args
+    # The store given on the line, if any.
+    set -l i 2
+    while test $i -le (count $tokens)
+        switch $tokens[$i]
+            case -s --store
+                set i (math $i + 1)
+                test $i -le (count $tokens); and set args --store $tokens[$i]
+            case '--store=*'
+                set args --store (string replace -- '--store=' '' $tokens[$i])
+        end
+        set i (math $i + 1)
+    end
+    set -l prefix (commandline -ct)
+    set -l run $cmd $args --timeout 2s --color never -q ls --keys-only -o raw --limit 1000
+    test -n "$prefix"; and set run $run -- $prefix
+    if command -sq timeout
+        timeout 2 $run 2>/dev/null </dev/null
+    else
+        $run 2>/dev/null </dev/null
+    end
+end
+
+# Prints the distinct owners of the store's keys.
+function __taskctl_owners
+    __taskctl_keys | string replace -r -- ':.*' '' | sort -u
+end
+
+# The store URI schemes; after "sqlite:", files.
+function __taskctl_store_values
+    set -l tok (commandline -ct | string replace -r -- '^--store=' '')
+    switch $tok
+        case 'sqlite:*'
+            set -l path (string replace -- 'sqlite:' '' $tok)
+            for f in (__fish_complete_path $path)
+                echo sqlite:$f
+            end
+        case '*'
+            printf '%s\n' mem:// sqlite: redis:// redis+unix:// dynamodb://
+    end
+end
+
+# --status takes a comma-separated list: complete its last element.
+function __taskctl_status_values
+    set -l tok (commandline -ct | string replace -r -- '^--status=' '')
+    set -l done (string replace -r -- '[^,]*$' '' $tok)
+    for s in working input_required completed failed cancelled
+        echo $done$s
+    end
+end
+
+# True when the subcommand is $argv[1] and fewer than $argv[2] positionals follow it.
+function __taskctl_positional_before -a command max
+    set -l tokens (commandline -opc)
+    set -l seen 0
+    set -l count 0
+    set -l skip 0
+    for tok in $tokens[2..-1]
+        if test $skip -eq 1
+            set skip 0
+            continue
+        end
+        switch $tok
+            case -s --store -o --output --timeout --color -e --expect-version --owner --status --limit \
+                --max-delete --max-depth --max-string-length --max-size --max-violations
+                set skip 1
+            case '-*'
+            case '*'
+                if test $seen -eq 0
+                    test $tok = $command; or return 1
+                    set seen 1
+                else
+                    set count (math $count + 1)
+                end
+        end
+    end
+    test $seen -eq 1; and test $count -lt $max
+end
+
+complete -c taskctl -f
+
+# Subcommands.
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a get -d 'Print one record, its version and whether it is expired'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a put -d 'Write a record (validated)'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a cas -d 'Write a record only if its version is the one expected'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a delete -d 'Delete records by key, or every record of one owner'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a ls -d 'List records, with filters'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a gc -d 'Remove expired records'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a validate -d 'Check variables, records or the store against the limits'
+
+# Global options (also accepted after the subcommand).
+complete -c taskctl -s h -l help -d 'Print help and exit'
+complete -c taskctl -l version -d 'Print the version and the compiled-in backends'
+complete -c taskctl -s s -l store -x -a '(__taskctl_store_values)' -d 'Store URI'
+complete -c taskctl -s o -l output -x -a 'json jsonl table raw' -d 'Output format'
+complete -c taskctl -l timeout -x -a '500ms 1s 2s 5s 10s 30s 1m' -d 'Connect and request timeout'
+complete -c taskctl -l color -x -a 'auto always never' -d 'Colour'
+complete -c taskctl -s q -l quiet -d 'Suppress warnings, summaries and progress'
+
+# get KEY
+complete -c taskctl -n '__taskctl_positional_before get 1' -a '(__taskctl_keys)'
+
+# put KEY [FILE|-]  and  cas KEY [FILE|-]
+for c in put cas
+    complete -c taskctl -n "__taskctl_positional_before $c 1" -a '(__taskctl_keys)'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c; and not __taskctl_positional_before $c 1; and __taskctl_positional_before $c 2" -F -a - -d 'standard input'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l no-validate -d 'Store the input bytes exactly as given'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -s n -l dry-run -d 'Validate and report; write nothing'
+end
+complete -c taskctl -n '__fish_seen_subcommand_from put' -l if-absent -d 'Create only: exit 4 when the key exists'
+complete -c taskctl -n '__fish_seen_subcommand_from cas' -s e -l expect-version -x -d 'The version the record must have now'
+
+# delete [KEY...]
+complete -c taskctl -n '__taskctl_positional_before delete 1000000' -a '(__taskctl_keys)'
+complete -c taskctl -n '__fish_seen_subcommand_from delete' -l owner -x -a '(__taskctl_owners)' -d 'Delete every record of this owner'
+complete -c taskctl -n '__fish_seen_subcommand_from delete' -l ignore-not-found -d 'A missing key is not an error'
+complete -c taskctl -n '__fish_seen_subcommand_from delete' -s n -l dry-run -d 'Report what would be deleted'
+complete -c taskctl -n '__fish_seen_subcommand_from delete' -s y -l yes -d 'Do not ask for confirmation'
+complete -c taskctl -n '__fish_seen_subcommand_from delete' -l max-delete -x -d 'Refuse when more than N would go'
+
+# ls [PREFIX]
+complete -c taskctl -n '__taskctl_positional_before ls 1' -a '(__taskctl_owners | string replace -r -- "\$" ":")'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l owner -x -a '(__taskctl_owners)' -d "Only this owner's records"
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l status -x -a '(__taskctl_status_values)' -d 'Only records in these states'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l expired -d 'Only expired records'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l live -d 'Only records that are not expired'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l limit -x -d 'Stop after N matching records'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l keys-only -d 'Print only the keys'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l count -d 'Print only the number of records'
+
+# gc
+complete -c taskctl -n '__fish_seen_subcommand_from gc' -l owner -x -a '(__taskctl_owners)' -d "Only this owner's records"
+complete -c taskctl -n '__fish_seen_subcommand_from gc' -s n -l dry-run -d 'List what would be removed'
+complete -c taskctl -n '__fish_seen_subcommand_from gc' -s y -l yes -d 'Do not ask for confirmation'
+complete -c taskctl -n '__fish_seen_subcommand_from gc' -l max-delete -x -d 'Refuse when more than N would go'
+
+# validate [FILE...|-]
+complete -c taskctl -n '__fish_seen_subcommand_from validate' -F -a - -d 'standard input'
+complete -c taskctl -n '__fish_seen_subcommand_from validate' -l record -d 'Every file is a whole TaskRecord'
+complete -c taskctl -n '__fish_seen_subcommand_from validate' -l variables -d 'Every file is a variables object'
+complete -c taskctl -n '__fish_seen_subcommand_from validate' -l stored -d 'Check every record in the store'
+complete -c taskctl -n '__fish_seen_subcommand_from validate' -l owner -x -a '(__taskctl_owners)' -d "With --stored: only this owner's records"
+complete -c taskctl -n '__fish_seen_subcommand_from validate' -l max-violations -x -d 'Report at most N violations per document'
+
+# The limits of put, cas and validate.
+for c in put cas validate
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l max-depth -x -d 'Largest nesting depth of a value'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l max-string-length -x -d 'Largest UTF-8 byte length of a string'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l max-size -x -d 'Largest size of the variables, in bytes'
+end
