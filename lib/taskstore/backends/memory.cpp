@@ -79,9 +79,13 @@ public:
     std::string bytes(data);
     auto expires_at = extract_expires_at(data);
     std::unique_lock lock(m_table->mutex);
-    auto [it, inserted] = m_table->entries.try_emplace(std::string(key));
+    auto it = m_table->entries.lower_bound(key);
+    if (it == m_table->entries.end() || it->first != key) {
+      m_table->entries.emplace_hint(it, std::string(key), Entry{std::move(bytes), 1, expires_at});
+      return 1;
+    }
     Entry& entry = it->second;
-    entry.version = inserted ? 1 : entry.version + 1;
+    entry.version += 1;
     entry.data = std::move(bytes);
     entry.expires_at = expires_at;
     return entry.version;
