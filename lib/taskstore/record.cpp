@@ -370,6 +370,25 @@ serde_string_size(std::string_view utf8)
   std::uint64_t size = utf8.size() + 2;
   const auto* p = reinterpret_cast<const unsigned char*>(utf8.data());
   const auto* end = p + utf8.size();
+  // Eight bytes at a time while none of them needs escaping (a control
+  // character, '"' or '\\'); the byte table settles the words that might.
+  constexpr std::uint64_t k_ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t k_highs = 0x8080808080808080ULL;
+  while (end - p >= 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p, 8);
+    const std::uint64_t quote = w ^ (k_ones * '"');
+    const std::uint64_t backslash = w ^ (k_ones * '\\');
+    const std::uint64_t hits = ((w - k_ones * 0x20) | (quote - k_ones) | (backslash - k_ones)) &
+                               ~w & k_highs;
+    if (hits == 0) {
+      p += 8;
+      continue;
+    }
+    for (const auto* q = p + 8; p < q; ++p) {
+      size += k_escape_extra[*p];
+    }
+  }
   for (; p < end; ++p) {
     size += k_escape_extra[*p];
   }

@@ -689,7 +689,14 @@ public:
     if (!in_.good()) {
       return 0;
     }
-    in_.read(buf, static_cast<std::streamsize>(cap));
+    try {
+      in_.read(buf, static_cast<std::streamsize>(cap));
+    } catch (const std::ios_base::failure&) {
+      // A stream with exceptions enabled throws at its end, too.
+      if (in_.bad()) {
+        std::throw_with_nested(InvalidArgument("cannot read the input stream"));
+      }
+    }
     if (in_.bad()) {
       throw InvalidArgument("cannot read the input stream");
     }

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <random>
 #include <regex>
 #include <set>
 #include <string>
@@ -385,6 +386,17 @@ TEST_CASE("serde_string_size and serde_json_size")
   CHECK(serde_string_size("\"\\\n") == 8);
   CHECK(serde_string_size(std::string("\x01", 1)) == 8);
   CHECK(serde_string_size("é") == 4);
+  // Every position within and across 8-byte words, every kind of byte.
+  std::mt19937 rng(99);
+  const std::string alphabet = std::string("abcXYZ \x01\x1f\"\\/\x7f\n\t", 15) + "é😀";
+  for (int i = 0; i < 5000; ++i) {
+    std::string text(rng() % 40, 'a');
+    for (char& c : text) {
+      c = rng() % 4 == 0 ? alphabet[rng() % alphabet.size()] : 'q';
+    }
+    INFO(text);
+    CHECK(serde_string_size(text) == to_serde_json(Json(text)).size());
+  }
   const Json j = Json::parse(R"({"a\n":["é",1.0,-0.5,1e300,18446744073709551615,-1,{"":null}],"b":true})");
   CHECK(serde_json_size(j) == to_serde_json(j).size());
 }

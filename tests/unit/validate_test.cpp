@@ -555,6 +555,22 @@ TEST_CASE("validate_variables: the root must be an object")
         "expected a JSON object of variables, found an array");
 }
 
+TEST_CASE("validate_stream")
+{
+  const std::string doc = R"({"a":[1,2,{"b":"c"}]})";
+  std::istringstream in(doc);
+  const auto r = validate_stream(in, options());
+  CHECK(r.ok());
+  CHECK(r.bytes_read == doc.size());
+  CHECK(r.variables_size == doc.size());
+  SECTION("a stream that throws at its end")
+  {
+    std::istringstream throwing(doc);
+    throwing.exceptions(std::ios::failbit | std::ios::eofbit);
+    CHECK(validate_stream(throwing, options()).ok());
+  }
+}
+
 TEST_CASE("validate_file")
 {
   SECTION("a missing file is an InvalidArgument naming it")
