@@ -47,9 +47,9 @@ _taskctl_store_keys()
   [[ -n ${cmd[0]} && -x ${cmd[0]} ]] || return 0
   [[ -n $_taskctl_store ]] && cmd+=(--store "$_taskctl_store")
   if type -P timeout >/dev/null 2>&1; then
-    cmd=(timeout 2 "${cmd[@]}")
+    cmd=(timeout -k 1 2 "${cmd[@]}")
   fi
-  cmd+=(--timeout 2s --color never -q ls --keys-only -o raw --limit 1000)
+  cmd+=(--timeout 1s --color never -q ls --keys-only -o raw --limit 1000)
   [[ -n $1 ]] && cmd+=(-- "$1")
   "${cmd[@]}" 2>/dev/null </dev/null
 }
@@ -127,7 +127,7 @@ _taskctl_option_value()
     _taskctl_add_lines <<<"${owners//:/}"
     ;;
   esac
-  # Numbers (--limit, --max-*, -e): nothing to offer.
+  # Numbers (--limit, --max-delete, --max-depth, -e ...): nothing to offer.
 }
 
 _taskctl()
@@ -138,7 +138,7 @@ _taskctl()
   local cur
 
   # Words from the line up to the cursor, split on blanks only: ':' and '='
-  # (in COMP_WORDBREAKS) are part of keys, URIs and --opt=value.
+  # (in COMP_WORDBREAKS) are part of keys, URIs and --store=URI.
   local line=${COMP_LINE:0:COMP_POINT}
   read -r -a _taskctl_words <<<"$line"
   if [[ -z $line || $line == *[[:blank:]] ]]; then
@@ -178,7 +178,7 @@ _taskctl()
   if [[ -n $prev_opt ]]; then
     _taskctl_option_value "$prev_opt"
   elif ((!after_dashdash)) && [[ $cur == --*=* ]]; then
-    # --opt=value: complete the value, keeping "--opt=" in front.
+    # NAME=VALUE (e.g. --store=URI): complete the value, keeping "NAME=" in front.
     local opt=${cur%%=*}
     cur=${cur#*=}
     _taskctl_option_value "$opt"
@@ -226,7 +226,7 @@ _taskctl()
   fi
 
   # Bash replaces only the text after the last COMP_WORDBREAKS character of
-  # the word (e.g. after ':' in OWNER:TASK or '=' in --opt=value): drop the
+  # the word (e.g. after ':' in OWNER:TASK or '=' in --store=URI): drop the
   # part before it from every candidate.
   local breaks=${COMP_WORDBREAKS// /}
   breaks=${breaks//$'\t'/}

@@ -36,10 +36,10 @@ function __taskctl_keys
         set i (math $i + 1)
     end
     set -l prefix (commandline -ct)
-    set -l run $cmd $args --timeout 2s --color never -q ls --keys-only -o raw --limit 1000
+    set -l run $cmd $args --timeout 1s --color never -q ls --keys-only -o raw --limit 1000
     test -n "$prefix"; and set run $run -- $prefix
     if command -sq timeout
-        timeout 2 $run 2>/dev/null </dev/null
+        timeout -k 1 2 $run 2>/dev/null </dev/null
     else
         $run 2>/dev/null </dev/null
     end

@@ -66,12 +66,19 @@ has_file "$deb" usr/share/zsh/vendor-completions/_taskctl
 has_file "$deb" usr/share/fish/vendor_completions.d/taskctl.fish
 depends=$(field "$deb" Depends)
 echo "Depends: $depends"
+# The package names of Depends, one per line ("libc6 (>= 2.34), a | b" -> libc6 a b).
+depends_names=$(tr ',|' '\n\n' <<<"$depends" | sed -E 's/\(.*\)//; s/^ +//; s/ +$//' | grep -v '^$')
 for lib in libc6 libstdc++6 "${runtime_packages[@]}"; do
-  grep -qE "(^|, )$lib( |,|$)" <<<"$depends" || fail "Depends lacks $lib"
+  grep -qxF -- "$lib" <<<"$depends_names" || fail "Depends lacks $lib"
 done
 # The packaged page is the committed one, compressed.
 dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/man/man1/taskctl.1.gz | gzip -dc >"$work/taskctl.1"
 cmp -s "$work/taskctl.1" "$source_dir/man/taskctl.1" || fail "packaged man page differs from man/taskctl.1"
+
+# The packaged (stripped) binary runs.
+dpkg-deb -x "$deb" "$work/root"
+"$work/root/usr/bin/taskctl" --version >"$work/version.txt" || fail "the packaged taskctl does not run"
+echo "packaged taskctl --version: $(head -n1 "$work/version.txt")"
 
 echo "==> $(basename "$dev")"
 dpkg-deb -I "$dev"
