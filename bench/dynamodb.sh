@@ -30,4 +30,8 @@ if [ -z "${TASKCTL_TEST_DYNAMODB_ENDPOINT:-}" ]; then
   done
   TASKCTL_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 fi
-"$build/bench/dynamodb_bench" --endpoint "$TASKCTL_TEST_DYNAMODB_ENDPOINT" "$@"
+server_pid=()
+if [ -n "${dynalite:-}" ]; then
+  server_pid=(--server-pid "$dynalite")
+fi
+"$build/bench/dynamodb_bench" --endpoint "$TASKCTL_TEST_DYNAMODB_ENDPOINT" "${server_pid[@]}" "$@"
