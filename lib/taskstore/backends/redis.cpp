@@ -77,7 +77,11 @@ namespace taskstore {
 namespace {
 
 constexpr std::string_view default_prefix = "pmcp";
-constexpr std::size_t batch_size = 500;      // records fetched per round trip
+constexpr std::size_t batch_size = 1000;     // most records fetched per round trip
+constexpr std::size_t batch_bytes = 4u << 20; // about this much data per round trip
+constexpr std::size_t first_chunk = 32;      // records in the first round trip of a walk
+constexpr std::size_t min_chunk = 4;         // fewest records per round trip
+constexpr std::size_t page_size = 1000;      // owner-index entries per page
 constexpr std::size_t scan_count = 1000;     // SCAN COUNT hint
 constexpr std::size_t anchor_candidates = 32;// members passed to the page script
 constexpr std::size_t max_idle_connections = 4;
@@ -799,7 +803,7 @@ public:
   Command next(Connection& c) const
   {
     Command cmd = c.script_head(ScriptId::page, 1);
-    cmd << index_key_ << std::to_string(batch_size) << (started_ ? last_.score_text : std::string());
+    cmd << index_key_ << std::to_string(page_size) << (started_ ? last_.score_text : std::string());
     for (std::size_t i = 0; i < recent_.size(); ++i) {
       cmd << recent_[recent_.size() - 1 - i];
     }
@@ -814,7 +818,7 @@ public:
       c.fail("unexpected reply reading the index " + index_key_, "");
     }
     const std::size_t count = reply->elements / 2;
-    done_ = count < batch_size;
+    done_ = count < page_size;
     std::vector<IndexEntry> out;
     out.reserve(count);
     recent_.clear();
@@ -1079,83 +1083,188 @@ private:
     return VersionedRecord{std::string(reply_text(data)), *v};
   }
 
-  // Fetches hashes in one pipeline together with `tail` (the next page or
-  // SCAN step) and returns the records (nullopt = gone) and the tail's reply.
-  struct Fetch
+  // An item of a walk: a record key and where it lives.
+  struct Item
   {
-    std::vector<std::optional<VersionedRecord>> records;
-    std::vector<Reply> tail;
+    std::string key;    // the composite key "owner:task"
+    std::string hash;   // its Redis hash
+    std::string member; // its owner-index member (task id); "" from SCAN
   };
 
-  Fetch fetch(Connection& c, std::vector<Command> writes, const std::vector<std::string>& keys,
-              const std::vector<std::string>& hash_keys, std::optional<Command> tail,
-              std::vector<Reply>* write_replies = nullptr)
+  // Where a walk's items come from: an owner index or a SCAN of the hashes.
+  class Source
   {
-    std::vector<Command> cmds = std::move(writes);
-    const std::size_t write_count = cmds.size();
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      Command cmd{"HMGET", hash_keys[i], "version", "data"};
-      cmd.key = keys[i];
-      cmds.push_back(std::move(cmd));
+  public:
+    virtual ~Source() = default;
+    virtual bool done() const = 0;
+    // The request for more items.
+    virtual Command next(Connection& c) const = 0;
+    // The items in the reply to next().
+    virtual std::vector<Item> accept(Connection& c, Reply reply) = 0;
+  };
+
+  // The members of one owner index whose task id starts with a prefix.
+  class OwnerSource final : public Source
+  {
+  public:
+    OwnerSource(const RedisBackend& self, KeyParts parts)
+      : self_(self), parts_(std::move(parts)), walk_(self.index_key(parts_.owner_id))
+    {
     }
-    if (tail) {
-      cmds.push_back(std::move(*tail));
-    }
-    std::vector<Reply> replies = c.pipeline(cmds);
-    Fetch out;
-    out.records.reserve(keys.size());
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      Reply r = c.checked(std::move(replies[write_count + i]), keys[i]);
-      out.records.push_back(to_record(c, r.get(), keys[i]));
-    }
-    if (tail) {
-      out.tail.push_back(std::move(replies.back()));
-    }
-    if (write_replies != nullptr) {
-      for (std::size_t i = 0; i < write_count; ++i) {
-        write_replies->push_back(std::move(replies[i]));
+    bool done() const override { return walk_.done(); }
+    Command next(Connection& c) const override { return walk_.next(c); }
+    std::vector<Item> accept(Connection& c, Reply reply) override
+    {
+      std::vector<Item> items;
+      for (IndexEntry& e : walk_.accept(c, std::move(reply))) {
+        if (e.member.starts_with(parts_.task_id)) {
+          std::string hash = self_.hash_key(KeyParts{parts_.owner_id, e.member});
+          items.push_back(Item{parts_.owner_id + ":" + e.member, std::move(hash), std::move(e.member)});
+        }
       }
+      return items;
     }
-    return out;
+    const std::string& index_key() const { return walk_.index_key(); }
+
+  private:
+    const RedisBackend& self_;
+    KeyParts parts_;
+    IndexWalk walk_;
+  };
+
+  // The record hashes whose key starts with a prefix, by SCAN MATCH.
+  class KeySource final : public Source
+  {
+  public:
+    KeySource(const RedisBackend& self, std::string_view prefix)
+      : self_(self), prefix_(prefix),
+        scan_(glob_escape(self.tasks_prefix()) + glob_escape(prefix) + "*")
+    {
+    }
+    bool done() const override { return scan_.done(); }
+    Command next(Connection&) const override { return scan_.next(); }
+    std::vector<Item> accept(Connection& c, Reply reply) override
+    {
+      std::vector<Item> items;
+      for (std::string& h : scan_.accept(c, std::move(reply))) {
+        if (auto k = self_.composite_of(h, prefix_)) {
+          items.push_back(Item{std::move(*k), std::move(h), std::string()});
+        }
+      }
+      return items;
+    }
+
+  private:
+    const RedisBackend& self_;
+    std::string prefix_;
+    KeyScan scan_;
+  };
+
+  // Writes that ride along with a walk's reads (cleanup's deletes): take()
+  // hands over the commands for the next round trip, settle() their replies.
+  struct Rider
+  {
+    std::function<std::vector<Command>()> take;
+    std::function<void(std::vector<Reply>)> settle;
+  };
+
+  // How many hashes one round trip fetches: up to batch_size, fewer when the
+  // records are large, so that a round trip holds about batch_bytes of data.
+  // The estimate is the largest record of the previous round trip; the count
+  // at most doubles from one round trip to the next. (A run of records far
+  // larger than any before can exceed batch_bytes, for one round trip.)
+  class Sizer
+  {
+  public:
+    std::size_t chunk() const { return chunk_; }
+    void observe(std::size_t largest)
+    {
+      const std::size_t fit = batch_bytes / std::max<std::size_t>(largest, 1);
+      chunk_ = std::clamp<std::size_t>(std::min(fit, chunk_ * 2), min_chunk, batch_size);
+    }
+
+  private:
+    std::size_t chunk_ = first_chunk;
+  };
+
+  // Streams the records of a source: HMGET version data in pipelined round
+  // trips, the source's next request riding with the first round trip of the
+  // current items and the rider's writes with every round trip. visit gets
+  // nullopt for a hash that is gone; it returns false to stop.
+  void walk(Connection& c, Source& src, const Rider* rider,
+            const std::function<bool(const Item&, const std::optional<VersionedRecord>&)>& visit)
+  {
+    std::vector<Item> items = src.accept(c, c.send(src.next(c)));
+    Sizer sizer;
+    for (;;) {
+      const bool more = !src.done();
+      bool asked = false;
+      std::vector<Item> next_items;
+      std::size_t pos = 0;
+      do {
+        const std::size_t n = std::min(items.size() - pos, sizer.chunk());
+        std::vector<Command> cmds = rider != nullptr ? rider->take() : std::vector<Command>();
+        const std::size_t writes = cmds.size();
+        for (std::size_t i = pos; i < pos + n; ++i) {
+          Command cmd{"HMGET", items[i].hash, "version", "data"};
+          cmd.key = items[i].key;
+          cmds.push_back(std::move(cmd));
+        }
+        const bool ask = more && !asked;
+        if (ask) {
+          cmds.push_back(src.next(c));
+          asked = true;
+        }
+        if (cmds.empty()) {
+          break;
+        }
+        std::vector<Reply> replies = c.pipeline(cmds);
+        cmds.clear();
+        if (writes > 0) {
+          std::vector<Reply> settled;
+          for (std::size_t i = 0; i < writes; ++i) {
+            settled.push_back(std::move(replies[i]));
+          }
+          rider->settle(std::move(settled));
+        }
+        std::vector<std::optional<VersionedRecord>> records;
+        records.reserve(n);
+        std::size_t largest = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          Reply r = c.checked(std::move(replies[writes + i]), items[pos + i].key);
+          records.push_back(to_record(c, r.get(), items[pos + i].key));
+          if (records.back()) {
+            largest = std::max(largest, records.back()->data.size());
+          }
+        }
+        if (ask) {
+          next_items = src.accept(c, std::move(replies.back()));
+        }
+        replies.clear();
+        if (n > 0) {
+          sizer.observe(largest);
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+          if (!visit(items[pos + i], records[i])) {
+            return;
+          }
+        }
+        pos += n;
+      } while (pos < items.size());
+      if (!more) {
+        return;
+      }
+      items = std::move(next_items);
+    }
   }
 
   // One owner: walk the owner index, fetch the hashes of the matching members.
   void scan_owner(Connection& c, const KeyParts& parts, const ScanVisitor& visit)
   {
-    IndexWalk walk(index_key(parts.owner_id));
-    std::vector<IndexEntry> entries = walk.accept(c, c.send(walk.next(c)));
-    for (;;) {
-      std::vector<std::string> keys;
-      std::vector<std::string> hashes;
-      for (const IndexEntry& e : entries) {
-        if (e.member.starts_with(parts.task_id)) {
-          KeyParts kp{parts.owner_id, e.member};
-          keys.push_back(parts.owner_id + ":" + e.member);
-          hashes.push_back(hash_key(kp));
-        }
-      }
-      if (keys.empty() && walk.done()) {
-        return;
-      }
-      std::optional<Command> tail;
-      if (!walk.done()) {
-        tail = walk.next(c);
-      }
-      Fetch f = fetch(c, {}, keys, hashes, std::move(tail));
-      std::vector<IndexEntry> next;
-      if (!f.tail.empty()) {
-        next = walk.accept(c, std::move(f.tail.front()));
-      }
-      for (std::size_t i = 0; i < keys.size(); ++i) {
-        if (f.records[i] && !visit(keys[i], *f.records[i])) {
-          return;
-        }
-      }
-      if (next.empty() && walk.done()) {
-        return;
-      }
-      entries = std::move(next);
-    }
+    OwnerSource src(*this, parts);
+    walk(c, src, nullptr, [&](const Item& item, const std::optional<VersionedRecord>& rec) {
+      return !rec || visit(item.key, *rec);
+    });
   }
 
   // Composite key of a hash key found by SCAN, or nullopt for a key that is
@@ -1176,39 +1285,10 @@ private:
   // Every owner (or owners starting with prefix): SCAN the hashes.
   void scan_keys(Connection& c, std::string_view prefix, const ScanVisitor& visit)
   {
-    KeyScan scan(glob_escape(tasks_prefix()) + glob_escape(prefix) + "*");
-    std::vector<std::string> found = scan.accept(c, c.send(scan.next()));
-    for (;;) {
-      std::vector<std::string> keys;
-      std::vector<std::string> hashes;
-      for (std::string& h : found) {
-        if (auto k = composite_of(h, prefix)) {
-          keys.push_back(std::move(*k));
-          hashes.push_back(std::move(h));
-        }
-      }
-      if (keys.empty() && scan.done()) {
-        return;
-      }
-      std::optional<Command> tail;
-      if (!scan.done()) {
-        tail = scan.next();
-      }
-      Fetch f = fetch(c, {}, keys, hashes, std::move(tail));
-      std::vector<std::string> next;
-      if (!f.tail.empty()) {
-        next = scan.accept(c, std::move(f.tail.front()));
-      }
-      for (std::size_t i = 0; i < keys.size(); ++i) {
-        if (f.records[i] && !visit(keys[i], *f.records[i])) {
-          return;
-        }
-      }
-      if (next.empty() && scan.done()) {
-        return;
-      }
-      found = std::move(next);
-    }
+    KeySource src(*this, prefix);
+    walk(c, src, nullptr, [&](const Item& item, const std::optional<VersionedRecord>& rec) {
+      return !rec || visit(item.key, *rec);
+    });
   }
 
   // cleanup_expired, one batch per round trip: the writes decided on the
@@ -1277,7 +1357,22 @@ private:
       pending_is_delete.push_back(false);
     }
 
-    std::vector<Command> take_writes() { return std::exchange(pending_writes, {}); }
+    // Orphans found by an owner walk, removed with the next round trip.
+    std::string orphan_index;
+    std::vector<std::string> orphan_members;
+    std::vector<std::string> orphan_hashes;
+
+    // The writes for the next round trip: the pending deletes, then the
+    // orphans found since the last one.
+    std::vector<Command> take_writes()
+    {
+      if (!orphan_members.empty()) {
+        orphan_removal(orphan_index, orphan_members, orphan_hashes);
+        orphan_members.clear();
+        orphan_hashes.clear();
+      }
+      return std::exchange(pending_writes, {});
+    }
 
     // Accounts for the replies to the writes taken by take_writes().
     void settle(std::vector<Reply> replies)
@@ -1304,100 +1399,47 @@ private:
     // Sends the pending writes alone (end of a walk).
     void flush()
     {
-      if (pending_writes.empty()) {
-        return;
-      }
       std::vector<Command> writes = take_writes();
-      settle(c.pipeline(writes));
+      if (!writes.empty()) {
+        settle(c.pipeline(writes));
+      }
+    }
+
+    Rider rider()
+    {
+      return Rider{[this] { return take_writes(); },
+                   [this](std::vector<Reply> replies) { settle(std::move(replies)); }};
     }
 
     // One owner: expired records and orphaned entries of its index.
     void owner(const KeyParts& parts)
     {
-      IndexWalk walk(self.index_key(parts.owner_id));
-      std::vector<IndexEntry> entries = walk.accept(c, c.send(walk.next(c)));
-      for (;;) {
-        std::vector<std::string> keys;
-        std::vector<std::string> hashes;
-        std::vector<std::string> members;
-        for (const IndexEntry& e : entries) {
-          if (e.member.starts_with(parts.task_id)) {
-            keys.push_back(parts.owner_id + ":" + e.member);
-            hashes.push_back(self.hash_key(KeyParts{parts.owner_id, e.member}));
-            members.push_back(e.member);
-          }
+      OwnerSource src(self, parts);
+      const Rider r = rider();
+      orphan_index = src.index_key();
+      self.walk(c, src, &r, [&](const Item& item, const std::optional<VersionedRecord>& rec) {
+        if (rec) {
+          judge(item.key, *rec);
+        } else if (!options.dry_run) {
+          orphan_members.push_back(item.member);
+          orphan_hashes.push_back(item.hash);
         }
-        if (keys.empty() && walk.done()) {
-          break;
-        }
-        std::optional<Command> tail;
-        if (!walk.done()) {
-          tail = walk.next(c);
-        }
-        std::vector<Reply> write_replies;
-        Fetch f = self.fetch(c, take_writes(), keys, hashes, std::move(tail), &write_replies);
-        settle(std::move(write_replies));
-        std::vector<IndexEntry> next;
-        if (!f.tail.empty()) {
-          next = walk.accept(c, std::move(f.tail.front()));
-        }
-        std::vector<std::string> orphan_members;
-        std::vector<std::string> orphan_hashes;
-        for (std::size_t i = 0; i < keys.size(); ++i) {
-          if (f.records[i]) {
-            judge(keys[i], *f.records[i]);
-          } else {
-            orphan_members.push_back(members[i]);
-            orphan_hashes.push_back(hashes[i]);
-          }
-        }
-        orphan_removal(walk.index_key(), orphan_members, orphan_hashes);
-        if (next.empty() && walk.done()) {
-          break;
-        }
-        entries = std::move(next);
-      }
+        return true;
+      });
       flush();
     }
 
     // Every owner (or owners starting with prefix): SCAN the hashes.
     void keys(std::string_view prefix)
     {
-      KeyScan scan(glob_escape(self.tasks_prefix()) + glob_escape(prefix) + "*");
-      std::vector<std::string> found = scan.accept(c, c.send(scan.next()));
-      for (;;) {
-        std::vector<std::string> keys;
-        std::vector<std::string> hashes;
-        for (std::string& h : found) {
-          if (auto k = self.composite_of(h, prefix)) {
-            keys.push_back(std::move(*k));
-            hashes.push_back(std::move(h));
-          }
+      KeySource src(self, prefix);
+      const Rider r = rider();
+      self.walk(c, src, &r, [&](const Item& item, const std::optional<VersionedRecord>& rec) {
+        if (rec) {
+          judge(item.key, *rec);
         }
-        if (keys.empty() && scan.done()) {
-          break;
-        }
-        std::optional<Command> tail;
-        if (!scan.done()) {
-          tail = scan.next();
-        }
-        std::vector<Reply> write_replies;
-        Fetch f = self.fetch(c, take_writes(), keys, hashes, std::move(tail), &write_replies);
-        settle(std::move(write_replies));
-        std::vector<std::string> next;
-        if (!f.tail.empty()) {
-          next = scan.accept(c, std::move(f.tail.front()));
-        }
-        for (std::size_t i = 0; i < keys.size(); ++i) {
-          if (f.records[i]) {
-            judge(keys[i], *f.records[i]);
-          }
-        }
-        if (next.empty() && scan.done()) {
-          break;
-        }
-        found = std::move(next);
-      }
+        return true;
+      });
       flush();
     }
 

@@ -1,0 +1,105 @@
+#!/bin/sh
+# Redis backend benchmark. Builds redis_bench in Release, starts a redis-server
+# of its own on a free 127.0.0.1 port (no persistence), fills it in pmcp-tasks'
+# layout (100k records over 100 owners, owner0 holding 20k; half of them expire
+# in an hour, half in a day) and measures, each in its own process under
+# /usr/bin/time (wall time, peak RSS):
+#
+#   floor   redis-cli --scan --pattern 'pmcp:tasks:*' > /dev/null  (keys only)
+#   ours    full listing through StorageBackend::scan
+#   anchor  the anchor's access pattern: per owner ZRANGE, then one HGETALL
+#           round trip per record, sequential
+#   cli     taskctl -s redis://... ls -o jsonl > /dev/null  (when a taskctl binary exists)
+#   one large owner (20k records): ours and the anchor's pattern
+#   cleanup_expired of the 50k records expiring in an hour, run with
+#           CleanupOptions.now two hours ahead (Redis' own EXPIREAT would
+#           otherwise delete them first; the judgement is the same)
+#   peak RSS of the full listing again at SCALE records (default 400k)
+#
+#   bench/redis.sh                 RECORDS=100000 SCALE=400000 TASKCTL=path/to/taskctl
+#
+# BUILD_DIR (default build-bench), JOBS (default 2), CMAKE_ARGS as bench/store.sh.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$root/build-bench}
+records=${RECORDS:-100000}
+scale=${SCALE:-400000}
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DTASKCTL_BUILD_TESTS=OFF -DTASKCTL_BUILD_CLI=OFF -DTASKCTL_BUILD_BENCH=ON ${CMAKE_ARGS:-} >/dev/null
+cmake --build "$build" --target redis_bench -j "${JOBS:-2}" >/dev/null
+bench="$build/bench/redis_bench"
+
+for tool in redis-server redis-cli /usr/bin/time; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "error: $tool not found" >&2; exit 1; }
+done
+
+taskctl=${TASKCTL:-}
+if [ -z "$taskctl" ]; then
+  taskctl=$(ls -t "$root"/build*/cli/taskctl 2>/dev/null | head -n 1 || true)
+fi
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/taskctl-redis-bench.XXXXXX")
+# A port nothing answers on.
+while :; do
+  port=$(awk 'BEGIN { srand(); print 20000 + int(rand() * 30000) }')
+  redis-cli -p "$port" ping >/dev/null 2>&1 || break
+done
+redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --dir "$dir" \
+  --logfile "$dir/redis.log" --daemonize yes --pidfile "$dir/redis.pid"
+trap 'kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; rm -rf "$dir"' EXIT
+i=0
+until redis-cli -p "$port" ping >/dev/null 2>&1; do
+  i=$((i + 1)); [ $i -lt 300 ] || { echo "error: redis-server did not start" >&2; exit 1; }
+  sleep 0.1
+done
+url="redis://127.0.0.1:$port"
+
+# measure NAME CMD...: runs CMD under /usr/bin/time; prints its output and
+# "NAME: T s, peak RSS M MB"; leaves T in $dir/NAME.t.
+measure() {
+  name=$1; shift
+  /usr/bin/time -f '%e %M' -o "$dir/time" "$@"
+  set -- $(cat "$dir/time")
+  echo "$1" >"$dir/$name.t"
+  awk -v n="$name" -v t="$1" -v m="$2" 'BEGIN { printf "  -> %-8s %7.3f s, peak RSS %6.1f MB\n", n, t, m / 1024 }'
+}
+
+echo "== fill: $records records over 100 owners (owner0: $((records / 5)))"
+"$bench" fill "$url" --records "$records" --owners 100 --large $((records / 5)) --expiring $((records / 2))
+echo "   redis used_memory: $(redis-cli -p "$port" info memory | sed -n 's/^used_memory_human://p' | tr -d '\r')"
+
+echo "== full listing"
+measure floor sh -c "redis-cli -p $port --scan --pattern 'pmcp:tasks:*' > /dev/null"
+measure ours "$bench" list "$url"
+measure anchor "$bench" anchor "$url"
+if [ -n "$taskctl" ] && [ -x "$taskctl" ]; then
+  echo "   ($taskctl)"
+  measure cli sh -c "'$taskctl' -s '$url' ls -o jsonl > /dev/null" || echo "   taskctl ls failed"
+else
+  echo "   (no taskctl binary: build the cli target to include 'taskctl ls')"
+fi
+
+echo "== one large owner (owner0)"
+measure owner "$bench" list "$url" --prefix owner0:
+measure anchor1 "$bench" anchor "$url" --owner owner0
+
+echo "== cleanup of $((records / 2)) expired records (CleanupOptions.now = now + 2 h)"
+measure cleanup "$bench" cleanup "$url" --now-offset 7200
+echo "   left: $(redis-cli -p "$port" eval "return #redis.call('keys', 'pmcp:tasks:*')" 0) hashes"
+
+echo "== ratios"
+ratio() { awk -v a="$(cat "$dir/$1.t")" -v b="$(cat "$dir/$2.t")" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 0.001) }'; }
+echo "   anchor / ours (full listing):      $(ratio anchor ours)x   (target >= 10x)"
+echo "   ours / floor  (full listing):      $(ratio ours floor)x   (target <= 3x)"
+echo "   anchor / ours (one large owner):   $(ratio anchor1 owner)x"
+if [ -f "$dir/cli.t" ]; then
+  echo "   taskctl ls / floor:                $(ratio cli floor)x"
+fi
+
+echo "== peak memory of the full listing at $scale records"
+redis-cli -p "$port" flushall >/dev/null
+"$bench" fill "$url" --records "$scale" --owners 100 --large $((scale / 5)) --expiring 0 >/dev/null
+measure ours_big "$bench" list "$url"
+if [ -n "$taskctl" ] && [ -x "$taskctl" ]; then
+  measure cli_big sh -c "'$taskctl' -s '$url' ls -o jsonl > /dev/null" || true
+fi
