@@ -82,6 +82,8 @@ _taskctl_add_lines()
 }
 
 # Adds files (and directories) matching $cur, with $1 in front (e.g. "sqlite:").
+# A plain file argument lets bash quote the names and mark directories
+# (-o filenames); behind a prefix, directories get their '/' here.
 _taskctl_add_files()
 {
   local prefix=$1 f
@@ -89,6 +91,12 @@ _taskctl_add_files()
   # Tilde expansion of the typed text, as bash's own filename completion does.
   if [[ $path == '~'* ]]; then
     path=${path/#\~/$HOME}
+  fi
+  if [[ -z $prefix ]] && compopt -o filenames 2>/dev/null; then
+    while IFS= read -r f; do
+      COMPREPLY+=("$f")
+    done < <(compgen -f -- "$path")
+    return
   fi
   while IFS= read -r f; do
     [[ -d $f ]] && f+=/

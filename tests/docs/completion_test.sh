@@ -152,6 +152,37 @@ else
   echo "ok   silent store: no candidates, returned after $((SECONDS - start)) s"
 fi
 
+if [ "$shell" = bash ]; then
+  # The same through real readline (an interactive bash in a pseudo-terminal):
+  # what the line holds after one TAB, with ':' and '=' word breaks in play.
+  echo "==> bash: real readline"
+  command -v zsh >/dev/null || fail "zsh is needed to drive an interactive bash (zsh/zpty)"
+  readline_cases=(
+    "taskctl get bob:|get bob:t3"
+    "taskctl get b|get bob:t3"
+    "taskctl --store=sq|--store=sqlite:"
+    "taskctl -s sqlite:$work/store.d|-s sqlite:$work/store.db"
+    "taskctl ls al|ls alice:"
+    "taskctl delete --owner bo|delete --owner bob"
+    "taskctl -o jso|-o json"
+    "taskctl validate $work/file-r|validate $work/file-record.json"
+  )
+  typed=()
+  for c in "${readline_cases[@]}"; do
+    typed+=("${c%%|*}")
+  done
+  out=$(timeout 60 zsh -f "$drivers/bash_readline.zsh" "$SRC/completions/taskctl.bash" "${typed[@]}" 2>&1) ||
+    check_failed "driving an interactive bash failed: $out"
+  for c in "${readline_cases[@]}"; do
+    want="${c%%|*} => ${c#*|}"
+    if grep -qxF -- "$want" <<<"$out"; then
+      echo "ok   readline: $want"
+    else
+      check_failed "readline: expected '$want', got: $(grep -F -- "${c%%|*} =>" <<<"$out")"
+    fi
+  done
+fi
+
 if [ "$shell" = zsh ]; then
   zsh -n "$SRC/completions/_taskctl" || check_failed "zsh -n _taskctl: syntax error"
 fi
