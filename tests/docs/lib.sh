@@ -10,6 +10,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/taskctl-docs.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 failures=0
 drivers=$SRC/tests/docs/drivers
+# One compinit dump for every zsh run of a test: building it takes seconds.
+export ZCOMPDUMP=$work/zcompdump
 
 fail() {
   echo "FAIL: $*" >&2

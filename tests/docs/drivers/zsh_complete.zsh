@@ -4,7 +4,8 @@
 # offers when TAB is pressed at its end, one per line (sorted). It runs one
 # interactive zsh in a pseudo-terminal (zsh/zpty) with compinit loaded from
 # FPATH_DIR first (where _taskctl is) and compadd wrapped so every match it
-# is given is printed; nothing is ever executed from the line.
+# is given is printed; nothing is ever executed from the line. ZCOMPDUMP names
+# a compinit dump file to reuse between runs (compinit is slow without one).
 emulate -L zsh
 zmodload zsh/zpty || { print -u2 'error: zsh/zpty not available'; exit 2 }
 local dir=$1
@@ -15,7 +16,7 @@ cat >$tmp/init.zsh <<INIT
 PROMPT='' RPROMPT='' PS2='' LISTMAX=0
 unsetopt zle_bracketed_paste auto_list list_beep beep 2>/dev/null
 fpath=(${(q)dir} \$fpath)
-autoload -Uz compinit && compinit -u -d $tmp/zcompdump
+autoload -Uz compinit && compinit -u -d ${ZCOMPDUMP:-$tmp/zcompdump}
 zstyle ':completion:*' insert-tab false
 # The hook: print every match compadd is given (after its own matching).
 compadd() {
