@@ -211,9 +211,13 @@ StoreUri::redacted() const
       }
       out += "@";
     }
-    out += host.find(':') != std::string::npos ? "[" + host + "]" : percent_encode(host, "");
+    if (host.find(':') != std::string::npos) {
+      out.append(1, '[').append(host).append(1, ']');
+    } else {
+      out += percent_encode(host, "");
+    }
     if (port) {
-      out += ":" + std::to_string(*port);
+      out.append(1, ':').append(std::to_string(*port));
     }
   }
   out += percent_encode(path, "/:@!$&'()*+,;=");
