@@ -27,27 +27,19 @@ set(TASKCTL_INSTALL_FISH_COMPLETIONDIR ${CMAKE_INSTALL_DATADIR}/fish/vendor_comp
 
 # --- The command-line tool, its man page and completions (component taskctl) ---
 
+# All of it only when the tool is built (TASKCTL_BUILD_CLI).
 if(TARGET taskctl)
   install(TARGETS taskctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT taskctl)
-endif()
 
-# The generated roff is committed (man/taskctl.md is its source, scripts/gen-man
-# turns one into the other), so installing needs no documentation tools.
-set(taskctl_man_page ${PROJECT_SOURCE_DIR}/man/taskctl.1)
-if(EXISTS ${taskctl_man_page})
-  install(FILES ${taskctl_man_page} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT taskctl)
-endif()
+  # The generated roff is committed (man/taskctl.md is its source, scripts/gen-man
+  # turns one into the other), so installing needs no documentation tools.
+  install(FILES ${PROJECT_SOURCE_DIR}/man/taskctl.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT taskctl)
 
-set(taskctl_completions_dir ${PROJECT_SOURCE_DIR}/completions)
-if(EXISTS ${taskctl_completions_dir}/taskctl.bash)
+  set(taskctl_completions_dir ${PROJECT_SOURCE_DIR}/completions)
   install(FILES ${taskctl_completions_dir}/taskctl.bash RENAME taskctl
           DESTINATION ${TASKCTL_INSTALL_BASH_COMPLETIONDIR} COMPONENT taskctl)
-endif()
-if(EXISTS ${taskctl_completions_dir}/_taskctl)
   install(FILES ${taskctl_completions_dir}/_taskctl
           DESTINATION ${TASKCTL_INSTALL_ZSH_COMPLETIONDIR} COMPONENT taskctl)
-endif()
-if(EXISTS ${taskctl_completions_dir}/taskctl.fish)
   install(FILES ${taskctl_completions_dir}/taskctl.fish
           DESTINATION ${TASKCTL_INSTALL_FISH_COMPLETIONDIR} COMPONENT taskctl)
 endif()
