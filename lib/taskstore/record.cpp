@@ -535,6 +535,15 @@ private:
   std::vector<SchemaProblem>& problems_;
 };
 
+// A member's value for the record: moved out when the document is ours to
+// take apart (no deep copy: nlohmann's copy recurses once per nesting level),
+// copied otherwise. `movable` means the document is not actually const.
+Json
+take(const Json& v, bool movable)
+{
+  return movable ? std::move(const_cast<Json&>(v)) : v;
+}
+
 void
 check_timestamp(FieldReader& fields, const char* name, const std::string& text, bool present)
 {
@@ -544,7 +553,7 @@ check_timestamp(FieldReader& fields, const char* name, const std::string& text, 
 }
 
 void
-read_task(const Json& json, Task& task, std::vector<SchemaProblem>& problems)
+read_task(const Json& json, Task& task, std::vector<SchemaProblem>& problems, bool movable)
 {
   FieldReader fields(json, "/task", problems);
   fields.string("taskId", task.task_id);
@@ -570,17 +579,15 @@ read_task(const Json& json, Task& task, std::vector<SchemaProblem>& problems)
   fields.optional_u64("pollInterval", task.poll_interval);
   if (const Json* v = fields.get("_meta", false); v != nullptr && !v->is_null()) {
     if (v->is_object()) {
-      task.meta = *v;
+      task.meta = take(*v, movable);
     } else {
       fields.problem("_meta", "expected an object or null, found " + type_name(*v));
     }
   }
 }
 
-} // namespace
-
 std::vector<SchemaProblem>
-record_from_json(const Json& json, TaskRecord& out)
+read_record(const Json& json, TaskRecord& out, bool movable)
 {
   std::vector<SchemaProblem> problems;
   out = TaskRecord{};
@@ -591,7 +598,7 @@ record_from_json(const Json& json, TaskRecord& out)
   FieldReader fields(json, "", problems);
   if (const Json* task = fields.get("task", true)) {
     if (task->is_object()) {
-      read_task(*task, out.task, problems);
+      read_task(*task, out.task, problems, movable);
     } else {
       fields.problem("task", "expected an object, found " + type_name(*task));
     }
@@ -599,7 +606,7 @@ record_from_json(const Json& json, TaskRecord& out)
   fields.string("ownerId", out.owner_id);
   if (const Json* v = fields.get("variables", true)) {
     if (v->is_object()) {
-      out.variables = *v;
+      out.variables = take(*v, movable);
     } else {
       fields.problem("variables", "expected an object, found " + type_name(*v));
     }
@@ -608,7 +615,7 @@ record_from_json(const Json& json, TaskRecord& out)
   // Option<Value>: a stored Some(null) is lost exactly like in the anchor
   // (facts §2.1, §11.16).
   if (const Json* v = fields.get("result", false); v != nullptr && !v->is_null()) {
-    out.result = *v;
+    out.result = take(*v, movable);
   }
   fields.string("requestMethod", out.request_method);
   if (const Json* v = fields.get("expiresAt", false); v != nullptr && !v->is_null()) {
@@ -624,132 +631,201 @@ record_from_json(const Json& json, TaskRecord& out)
   return problems;
 }
 
-namespace {
+} // namespace
 
-// Builds a Json from SAX events like serde_json builds a Value (see parse_json).
-class DomBuilder final : public nlohmann::json_sax<Json>
+std::vector<SchemaProblem>
+record_from_json(const Json& json, TaskRecord& out)
 {
-public:
-  bool null() override { return add(Json(nullptr)); }
-  bool boolean(bool v) override { return add(Json(v)); }
-  bool number_integer(number_integer_t v) override
-  {
-    // nlohmann reads every non-negative integer as unsigned: a signed 0 can
-    // only be "-0", which serde_json reads as the float -0.0.
-    return v == 0 ? add(Json(-0.0)) : add(Json(v));
-  }
-  bool number_unsigned(number_unsigned_t v) override { return add(Json(v)); }
-  bool number_float(number_float_t v, const string_t& /*raw*/) override { return add(Json(v)); }
-  bool string(string_t& v) override { return add(Json(std::move(v))); }
-  bool binary(binary_t& v) override { return add(Json(std::move(v))); }
-  bool start_object(std::size_t /*n*/) override
-  {
-    Json* obj = place(Json::object());
-    stack_.push_back({obj, nullptr});
-    return true;
-  }
-  bool key(string_t& k) override
-  {
-    key_ = std::move(k);
-    return true;
-  }
-  bool end_object() override
-  {
-    stack_.pop_back();
-    return true;
-  }
-  bool start_array(std::size_t /*n*/) override
-  {
-    Json* arr = place(Json::array());
-    stack_.push_back({arr, nullptr});
-    return true;
-  }
-  bool end_array() override
-  {
-    stack_.pop_back();
-    return true;
-  }
-  bool parse_error(std::size_t position, const std::string& /*last_token*/,
-                   const nlohmann::detail::exception& ex) override
-  {
-    position_ = position;
-    message_ = ex.what();
-    cause_ = std::make_exception_ptr(ex);
-    return false;
-  }
+  return read_record(json, out, false);
+}
 
-  Json& result() { return root_; }
-  std::size_t error_position() const { return position_; }
-  const std::string& error_message() const { return message_; }
-  std::exception_ptr cause() const { return cause_; }
+std::vector<SchemaProblem>
+record_from_json(Json&& json, TaskRecord& out)
+{
+  return read_record(json, out, true);
+}
 
-private:
-  // Objects with more members than this get a hash index for key lookups.
-  static constexpr std::size_t k_linear_limit = 16;
-
-  struct Frame
-  {
-    Json* node;
-    std::unique_ptr<std::unordered_map<std::string, std::size_t>> index;
-  };
-
-  bool add(Json v)
-  {
-    place(std::move(v));
-    return true;
-  }
-
-  // Stores v in the open container (or as the root) and returns where it is.
-  Json* place(Json v)
-  {
-    if (stack_.empty()) {
-      root_ = std::move(v);
-      return &root_;
-    }
-    Frame& top = stack_.back();
-    if (top.node->is_array()) {
-      auto& arr = top.node->get_ref<Json::array_t&>();
-      arr.push_back(std::move(v));
-      return &arr.back();
-    }
-    auto& obj = top.node->get_ref<Json::object_t&>();
-    if (top.index == nullptr && obj.size() < k_linear_limit) {
-      for (auto& member : obj) {
-        if (member.first == key_) {
-          member.second = std::move(v); // a repeated key: first position, last value
-          return &member.second;
-        }
-      }
-    } else {
-      if (top.index == nullptr) {
-        top.index = std::make_unique<std::unordered_map<std::string, std::size_t>>();
-        for (std::size_t i = 0; i < obj.size(); ++i) {
-          top.index->emplace((obj.begin() + static_cast<std::ptrdiff_t>(i))->first, i);
-        }
-      }
-      const auto [it, inserted] = top.index->emplace(key_, obj.size());
-      if (!inserted) {
-        Json& existing = (obj.begin() + static_cast<std::ptrdiff_t>(it->second))->second;
-        existing = std::move(v);
-        return &existing;
-      }
-    }
-    // ordered_map is a vector: append without its linear duplicate search.
-    obj.emplace_back(std::move(key_), std::move(v));
-    return &obj.back().second;
-  }
-
-  Json root_;
-  std::vector<Frame> stack_;
-  std::string key_;
-  std::size_t position_ = 0;
-  std::string message_;
-  std::exception_ptr cause_;
+// An open container. Objects collect their members here and are assembled on
+// end_object: the pairs have a non-const key, so growing this vector moves
+// them, where ordered_map's pair<const string, Json> would be copied deeply.
+struct JsonBuilder::Frame
+{
+  Json* node;
+  std::vector<std::pair<std::string, Json>> members;
+  // For objects with many members: key -> index in members.
+  std::unique_ptr<std::unordered_map<std::string, std::size_t>> index;
 };
+
+JsonBuilder::JsonBuilder() = default;
+JsonBuilder::~JsonBuilder() = default;
+
+bool
+JsonBuilder::null()
+{
+  place(Json(nullptr));
+  return true;
+}
+
+bool
+JsonBuilder::boolean(bool v)
+{
+  place(Json(v));
+  return true;
+}
+
+bool
+JsonBuilder::number_integer(number_integer_t v)
+{
+  // nlohmann reads every non-negative integer as unsigned: a signed 0 can
+  // only be "-0", which serde_json reads as the float -0.0.
+  place(v == 0 ? Json(-0.0) : Json(v));
+  return true;
+}
+
+bool
+JsonBuilder::number_unsigned(number_unsigned_t v)
+{
+  place(Json(v));
+  return true;
+}
+
+bool
+JsonBuilder::number_float(number_float_t v, const string_t& /*raw*/)
+{
+  place(Json(v));
+  return true;
+}
+
+bool
+JsonBuilder::string(string_t& v)
+{
+  place(Json(std::move(v)));
+  return true;
+}
+
+bool
+JsonBuilder::binary(binary_t& v)
+{
+  place(Json(std::move(v)));
+  return true;
+}
+
+bool
+JsonBuilder::start_object(std::size_t /*n*/)
+{
+  Json* obj = place(Json::object());
+  stack_.push_back({obj, {}, nullptr});
+  return true;
+}
+
+bool
+JsonBuilder::key(string_t& k)
+{
+  key_ = std::move(k);
+  return true;
+}
+
+bool
+JsonBuilder::end_object()
+{
+  Frame& f = stack_.back();
+  auto& obj = f.node->get_ref<Json::object_t&>();
+  obj.reserve(f.members.size()); // no reallocation below: members are moved in once
+  for (auto& [k, v] : f.members) {
+    obj.emplace_back(std::move(k), std::move(v)); // ordered_map is a vector: no lookups
+  }
+  stack_.pop_back();
+  return true;
+}
+
+bool
+JsonBuilder::start_array(std::size_t /*n*/)
+{
+  Json* arr = place(Json::array());
+  stack_.push_back({arr, {}, nullptr});
+  return true;
+}
+
+bool
+JsonBuilder::end_array()
+{
+  stack_.pop_back();
+  return true;
+}
+
+bool
+JsonBuilder::parse_error(std::size_t position, const std::string& /*last_token*/,
+                         const nlohmann::detail::exception& ex)
+{
+  error_position_ = position;
+  error_message_ = ex.what();
+  error_ = std::make_exception_ptr(ex);
+  return false;
+}
+
+bool
+JsonBuilder::complete() const
+{
+  return has_root_ && stack_.empty();
+}
+
+Json
+JsonBuilder::take()
+{
+  Json out = std::move(root_);
+  root_ = Json();
+  has_root_ = false;
+  stack_.clear();
+  return out;
+}
+
+// Stores v in the open container (or as the root) and returns where it is.
+Json*
+JsonBuilder::place(Json v)
+{
+  // Objects with more members than this get a hash index for key lookups.
+  constexpr std::size_t k_linear_limit = 16;
+  if (stack_.empty()) {
+    root_ = std::move(v);
+    has_root_ = true;
+    return &root_;
+  }
+  Frame& top = stack_.back();
+  if (top.node->is_array()) {
+    auto& arr = top.node->get_ref<Json::array_t&>();
+    arr.push_back(std::move(v)); // Json's move is noexcept: growing moves, never copies
+    return &arr.back();
+  }
+  auto& members = top.members;
+  if (top.index == nullptr && members.size() < k_linear_limit) {
+    for (auto& member : members) {
+      if (member.first == key_) {
+        member.second = std::move(v); // a repeated key: first position, last value
+        return &member.second;
+      }
+    }
+  } else {
+    if (top.index == nullptr) {
+      top.index = std::make_unique<std::unordered_map<std::string, std::size_t>>();
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        top.index->emplace(members[i].first, i);
+      }
+    }
+    const auto [it, inserted] = top.index->emplace(key_, members.size());
+    if (!inserted) {
+      members[it->second].second = std::move(v);
+      return &members[it->second].second;
+    }
+  }
+  members.emplace_back(std::move(key_), std::move(v));
+  return &members.back().second;
+}
+
+namespace {
 
 // "malformed JSON at line L, column C (byte offset B): <parser message>".
 [[noreturn]] void
-throw_parse_error(std::string_view text, const DomBuilder& dom, std::string_view what)
+throw_parse_error(std::string_view text, const JsonBuilder& dom, std::string_view what)
 {
   const std::size_t offset = std::min(dom.error_position() == 0 ? 0 : dom.error_position() - 1, text.size());
   std::size_t line = 1;
@@ -776,7 +852,7 @@ throw_parse_error(std::string_view text, const DomBuilder& dom, std::string_view
                         ", column " + std::to_string(offset - line_start + 1) + " (byte offset " +
                         std::to_string(offset) + "): " + message);
   try {
-    std::rethrow_exception(dom.cause());
+    std::rethrow_exception(dom.error());
   } catch (...) {
     std::throw_with_nested(error);
   }
@@ -785,11 +861,11 @@ throw_parse_error(std::string_view text, const DomBuilder& dom, std::string_view
 Json
 parse_json_as(std::string_view text, std::string_view what)
 {
-  DomBuilder dom;
+  JsonBuilder dom;
   if (!Json::sax_parse(text.data(), text.data() + text.size(), &dom)) {
     throw_parse_error(text, dom, what);
   }
-  return std::move(dom.result());
+  return dom.take();
 }
 
 } // namespace
@@ -803,9 +879,9 @@ parse_json(std::string_view text)
 TaskRecord
 parse_record(std::string_view data)
 {
-  const Json json = parse_json_as(data, "task record JSON");
+  Json json = parse_json_as(data, "task record JSON");
   TaskRecord record;
-  const auto problems = record_from_json(json, record);
+  const auto problems = record_from_json(std::move(json), record);
   if (!problems.empty()) {
     std::string message = "invalid task record: ";
     for (std::size_t i = 0; i < problems.size(); ++i) {
@@ -858,13 +934,36 @@ record_to_json(const TaskRecord& record)
 std::string
 serialize_record(const TaskRecord& record)
 {
-  // Written field by field so the (possibly large) variables and result are
-  // not copied into a temporary document.
+  // Written field by field (the order of task_to_json and record_to_json) so
+  // _meta, variables and result are not copied into a temporary document:
+  // besides the cost, nlohmann's copy recurses once per nesting level.
   std::string out;
   StringSink sink{out};
-  out.append("{\"task\":");
-  append_serde_json(out, task_to_json(record.task));
-  out.append(",\"ownerId\":");
+  const Task& task = record.task;
+  out.append("{\"task\":{\"taskId\":");
+  sink.put_string(task.task_id);
+  out.append(",\"status\":\"");
+  out.append(to_string(task.status));
+  out.push_back('"');
+  if (task.status_message) {
+    out.append(",\"statusMessage\":");
+    sink.put_string(*task.status_message);
+  }
+  out.append(",\"createdAt\":");
+  sink.put_string(task.created_at);
+  out.append(",\"lastUpdatedAt\":");
+  sink.put_string(task.last_updated_at);
+  out.append(",\"ttl\":");
+  out.append(task.ttl ? std::to_string(*task.ttl) : std::string("null"));
+  if (task.poll_interval) {
+    out.append(",\"pollInterval\":");
+    out.append(std::to_string(*task.poll_interval));
+  }
+  if (task.meta) {
+    out.append(",\"_meta\":");
+    append_serde_json(out, *task.meta);
+  }
+  out.append("},\"ownerId\":");
   sink.put_string(record.owner_id);
   out.append(",\"variables\":");
   append_serde_json(out, record.variables);

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -87,6 +88,10 @@ struct SchemaProblem
 // expiresAt RFC 3339 with any offset) plus checks of the createdAt /
 // lastUpdatedAt timestamps, which serde does not parse but the store writes.
 std::vector<SchemaProblem> record_from_json(const Json& json, TaskRecord& out);
+// Same, moving _meta, variables and result out of json instead of copying
+// them (addition): no deep copy, so safe for documents of any nesting depth
+// (nlohmann's copy constructor recurses once per level).
+std::vector<SchemaProblem> record_from_json(Json&& json, TaskRecord& out);
 
 // Parses record bytes; throws InvalidArgument with every problem (and the
 // parse position for malformed JSON).
@@ -99,6 +104,55 @@ std::string serialize_record(const TaskRecord& record);
 Json task_to_json(const Task& task);
 
 // ---- serde_json-compatible input and output (additions) ----
+
+// A SAX handler that builds a Json the way parse_json does (addition). Also
+// usable to capture one value out of a larger SAX stream: feed it the events
+// of that value only, then take() it. Objects are assembled when they close,
+// so no member is ever copied (nlohmann's copy recurses once per nesting
+// level, and ordered_map copies its members when it grows).
+class JsonBuilder final : public nlohmann::json_sax<Json>
+{
+public:
+  JsonBuilder();
+  ~JsonBuilder() override;
+  JsonBuilder(const JsonBuilder&) = delete;
+  JsonBuilder& operator=(const JsonBuilder&) = delete;
+
+  bool null() override;
+  bool boolean(bool v) override;
+  bool number_integer(number_integer_t v) override;
+  bool number_unsigned(number_unsigned_t v) override;
+  bool number_float(number_float_t v, const string_t& raw) override;
+  bool string(string_t& v) override;
+  bool binary(binary_t& v) override;
+  bool start_object(std::size_t n) override;
+  bool key(string_t& k) override;
+  bool end_object() override;
+  bool start_array(std::size_t n) override;
+  bool end_array() override;
+  bool parse_error(std::size_t position, const std::string& last_token,
+                   const nlohmann::detail::exception& ex) override;
+
+  // True once a whole value has been built (and no container is open).
+  bool complete() const;
+  // The value built; the builder is empty again afterwards.
+  Json take();
+  // After parse_error: the parser's position (bytes read) and exception.
+  std::size_t error_position() const { return error_position_; }
+  const std::string& error_message() const { return error_message_; }
+  std::exception_ptr error() const { return error_; }
+
+private:
+  struct Frame;
+  Json* place(Json v);
+  Json root_;
+  bool has_root_ = false;
+  std::vector<Frame> stack_;
+  std::string key_;
+  std::size_t error_position_ = 0;
+  std::string error_message_;
+  std::exception_ptr error_;
+};
 
 // Parses JSON text into a Json the way serde_json reads a Value: object keys
 // keep their order (a repeated key keeps its first position and takes the

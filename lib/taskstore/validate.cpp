@@ -14,6 +14,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <type_traits>
 
 namespace taskstore {
 
@@ -113,58 +114,6 @@ struct Lane
   std::uint64_t depth_max = 0;     // deepest variable depth reached in it
 };
 
-// Builds a small DOM (the record's top-level fields other than variables and
-// result) from SAX events, without recursion.
-class DomCapture
-{
-public:
-  bool active() const { return !stack_.empty() || pending_scalar_; }
-
-  void begin(std::string name) { name_ = std::move(name), pending_scalar_ = true; }
-
-  // Adds a value; containers are pushed. Returns the added value.
-  Json* add(Json v)
-  {
-    Json* slot = nullptr;
-    if (stack_.empty()) {
-      root_ = std::move(v);
-      slot = &root_;
-      pending_scalar_ = false;
-    } else {
-      Json& parent = *stack_.back();
-      if (parent.is_array()) {
-        parent.push_back(std::move(v));
-        slot = &parent.back();
-      } else if (stack_.size() == 1) {
-        // A field of task: duplicates collapse as in a DOM parse (last wins).
-        slot = &parent[key_];
-        *slot = std::move(v);
-      } else {
-        auto& obj = parent.get_ref<Json::object_t&>();
-        obj.emplace_back(key_, std::move(v)); // deep inside _meta: no O(n^2) lookups
-        slot = &obj.back().second;
-      }
-    }
-    return slot;
-  }
-  void scalar(Json v) { add(std::move(v)); }
-  void open(Json v) { stack_.push_back(add(std::move(v))); }
-  void close() { stack_.pop_back(); }
-  void key(const std::string& k) { key_ = k; }
-
-  // When the captured value is complete: its field name and value.
-  bool done() const { return stack_.empty() && !pending_scalar_; }
-  std::string& name() { return name_; }
-  Json& value() { return root_; }
-
-private:
-  std::vector<Json*> stack_;
-  Json root_;
-  std::string key_;
-  std::string name_;
-  bool pending_scalar_ = false;
-};
-
 // The SAX handler shared by every validation path (streamed or in memory), so
 // they agree by construction on every rule.
 class Checker final : public nlohmann::json_sax<Json>
@@ -197,7 +146,7 @@ public:
       // nlohmann reads every non-negative integer as unsigned: a signed 0 is
       // "-0", which serde_json reads as the float -0.0 (see parse_json).
       scalar(3, 4);
-      capture_scalar(-0.0);
+      capture_scalar(v); // the builder makes it -0.0 too
       return true;
     }
     scalar(3, counting() ? integer_length(v) : 0);
@@ -227,11 +176,11 @@ public:
     scalar(5, 4); // never produced by the JSON parser
     return true;
   }
-  bool start_object(std::size_t /*n*/) override
+  bool start_object(std::size_t n) override
   {
     open(0);
     if (capture_on_) {
-      capture_.open(Json::object());
+      capture_.start_object(n);
     }
     frames_.push_back({0, static_cast<std::uint64_t>(keys_.size()) | k_object_flag});
     return true;
@@ -242,11 +191,11 @@ public:
     return true;
   }
   bool end_object() override { return close('}'); }
-  bool start_array(std::size_t /*n*/) override
+  bool start_array(std::size_t n) override
   {
     open(1);
     if (capture_on_) {
-      capture_.open(Json::array());
+      capture_.start_array(n);
     }
     frames_.push_back({0, static_cast<std::uint64_t>(keys_.size())});
     return true;
@@ -317,7 +266,7 @@ public:
       }
       if (is_record) {
         TaskRecord ignored;
-        for (auto& p : record_from_json(skeleton(), ignored)) {
+        for (auto& p : record_from_json(skeleton(), ignored)) { // moved from: any _meta depth
           add_document({std::move(p.pointer), Rule::schema, std::move(p.message), 0, 0});
         }
       } else if (!variables_.region_seen) {
@@ -352,14 +301,29 @@ private:
   // True when some lane is inside its variables object and sizes are counted.
   bool counting() const { return count_size_ && (variables_.in_region || record_.in_region); }
 
+  // Forwards a scalar to the capture of a record field.
   template <typename T>
-  void capture_scalar(T&& v)
+  void capture_scalar(const T& v)
   {
-    if (capture_on_) {
-      capture_.scalar(Json(std::forward<T>(v)));
-      if (capture_.done()) {
-        store_capture();
-      }
+    if (!capture_on_) {
+      return;
+    }
+    if constexpr (std::is_same_v<T, std::string>) {
+      std::string copy = v;
+      capture_.string(copy);
+    } else if constexpr (std::is_same_v<T, bool>) {
+      capture_.boolean(v);
+    } else if constexpr (std::is_same_v<T, std::nullptr_t>) {
+      capture_.null();
+    } else if constexpr (std::is_same_v<T, double>) {
+      capture_.number_float(v, {});
+    } else if constexpr (std::is_same_v<T, std::int64_t>) {
+      capture_.number_integer(v);
+    } else {
+      capture_.number_unsigned(v);
+    }
+    if (capture_.complete()) {
+      store_capture();
     }
   }
 
@@ -388,13 +352,14 @@ private:
     if (frames_.size() == 1) {
       root_key(k);
     } else if (capture_on_) {
-      capture_.key(k);
+      std::string copy = k;
+      capture_.key(copy);
     }
   }
 
   void store_capture()
   {
-    captured_[capture_.name()] = std::move(capture_.value());
+    captured_[capture_name_] = capture_.take();
     capture_on_ = false;
   }
 
@@ -434,12 +399,12 @@ private:
       // A member of the root object: capture the record's small fields.
       if (root_key_ == "task" || root_key_ == "ownerId" || root_key_ == "requestMethod" ||
           root_key_ == "expiresAt") {
-        capture_.begin(root_key_);
+        capture_name_ = root_key_;
         capture_on_ = true;
       } else if (root_key_ == "variables") {
         if (kind >= 3) {
           // a number, boolean or null: small, captured as is for the message
-          capture_.begin(root_key_);
+          capture_name_ = root_key_;
           capture_on_ = true;
         } else {
           // Never buffered: an empty stand-in of the same type is all
@@ -552,7 +517,7 @@ private:
     lane.size = 1; // '{' (a repeated "variables" member: the last one is measured)
   }
 
-  bool close(char /*bracket*/)
+  bool close(char bracket)
   {
     frames_.pop_back();
     const std::size_t depth = frames_.size();
@@ -569,8 +534,12 @@ private:
       }
     }
     if (capture_on_) {
-      capture_.close();
-      if (capture_.done()) {
+      if (bracket == '}') {
+        capture_.end_object();
+      } else {
+        capture_.end_array();
+      }
+      if (capture_.complete()) {
         store_capture();
       }
     }
@@ -611,6 +580,8 @@ private:
   Json skeleton()
   {
     Json j = Json::object();
+    // Room for every field up front: a growing ordered_map copies its members.
+    j.get_ref<Json::object_t&>().reserve(6);
     for (const char* name : {"task", "ownerId", "variables", "result", "requestMethod", "expiresAt"}) {
       if (auto it = captured_.find(name); it != captured_.end()) {
         j[name] = std::move(it->second);
@@ -639,7 +610,8 @@ private:
   std::string keys_;
 
   bool capture_on_ = false;
-  DomCapture capture_;
+  std::string capture_name_;
+  JsonBuilder capture_;
   std::map<std::string, Json, std::less<>> captured_;
 
   bool failed_ = false;

@@ -550,6 +550,20 @@ TEST_CASE("parse_json")
   }
 }
 
+TEST_CASE("parse_record and serialize_record: any nesting depth")
+{
+  // nlohmann copies recursively; these must neither copy nor recurse.
+  const std::size_t n = 300'000;
+  const std::string deep = std::string(n, '[') + std::string(n, ']');
+  std::string text = k_fresh;
+  text.replace(text.find(R"("variables":{})"), 14, R"("variables":{"v":)" + deep + "}");
+  text.replace(text.find(R"("result":null)"), 13, R"("result":)" + deep);
+  text.replace(text.find(R"("pollInterval":500})"), 19, R"("pollInterval":500,"_meta":{"m":)" + deep + "}}");
+  const TaskRecord r = parse_record(text);
+  CHECK(r.task.meta);
+  CHECK(serialize_record(r) == text);
+}
+
 TEST_CASE("TaskRecord::create")
 {
   const Timestamp now{1'764'066'600, 123'456'789};

@@ -348,6 +348,15 @@ TEST_CASE("validate_bytes: a depth bomb of 1,000,000 nested arrays")
     CHECK(rec.violations[0].pointer == "/variables/bomb" + repeat("/0", 11));
     CHECK(rec.violations[0].actual == n);
   }
+  SECTION("in a record's _meta and result (not checked, and no crash)")
+  {
+    std::string doc = record_with("{}");
+    doc.replace(doc.find(R"("pollInterval":500})"), 19, R"("pollInterval":500,"_meta":{"m":)" + in_arrays(n, "") + "}}");
+    doc.replace(doc.find(R"("result":null)"), 13, R"("result":)" + in_arrays(n, ""));
+    const auto rec = validate_bytes(doc, o);
+    CHECK(rec.is_record);
+    CHECK(rec.ok());
+  }
   SECTION("as the root: not a variables object")
   {
     const auto root = validate_bytes(in_arrays(n, ""), options());
