@@ -291,3 +291,30 @@ TEST_CASE("DynamoDB errors are translated: ConfigError, capacity, unavailable, c
   CHECK_FALSE(store->remove("o:t"));
   CHECK(storage_error_of([&] { store->get("o:t"); }).kind() == StorageErrorKind::not_found);
 }
+
+TEST_CASE("one backend shared by 8 threads: operations lease their own connections", "[backend]")
+{
+  Fresh s;
+  constexpr int k_threads = 8;
+  constexpr int k_puts = 20;
+  std::vector<std::vector<std::uint64_t>> versions(k_threads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < k_threads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < k_puts; ++i) {
+        versions[t].push_back(s.db().put("o:shared", "w" + std::to_string(t)));
+        s.db().put("o:own-" + std::to_string(t), std::to_string(i));
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  std::set<std::uint64_t> all;
+  for (const auto& mine : versions) {
+    all.insert(mine.begin(), mine.end());
+  }
+  CHECK(all.size() == k_threads * k_puts);
+  CHECK(*all.rbegin() == k_threads * k_puts);
+  CHECK(s.db().list_by_prefix("o:").size() == k_threads + 1);
+}

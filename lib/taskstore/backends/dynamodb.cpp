@@ -26,6 +26,8 @@
 #include <chrono>
 #include <functional>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -398,12 +400,67 @@ struct Listing
   std::optional<std::int64_t> expired_by; // cleanup: only items with expires_at <= this
 };
 
+// JSON clients (each one keep-alive connection, plus a pool of them for
+// concurrent requests), leased one per operation: the backend may be used
+// from several threads, and a scan visitor or on_removed callback may call
+// back into it.
+class ClientPool
+{
+public:
+  explicit ClientPool(aws::ClientOptions options)
+    : m_options(std::move(options))
+  {
+  }
+
+  class Lease
+  {
+  public:
+    Lease(ClientPool& pool, std::unique_ptr<aws::JsonClient> client)
+      : m_pool(pool)
+      , m_client(std::move(client))
+    {
+    }
+    ~Lease() { m_pool.release(std::move(m_client)); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    aws::JsonClient* operator->() { return m_client.get(); }
+
+  private:
+    ClientPool& m_pool;
+    std::unique_ptr<aws::JsonClient> m_client;
+  };
+
+  Lease acquire()
+  {
+    {
+      std::lock_guard lock(m_mutex);
+      if (!m_idle.empty()) {
+        auto client = std::move(m_idle.back());
+        m_idle.pop_back();
+        return Lease(*this, std::move(client));
+      }
+    }
+    return Lease(*this, std::make_unique<aws::JsonClient>(m_options));
+  }
+
+private:
+  void release(std::unique_ptr<aws::JsonClient> client)
+  {
+    std::lock_guard lock(m_mutex);
+    m_idle.push_back(std::move(client));
+  }
+
+  aws::ClientOptions m_options;
+  std::mutex m_mutex;
+  std::vector<std::unique_ptr<aws::JsonClient>> m_idle;
+};
+
 class DynamoBackend final : public StorageBackend
 {
 public:
   explicit DynamoBackend(Settings settings)
     : m_s(std::move(settings))
-    , m_client(m_s.client)
+    , m_pool(m_s.client)
   {
   }
 
@@ -486,7 +543,7 @@ public:
     }
     const std::string context = "PutItem on key " + std::string(key);
     try {
-      m_client.call("PutItem", request);
+      m_pool.acquire()->call("PutItem", request);
       return expected + 1;
     } catch (const aws::AwsError& e) {
       if (e.type != "ConditionalCheckFailedException") {
@@ -606,7 +663,7 @@ protected:
                                 {"ExpressionAttributeNames", {{"#v", "version"}}},
                                 {"ExpressionAttributeValues", {{":v", number_value(c.version)}}}});
       }
-      m_client.call_many("DeleteItem", requests, k_cleanup_in_flight,
+      m_pool.acquire()->call_many("DeleteItem", requests, k_cleanup_in_flight,
                          [&](std::size_t index, aws::JsonClient::Outcome&& outcome) {
                            const Candidate& c = candidates[index];
                            if (!outcome.ok()) {
@@ -631,7 +688,7 @@ private:
   call(std::string_view operation, const json& request, const std::string& context)
   {
     try {
-      return m_client.call(operation, request);
+      return m_pool.acquire()->call(operation, request);
     } catch (const aws::AwsError& e) {
       raise(e, m_s, context);
     }
@@ -730,7 +787,7 @@ private:
   }
 
   Settings m_s;
-  aws::JsonClient m_client;
+  ClientPool m_pool;
 };
 
 // A client for the table operations of create/delete_dynamodb_table.
