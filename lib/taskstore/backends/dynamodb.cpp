@@ -25,6 +25,7 @@
 #include <charconv>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -770,19 +771,34 @@ private:
     const std::string context =
       operation + (listing.prefix.empty() ? std::string(" of every owner")
                                           : " for prefix \"" + listing.prefix + "\"");
+    // The next page is fetched (on another thread, with its own leased
+    // client) while on_page handles the current one: at most two pages in
+    // memory, and the page round trips overlap the visitor's or the
+    // cleanup's own work.
+    const auto fetch = [this, operation, context](json page_request) {
+      return std::async(std::launch::async, [this, operation, context, page_request = std::move(page_request)] {
+        return call(operation, page_request, context);
+      });
+    };
+    json response = call(operation, request, context);
     for (;;) {
-      json response = call(operation, request, context);
+      std::future<json> next;
+      const auto last = response.find("LastEvaluatedKey");
+      const bool more = last != response.end() && last->is_object() && !last->empty();
+      if (more) {
+        request["ExclusiveStartKey"] = std::move(*last);
+        next = fetch(request);
+      }
       const auto items = response.find("Items");
       if (items != response.end() && items->is_array() && !items->empty()) {
         if (!on_page(*items)) {
-          return;
+          return; // (an abandoned prefetch finishes in next's destructor)
         }
       }
-      const auto last = response.find("LastEvaluatedKey");
-      if (last == response.end() || !last->is_object() || last->empty()) {
+      if (!more) {
         return;
       }
-      request["ExclusiveStartKey"] = std::move(*last);
+      response = next.get();
     }
   }
 
