@@ -692,57 +692,66 @@ count_newlines(const char* p, std::size_t n, std::size_t& last)
   return lines;
 }
 
-// A large buffer refilled from a Source; keeps the line count of the bytes
-// already dropped so a parse position can be turned into line and column.
+// Two large buffers filled alternately from a Source. The previous chunk is
+// kept with its line count: the parser may report an error at a byte it read
+// just before a refill (the last byte of a chunk, or a token it read past).
 class ChunkedInput
 {
 public:
   static constexpr std::size_t k_capacity = std::size_t{1} << 20;
 
-  explicit ChunkedInput(Source& source) : source_(source), buf_(new char[k_capacity]) {}
+  explicit ChunkedInput(Source& source)
+    : source_(source), bufs_{std::make_unique<char[]>(k_capacity), std::make_unique<char[]>(k_capacity)}
+  {
+  }
 
-  // Replaces the buffer's contents with the next bytes; pos/end delimit them
-  // (pos == end at the end of the input).
+  // Makes the next bytes current; pos/end delimit them (pos == end at the end
+  // of the input).
   void refill(const char*& pos, const char*& end)
   {
+    prev_ = cur_;
     std::size_t last = k_npos;
-    lines_before_ += count_newlines(buf_.get(), len_, last);
+    const std::uint64_t lines = count_newlines(bufs_[cur_.slot].get(), cur_.len, last);
+    cur_.slot ^= 1;
+    cur_.start += cur_.len;
+    cur_.lines_before += lines;
     if (last != k_npos) {
-      line_start_ = chunk_start_ + last + 1;
+      cur_.line_start = prev_.start + last + 1;
     }
-    chunk_start_ += len_;
-    len_ = 0;
+    cur_.len = 0;
+    char* buf = bufs_[cur_.slot].get();
     if (!eof_) {
       // Read until the buffer is reasonably full or the input ends.
-      while (len_ < k_capacity / 2) {
-        const std::size_t n = source_.read(buf_.get() + len_, k_capacity - len_);
+      while (cur_.len < k_capacity / 2) {
+        const std::size_t n = source_.read(buf + cur_.len, k_capacity - cur_.len);
         if (n == 0) {
           eof_ = true;
           break;
         }
-        len_ += n;
+        cur_.len += n;
       }
     }
-    pos = buf_.get();
-    end = buf_.get() + len_;
+    pos = buf;
+    end = buf + cur_.len;
   }
 
-  std::uint64_t bytes_read() const { return chunk_start_ + len_; }
+  std::uint64_t bytes_read() const { return cur_.start + cur_.len; }
 
   // Line and column (1-based, in bytes) of absolute offset `offset`, which
-  // must lie in the current chunk or at its end.
+  // lies in the current or the previous chunk (or at the end of the input).
   ParsePosition position_of(std::uint64_t offset) const
   {
+    const Chunk& c = offset >= cur_.start || offset < prev_.start ? cur_ : prev_;
     ParsePosition p;
     p.byte_offset = offset;
-    std::uint64_t line_start = line_start_;
-    std::uint64_t lines = lines_before_;
-    if (offset >= chunk_start_) {
-      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(offset - chunk_start_, len_));
+    std::uint64_t line_start = c.line_start;
+    std::uint64_t lines = c.lines_before;
+    if (offset >= c.start) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(offset - c.start, c.len));
       std::size_t last = k_npos;
-      lines += count_newlines(buf_.get(), n, last);
+      lines += count_newlines(bufs_[c.slot].get(), n, last);
       if (last != k_npos) {
-        line_start = chunk_start_ + last + 1;
+        line_start = c.start + last + 1;
       }
     }
     p.line = lines + 1;
@@ -751,13 +760,20 @@ public:
   }
 
 private:
+  struct Chunk
+  {
+    int slot = 0;
+    std::size_t len = 0;
+    std::uint64_t start = 0;        // absolute offset of its first byte
+    std::uint64_t lines_before = 0; // newlines before start
+    std::uint64_t line_start = 0;   // absolute offset where the line at start begins
+  };
+
   Source& source_;
-  std::unique_ptr<char[]> buf_;
-  std::size_t len_ = 0;
+  std::unique_ptr<char[]> bufs_[2];
+  Chunk cur_;
+  Chunk prev_;
   bool eof_ = false;
-  std::uint64_t chunk_start_ = 0;  // absolute offset of buf_[0]
-  std::uint64_t lines_before_ = 0; // newlines before chunk_start_
-  std::uint64_t line_start_ = 0;   // absolute offset where the current line starts
 };
 
 // The input iterator nlohmann's parser reads from: a pointer into the chunk,

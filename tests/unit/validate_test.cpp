@@ -437,6 +437,25 @@ TEST_CASE("validate_bytes: malformed JSON")
     REQUIRE(rec.total_violations == 1);
     CHECK(rec.violations[0].rule == Rule::syntax);
   }
+  SECTION("an error at the last byte of a 1 MiB read buffer")
+  {
+    // A raw newline in a string is the error; it ends the first buffer.
+    const std::size_t chunk = 1U << 20;
+    std::string doc = R"({"a":")" + std::string(chunk - 7, 'x') + "\n" + R"(rest"})";
+    REQUIRE(doc[chunk - 1] == '\n');
+    const auto r = validate_everywhere(doc);
+    REQUIRE(r.syntax_error_at);
+    CHECK(r.syntax_error_at->byte_offset == chunk - 1);
+    CHECK(r.syntax_error_at->line == 1);
+    CHECK(r.syntax_error_at->column == chunk);
+    CHECK_THAT(r.violations.at(0).message, Catch::Contains("must be escaped"));
+    // A number token that ends the buffer, out of range.
+    std::string num = "{\n\"n\":" + std::string(chunk - 11, ' ') + "1e400}";
+    REQUIRE(num.substr(chunk - 5, 5) == "1e400");
+    const auto n = validate_everywhere(num);
+    REQUIRE(n.syntax_error_at);
+    CHECK(n.syntax_error_at->line == 2);
+  }
   SECTION("positions across buffer refills")
   {
     std::string doc = "{\n";
