@@ -75,23 +75,35 @@ integer_length(std::int64_t v)
                : decimal_length(static_cast<std::uint64_t>(v));
 }
 
+// The type of a value, in the order of the stand-in tables below.
+enum class Kind
+{
+  object,
+  array,
+  string,
+  number,
+  boolean,
+  null,
+};
+
 const char*
-kind_name_of_first_event(int kind)
+kind_name(Kind kind)
 {
   switch (kind) {
-  case 0:
+  case Kind::object:
     return "an object";
-  case 1:
+  case Kind::array:
     return "an array";
-  case 2:
+  case Kind::string:
     return "a string";
-  case 3:
+  case Kind::number:
     return "a number";
-  case 4:
+  case Kind::boolean:
     return "a boolean";
-  default:
-    return "null";
+  case Kind::null:
+    break;
   }
+  return "null";
 }
 
 // One interpretation of the document: where the variables object is, and the
@@ -130,13 +142,13 @@ public:
   // ---- SAX events ----
   bool null() override
   {
-    scalar(5, 4);
+    scalar(Kind::null, 4);
     capture_scalar(nullptr);
     return true;
   }
   bool boolean(bool v) override
   {
-    scalar(4, v ? 4 : 5);
+    scalar(Kind::boolean, v ? 4 : 5);
     capture_scalar(v);
     return true;
   }
@@ -145,24 +157,24 @@ public:
     if (v == 0) {
       // nlohmann reads every non-negative integer as unsigned: a signed 0 is
       // "-0", which serde_json reads as the float -0.0 (see parse_json).
-      scalar(3, 4);
+      scalar(Kind::number, 4);
       capture_scalar(v); // the builder makes it -0.0 too
       return true;
     }
-    scalar(3, counting() ? integer_length(v) : 0);
+    scalar(Kind::number, counting() ? integer_length(v) : 0);
     capture_scalar(v);
     return true;
   }
   bool number_unsigned(number_unsigned_t v) override
   {
-    scalar(3, counting() ? decimal_length(v) : 0);
+    scalar(Kind::number, counting() ? decimal_length(v) : 0);
     capture_scalar(v);
     return true;
   }
   bool number_float(number_float_t v, const string_t& /*raw*/) override
   {
     // serde_json measures the f64 it parsed, re-printed (ryu), not the raw text.
-    scalar(3, counting() ? format_serde_double(v).size() : 0);
+    scalar(Kind::number, counting() ? format_serde_double(v).size() : 0);
     capture_scalar(v);
     return true;
   }
@@ -173,12 +185,12 @@ public:
   }
   bool binary(binary_t& /*v*/) override
   {
-    scalar(5, 4); // never produced by the JSON parser
+    scalar(Kind::null, 4); // never produced by the JSON parser
     return true;
   }
   bool start_object(std::size_t n) override
   {
-    open(0);
+    open(Kind::object);
     if (capture_on_) {
       capture_.start_object(n);
     }
@@ -193,7 +205,7 @@ public:
   bool end_object() override { return close('}'); }
   bool start_array(std::size_t n) override
   {
-    open(1);
+    open(Kind::array);
     if (capture_on_) {
       capture_.start_array(n);
     }
@@ -272,7 +284,7 @@ public:
       } else if (!variables_.region_seen) {
         add_document({"", Rule::schema,
                       std::string("expected a JSON object of variables, found ") +
-                        kind_name_of_first_event(root_kind_),
+                        kind_name(root_kind_),
                       0, 0});
       }
     }
@@ -330,7 +342,7 @@ private:
   void on_string(const std::string& v)
   {
     const std::size_t depth = frames_.size();
-    enter_value(2, depth);
+    enter_value(Kind::string, depth);
     const std::uint64_t serialized = counting() ? serde_string_size(v) : 0;
     check_scalar(variables_, depth, serialized, &v);
     check_scalar(record_, depth, serialized, &v);
@@ -380,8 +392,7 @@ private:
   }
 
   // Common bookkeeping of a value (scalar or container start) at document depth `depth`.
-  // kind: 0 object, 1 array, 2 string, 3 number, 4 boolean, 5 null.
-  void enter_value(int kind, std::size_t depth)
+  void enter_value(Kind kind, std::size_t depth)
   {
     if (depth == 0) {
       root_kind_ = kind;
@@ -402,7 +413,7 @@ private:
         capture_name_ = root_key_;
         capture_on_ = true;
       } else if (root_key_ == "variables") {
-        if (kind >= 3) {
+        if (kind != Kind::object && kind != Kind::array && kind != Kind::string) {
           // a number, boolean or null: small, captured as is for the message
           capture_name_ = root_key_;
           capture_on_ = true;
@@ -423,7 +434,7 @@ private:
     }
   }
 
-  void scalar(int kind, std::uint64_t serialized)
+  void scalar(Kind kind, std::uint64_t serialized)
   {
     const std::size_t depth = frames_.size();
     enter_value(kind, depth);
@@ -487,7 +498,7 @@ private:
     return lane.violations.size() - 1;
   }
 
-  void open(int kind)
+  void open(Kind kind)
   {
     const std::size_t depth = frames_.size();
     enter_value(kind, depth);
@@ -499,7 +510,7 @@ private:
     }
     // The variables object begins: the root object (variables documents) or
     // the root's "variables" member (records).
-    if (kind == 0) {
+    if (kind == Kind::object) {
       if (depth == 0 && variables_.alive) {
         start_region(variables_, 0);
       }
@@ -587,7 +598,7 @@ private:
         j[name] = std::move(it->second);
       }
     }
-    if (root_kind_ != 0) {
+    if (root_kind_ != Kind::object) {
       // Not an object at all: let record_from_json describe what it is.
       static const std::array<Json, 6> k_roots = {Json::object(), Json::array(), Json(""),
                                                   Json(0), Json(false), Json(nullptr)};
@@ -603,7 +614,7 @@ private:
   bool decided_ = false;
   bool seen_task_ = false;
   bool seen_owner_ = false;
-  int root_kind_ = 5;
+  Kind root_kind_ = Kind::null;
   std::string root_key_;
 
   std::vector<Frame> frames_;
