@@ -5,7 +5,9 @@
 # in an hour, half in a day) and measures, each in its own process under
 # /usr/bin/time (wall time, peak RSS):
 #
-#   floor   redis-cli --scan --pattern 'pmcp:tasks:*' > /dev/null  (keys only)
+#   floor   redis-cli --scan --pattern 'pmcp:tasks:*' > /dev/null  (keys only), and
+#           the same keys-only SCAN with COUNT 1000 (redis-cli's default COUNT is
+#           10 and this redis-cli has no --count): redis_bench keys
 #   ours    full listing through StorageBackend::scan
 #   anchor  the anchor's access pattern: per owner ZRANGE, then one HGETALL
 #           round trip per record, sequential
@@ -54,14 +56,22 @@ until redis-cli -p "$port" ping >/dev/null 2>&1; do
 done
 url="redis://127.0.0.1:$port"
 
+server_pid=$(cat "$dir/redis.pid")
+hz=$(getconf CLK_TCK)
+server_cpu() { awk '{ print $14 + $15 }' "/proc/$server_pid/stat"; }
+
 # measure NAME CMD...: runs CMD under /usr/bin/time; prints its output and
-# "NAME: T s, peak RSS M MB"; leaves T in $dir/NAME.t.
+# "NAME: wall T s, client CPU C s, server CPU S s, peak RSS M MB"; leaves T in
+# $dir/NAME.t. CPU times do not depend on how busy the machine is; wall time does.
 measure() {
   name=$1; shift
-  /usr/bin/time -f '%e %M' -o "$dir/time" "$@"
+  before=$(server_cpu)
+  /usr/bin/time -f '%e %M %U %S' -o "$dir/time" "$@"
+  after=$(server_cpu)
   set -- $(cat "$dir/time")
   echo "$1" >"$dir/$name.t"
-  awk -v n="$name" -v t="$1" -v m="$2" 'BEGIN { printf "  -> %-8s %7.3f s, peak RSS %6.1f MB\n", n, t, m / 1024 }'
+  awk -v n="$name" -v t="$1" -v m="$2" -v u="$3" -v s="$4" -v srv=$((after - before)) -v hz="$hz" \
+    'BEGIN { printf "  -> %-8s wall %7.3f s, client CPU %6.2f s, server CPU %6.2f s, peak RSS %6.1f MB\n", n, t, u + s, srv / hz, m / 1024 }'
 }
 
 echo "== fill: $records records over 100 owners (owner0: $((records / 5)))"
@@ -70,6 +80,7 @@ echo "   redis used_memory: $(redis-cli -p "$port" info memory | sed -n 's/^used
 
 echo "== full listing"
 measure floor sh -c "redis-cli -p $port --scan --pattern 'pmcp:tasks:*' > /dev/null"
+measure floor1k "$bench" keys "$url"
 measure ours "$bench" list "$url"
 measure anchor "$bench" anchor "$url"
 if [ -n "$taskctl" ] && [ -x "$taskctl" ]; then
@@ -91,6 +102,7 @@ echo "== ratios"
 ratio() { awk -v a="$(cat "$dir/$1.t")" -v b="$(cat "$dir/$2.t")" 'BEGIN { printf "%.1f", a / (b > 0 ? b : 0.001) }'; }
 echo "   anchor / ours (full listing):      $(ratio anchor ours)x   (target >= 10x)"
 echo "   ours / floor  (full listing):      $(ratio ours floor)x   (target <= 3x)"
+echo "   ours / keys-only SCAN COUNT 1000:  $(ratio ours floor1k)x"
 echo "   anchor / ours (one large owner):   $(ratio anchor1 owner)x"
 if [ -f "$dir/cli.t" ]; then
   echo "   taskctl ls / floor:                $(ratio cli floor)x"

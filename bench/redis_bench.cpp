@@ -1,6 +1,7 @@
 // Redis backend benchmark (bench/redis.sh starts a redis-server and runs it).
 //
 //   redis_bench fill    URL --records N --owners K --large N  pmcp-tasks' layout, pipelined
+//   redis_bench keys    URL                keys only: SCAN MATCH pmcp:tasks:* COUNT 1000
 //   redis_bench list    URL [--prefix P]   listing through StorageBackend::scan
 //   redis_bench anchor  URL [--owner O]    the anchor's access pattern: per owner,
 //                                          ZRANGE idx 0 -1 then one HGETALL per
@@ -47,7 +48,7 @@ Args
 parse(int argc, char** argv)
 {
   if (argc < 3) {
-    throw std::runtime_error("usage: redis_bench fill|list|anchor|cleanup URL [options]");
+    throw std::runtime_error("usage: redis_bench fill|keys|list|anchor|cleanup URL [options]");
   }
   Args a;
   a.mode = argv[1];
@@ -231,6 +232,23 @@ anchor(const Args& a)
          count, t0);
 }
 
+// The floor: the record keys alone, SCAN COUNT 1000, one round trip each.
+void
+keys(const Args& a)
+{
+  Raw raw(a.url);
+  long count = 0;
+  std::string cursor = "0";
+  const auto t0 = Clock::now();
+  do {
+    redisReply* r = raw.command({"SCAN", cursor, "MATCH", "pmcp:tasks:*", "COUNT", "1000"});
+    cursor.assign(r->element[0]->str, r->element[0]->len);
+    count += static_cast<long>(r->element[1]->elements);
+    freeReplyObject(r);
+  } while (cursor != "0");
+  report("keys only (SCAN COUNT 1000)", count, t0);
+}
+
 void
 cleanup(const Args& a)
 {
@@ -253,6 +271,8 @@ main(int argc, char** argv)
     const Args a = parse(argc, argv);
     if (a.mode == "fill") {
       fill(a);
+    } else if (a.mode == "keys") {
+      keys(a);
     } else if (a.mode == "list") {
       list(a);
     } else if (a.mode == "anchor") {

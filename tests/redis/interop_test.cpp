@@ -523,3 +523,23 @@ TEST_CASE("an owner walk visits each key at most once while the index changes un
   }
   CHECK(seen.size() == keys.size() - removed.size());
 }
+
+TEST_CASE("a walk stopped early or by a throwing visitor leaves the backend usable")
+{
+  Shared s;
+  for (int i = 0; i < 3000; ++i) {
+    REQUIRE(s.db->put("o:t" + std::to_string(i), "{}") == 1);
+  }
+  for (const std::string prefix : {"", "o:"}) {
+    int visited = 0;
+    s.db->scan(prefix, [&](const std::string&, const VersionedRecord&) { return ++visited < 40; });
+    CHECK(visited == 40);
+    CHECK(s.db->get("o:t2").version == 1);
+    CHECK_THROWS_WITH(s.db->scan(prefix, [&](const std::string&, const VersionedRecord&) -> bool {
+                        throw std::runtime_error("visitor gave up");
+                      }),
+                      "visitor gave up");
+    CHECK(s.db->put("o:t1", "{}") >= 2);
+    CHECK(scan_keys(*s.db, prefix).size() == 3000);
+  }
+}

@@ -61,6 +61,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -499,7 +501,9 @@ public:
     }
   }
 
-  bool broken() const { return broken_; }
+  // True when the connection cannot be reused: it failed, or replies to
+  // commands sent are still unread.
+  bool broken() const { return broken_ || outstanding_ != 0; }
 
   // Sends the commands in one pipeline and returns their replies in order.
   // Error replies are returned, not thrown (check them with checked()); an
@@ -507,6 +511,62 @@ public:
   std::vector<Reply> pipeline(const std::vector<Command>& commands)
   {
     std::vector<Reply> replies = round_trip(commands, Stage::command);
+    retry_noscript(commands, replies);
+    return replies;
+  }
+
+  // Queues a command without waiting (sent by the next read()).
+  void append(const Command& command, Stage stage = Stage::command)
+  {
+    if (broken_) {
+      raise(s_, Failure{stage, REDIS_ERR_EOF, 0, "connection already failed", ""});
+    }
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    argv.reserve(command.args().size());
+    lens.reserve(command.args().size());
+    for (const std::string& a : command.args()) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(),
+                               lens.data()) != REDIS_OK) {
+      broken_ = true;
+      raise(s_, Failure{stage, ctx_->err != 0 ? ctx_->err : REDIS_ERR_OOM, errno, ctx_->errstr,
+                        command.key});
+    }
+    ++outstanding_;
+  }
+
+  // Sends what is queued and reads the next reply. Throws on I/O failure
+  // (the connection is then broken: it may hold unread replies).
+  Reply read(const std::string& key = std::string(), Stage stage = Stage::command)
+  {
+    SigpipeGuard guard;
+    void* raw = nullptr;
+    if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
+      const int saved_errno = errno;
+      broken_ = true;
+      raise(s_, Failure{stage, ctx_->err != 0 ? ctx_->err : REDIS_ERR_IO, saved_errno,
+                        ctx_->errstr, key});
+    }
+    --outstanding_;
+    return Reply(static_cast<redisReply*>(raw));
+  }
+
+  // Reads and drops the replies still due (after a walk stopped early).
+  void drain()
+  {
+    while (outstanding_ > 0 && !broken_) {
+      read();
+    }
+  }
+
+  // Replaces the NOSCRIPT replies of EVALSHA commands by the replies of the
+  // same scripts sent as EVAL (which also caches them again). Nothing else
+  // may be outstanding.
+  void retry_noscript(const std::vector<Command>& commands, std::vector<Reply>& replies)
+  {
     std::vector<Command> again;
     std::vector<std::size_t> where;
     for (std::size_t i = 0; i < replies.size(); ++i) {
@@ -522,7 +582,6 @@ public:
         replies[where[j]] = std::move(retried[j]);
       }
     }
-    return replies;
   }
 
   // One command; the reply is returned unchecked.
@@ -616,37 +675,14 @@ private:
   // connection broken (it may hold unread replies) and throws.
   std::vector<Reply> round_trip(const std::vector<Command>& commands, Stage stage)
   {
-    if (broken_) {
-      raise(s_, Failure{stage, REDIS_ERR_EOF, 0, "connection already failed", ""});
-    }
     SigpipeGuard guard;
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
     for (const Command& c : commands) {
-      argv.clear();
-      lens.clear();
-      for (const std::string& a : c.args()) {
-        argv.push_back(a.data());
-        lens.push_back(a.size());
-      }
-      if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(),
-                                 lens.data()) != REDIS_OK) {
-        broken_ = true;
-        raise(s_, Failure{stage, ctx_->err != 0 ? ctx_->err : REDIS_ERR_OOM, errno, ctx_->errstr,
-                          c.key});
-      }
+      append(c, stage);
     }
     std::vector<Reply> replies;
     replies.reserve(commands.size());
-    for (std::size_t i = 0; i < commands.size(); ++i) {
-      void* raw = nullptr;
-      if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
-        const int saved_errno = errno;
-        broken_ = true;
-        raise(s_, Failure{stage, ctx_->err != 0 ? ctx_->err : REDIS_ERR_IO, saved_errno,
-                          ctx_->errstr, commands[i].key});
-      }
-      replies.emplace_back(static_cast<redisReply*>(raw));
+    for (const Command& c : commands) {
+      replies.push_back(read(c.key, stage));
     }
     return replies;
   }
@@ -655,6 +691,7 @@ private:
   const Settings& s_;
   ContextPtr ctx_;
   bool broken_ = false;
+  std::size_t outstanding_ = 0; // commands appended whose replies are unread
 };
 
 // ---------------------------------------------------------------------------
@@ -1161,7 +1198,8 @@ private:
   };
 
   // Writes that ride along with a walk's reads (cleanup's deletes): take()
-  // hands over the commands for the next round trip, settle() their replies.
+  // hands over the commands for the next round trip, settle() their replies,
+  // once per non-empty take(), in the same order.
   struct Rider
   {
     std::function<std::vector<Command>()> take;
@@ -1187,74 +1225,136 @@ private:
     std::size_t chunk_ = first_chunk;
   };
 
+  // One pipelined round trip of a walk: the rider's writes, HMGETs for a chunk
+  // of items, and maybe the source's next request.
+  struct Flight
+  {
+    std::vector<Command> commands;
+    std::size_t writes = 0;
+    std::vector<Item> items;
+    bool asks = false;
+    std::vector<Reply> replies; // filled by collect()
+  };
+
+  // Reads the replies of a flight (once), fixing NOSCRIPT replies; later
+  // flights are read first when a script must be sent again.
+  static void collect(Connection& c, std::deque<Flight>& flights, std::size_t index)
+  {
+    Flight& f = flights[index];
+    if (f.replies.size() == f.commands.size()) {
+      return;
+    }
+    for (const Command& cmd : f.commands) {
+      f.replies.push_back(c.read(cmd.key));
+    }
+    const bool noscript = std::any_of(f.replies.begin(), f.replies.end(), [](const Reply& r) {
+      return is_error(r.get()) && error_code(reply_text(r.get())) == "NOSCRIPT";
+    });
+    if (noscript) {
+      for (std::size_t later = index + 1; later < flights.size(); ++later) {
+        collect(c, flights, later);
+      }
+      c.retry_noscript(f.commands, f.replies);
+    }
+  }
+
   // Streams the records of a source: HMGET version data in pipelined round
-  // trips, the source's next request riding with the first round trip of the
-  // current items and the rider's writes with every round trip. visit gets
+  // trips, two in flight so the client works while the server does. The
+  // source's next request rides with a round trip as soon as the previous one
+  // has been answered; a rider's writes ride with every round trip. visit gets
   // nullopt for a hash that is gone; it returns false to stop.
   void walk(Connection& c, Source& src, const Rider* rider,
             const std::function<bool(const Item&, const std::optional<VersionedRecord>&)>& visit)
   {
-    std::vector<Item> items = src.accept(c, c.send(src.next(c)));
+    std::deque<Item> queue;
+    for (Item& item : src.accept(c, c.send(src.next(c)))) {
+      queue.push_back(std::move(item));
+    }
+    bool asking = false; // a source request is in flight
+    std::deque<Flight> flights;
     Sizer sizer;
+    struct Drain
+    {
+      Connection& c;
+      ~Drain()
+      {
+        try {
+          c.drain(); // a visitor stopped or threw: leave the connection clean
+        } catch (...) {
+        }
+      }
+    } drain{c};
+
     for (;;) {
-      const bool more = !src.done();
-      bool asked = false;
-      std::vector<Item> next_items;
-      std::size_t pos = 0;
-      do {
-        const std::size_t n = std::min(items.size() - pos, sizer.chunk());
-        std::vector<Command> cmds = rider != nullptr ? rider->take() : std::vector<Command>();
-        const std::size_t writes = cmds.size();
-        for (std::size_t i = pos; i < pos + n; ++i) {
-          Command cmd{"HMGET", items[i].hash, "version", "data"};
-          cmd.key = items[i].key;
-          cmds.push_back(std::move(cmd));
+      while (flights.size() < 2) {
+        Flight f;
+        if (rider != nullptr) {
+          f.commands = rider->take();
+          f.writes = f.commands.size();
         }
-        const bool ask = more && !asked;
-        if (ask) {
-          cmds.push_back(src.next(c));
-          asked = true;
+        const std::size_t n = std::min(queue.size(), sizer.chunk());
+        for (std::size_t i = 0; i < n; ++i) {
+          Command cmd{"HMGET", queue.front().hash, "version", "data"};
+          cmd.key = queue.front().key;
+          f.commands.push_back(std::move(cmd));
+          f.items.push_back(std::move(queue.front()));
+          queue.pop_front();
         }
-        if (cmds.empty()) {
+        if (!asking && !src.done() && queue.size() < batch_size) {
+          f.commands.push_back(src.next(c));
+          f.asks = asking = true;
+        }
+        if (f.commands.empty()) {
           break;
         }
-        std::vector<Reply> replies = c.pipeline(cmds);
-        cmds.clear();
-        if (writes > 0) {
-          std::vector<Reply> settled;
-          for (std::size_t i = 0; i < writes; ++i) {
-            settled.push_back(std::move(replies[i]));
-          }
-          rider->settle(std::move(settled));
+        for (const Command& cmd : f.commands) {
+          c.append(cmd);
         }
-        std::vector<std::optional<VersionedRecord>> records;
-        records.reserve(n);
-        std::size_t largest = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-          Reply r = c.checked(std::move(replies[writes + i]), items[pos + i].key);
-          records.push_back(to_record(c, r.get(), items[pos + i].key));
-          if (records.back()) {
-            largest = std::max(largest, records.back()->data.size());
-          }
+        flights.push_back(std::move(f));
+        if (flights.back().items.empty() && !flights.back().asks) {
+          break; // writes only: nothing more to read for now
         }
-        if (ask) {
-          next_items = src.accept(c, std::move(replies.back()));
-        }
-        replies.clear();
-        if (n > 0) {
-          sizer.observe(largest);
-        }
-        for (std::size_t i = 0; i < n; ++i) {
-          if (!visit(items[pos + i], records[i])) {
-            return;
-          }
-        }
-        pos += n;
-      } while (pos < items.size());
-      if (!more) {
+      }
+      if (flights.empty()) {
         return;
       }
-      items = std::move(next_items);
+
+      collect(c, flights, 0);
+      Flight f = std::move(flights.front());
+      flights.pop_front();
+      f.commands.clear();
+      if (f.writes > 0) {
+        std::vector<Reply> settled;
+        for (std::size_t i = 0; i < f.writes; ++i) {
+          settled.push_back(std::move(f.replies[i]));
+        }
+        rider->settle(std::move(settled));
+      }
+      std::vector<std::optional<VersionedRecord>> records;
+      records.reserve(f.items.size());
+      std::size_t largest = 0;
+      for (std::size_t i = 0; i < f.items.size(); ++i) {
+        Reply r = c.checked(std::move(f.replies[f.writes + i]), f.items[i].key);
+        records.push_back(to_record(c, r.get(), f.items[i].key));
+        if (records.back()) {
+          largest = std::max(largest, records.back()->data.size());
+        }
+      }
+      if (f.asks) {
+        asking = false;
+        for (Item& item : src.accept(c, std::move(f.replies.back()))) {
+          queue.push_back(std::move(item));
+        }
+      }
+      f.replies.clear();
+      if (!f.items.empty()) {
+        sizer.observe(largest);
+      }
+      for (std::size_t i = 0; i < f.items.size(); ++i) {
+        if (!visit(f.items[i], records[i])) {
+          return;
+        }
+      }
     }
   }
 
@@ -1362,8 +1462,17 @@ private:
     std::vector<std::string> orphan_members;
     std::vector<std::string> orphan_hashes;
 
+    // Writes taken but not yet settled, oldest first: what each one was.
+    struct Taken
+    {
+      std::vector<Candidate> deletes;
+      std::vector<bool> is_delete;
+    };
+    std::deque<Taken> taken;
+
     // The writes for the next round trip: the pending deletes, then the
-    // orphans found since the last one.
+    // orphans found since the last one. Every non-empty take is settled, in
+    // the order taken.
     std::vector<Command> take_writes()
     {
       if (!orphan_members.empty()) {
@@ -1371,15 +1480,24 @@ private:
         orphan_members.clear();
         orphan_hashes.clear();
       }
+      if (pending_writes.empty()) {
+        return {};
+      }
+      taken.push_back(Taken{std::exchange(pending, {}), std::exchange(pending_is_delete, {})});
       return std::exchange(pending_writes, {});
     }
 
-    // Accounts for the replies to the writes taken by take_writes().
+    // Accounts for the replies to the oldest writes taken by take_writes().
     void settle(std::vector<Reply> replies)
     {
       std::size_t d = 0;
-      std::vector<Candidate> done = std::exchange(pending, {});
-      std::vector<bool> kinds = std::exchange(pending_is_delete, {});
+      Taken batch = std::move(taken.front());
+      taken.pop_front();
+      std::vector<Candidate>& done = batch.deletes;
+      std::vector<bool>& kinds = batch.is_delete;
+      if (kinds.size() != replies.size()) {
+        c.fail("internal error: cleanup writes and replies differ", "");
+      }
       for (std::size_t i = 0; i < replies.size(); ++i) {
         const std::string& key = kinds[i] ? done[d].key : std::string();
         Reply r = c.checked(std::move(replies[i]), key);
@@ -1478,7 +1596,9 @@ private:
             for (std::size_t i = 0; i < writes; ++i) {
               write_replies.push_back(std::move(replies[i]));
             }
-            settle(std::move(write_replies));
+            if (writes > 0) {
+              settle(std::move(write_replies));
+            }
             entries = walk.done() ? std::vector<IndexEntry>() : walk.accept(c, std::move(replies.back()));
           }
         }
