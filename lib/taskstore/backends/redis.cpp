@@ -542,7 +542,11 @@ public:
   // (the connection is then broken: it may hold unread replies).
   Reply read(const std::string& key = std::string(), Stage stage = Stage::command)
   {
-    SigpipeGuard guard;
+    // Only a read that first sends queued commands can raise SIGPIPE.
+    std::optional<SigpipeGuard> guard;
+    if (sdslen(ctx_->obuf) > 0) {
+      guard.emplace();
+    }
     void* raw = nullptr;
     if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
       const int saved_errno = errno;
@@ -634,17 +638,9 @@ public:
     raise(s_, Failure{Stage::command, 0, 0, message, key});
   }
 
-private:
-  // The script's SHA1 as the server knows it (SCRIPT LOAD once per backend).
-  std::string digest(ScriptId id)
+  // SCRIPT LOAD of every script, their digests kept for every connection.
+  void load_scripts()
   {
-    const auto i = static_cast<std::size_t>(id);
-    {
-      std::lock_guard lock(shared_.mutex);
-      if (!shared_.sha[i].empty()) {
-        return shared_.sha[i];
-      }
-    }
     std::vector<Command> loads;
     for (const char* source : script_source) {
       loads.push_back(Command{"SCRIPT", "LOAD", source});
@@ -658,7 +654,14 @@ private:
       }
       shared_.sha[j] = std::string(reply_text(r.get()));
     }
-    return shared_.sha[i];
+  }
+
+private:
+  // The script's SHA1 (loaded by load_scripts when the backend opened).
+  std::string digest(ScriptId id)
+  {
+    std::lock_guard lock(shared_.mutex);
+    return shared_.sha[static_cast<std::size_t>(id)];
   }
 
   static Command as_eval(const Command& c)
@@ -675,7 +678,6 @@ private:
   // connection broken (it may hold unread replies) and throws.
   std::vector<Reply> round_trip(const std::vector<Command>& commands, Stage stage)
   {
-    SigpipeGuard guard;
     for (const Command& c : commands) {
       append(c, stage);
     }
@@ -928,9 +930,11 @@ public:
   explicit RedisBackend(Settings settings)
   {
     shared_.settings = std::move(settings);
-    // Connect now: an unreachable server or rejected credentials surface at open.
+    // Connect now: an unreachable server or rejected credentials surface at
+    // open. The scripts are loaded once, here (a flushed script cache is
+    // handled by the NOSCRIPT fallback).
     Lease lease = acquire();
-    lease->run(Command{"PING"});
+    lease->load_scripts();
   }
 
   VersionedRecord get(std::string_view key) override
