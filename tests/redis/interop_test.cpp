@@ -543,3 +543,26 @@ TEST_CASE("a walk stopped early or by a throwing visitor leaves the backend usab
     CHECK(scan_keys(*s.db, prefix).size() == 3000);
   }
 }
+
+TEST_CASE("an owner walk whose visitor removes every visited key still visits every key once")
+{
+  // Each removal shifts the ranks of the pages still to come: every page
+  // request must notice and locate its start again.
+  Shared s;
+  std::set<std::string> keys;
+  for (int i = 0; i < 2600; ++i) {
+    const std::string id = "t" + std::to_string(i);
+    REQUIRE(s.db->put("own:" + id, record_json("own", id, format_millis(Timestamp{1'764'066'600 + i % 7, 0}), std::nullopt)) == 1);
+    keys.insert("own:" + id);
+  }
+  auto other = open_store(redis_test::with_prefix(s.url, s.prefix));
+  std::map<std::string, int> seen;
+  s.db->scan("own:", [&](const std::string& key, const VersionedRecord&) {
+    ++seen[key];
+    CHECK(other->remove(key));
+    return true;
+  });
+  CHECK(seen.size() == keys.size());
+  CHECK(std::all_of(seen.begin(), seen.end(), [](const auto& e) { return e.second == 1; }));
+  CHECK(s.cli({"EXISTS", s.index("own")}) == "0");
+}

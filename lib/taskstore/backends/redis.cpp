@@ -180,22 +180,17 @@ constexpr const char* lua_remove_orphans =
   "end\n"
   "return removed\n";
 
-// One page of an owner index after a cursor. KEYS: index. ARGV: count, last
-// score ("" at the start), then candidate members, most recent first. The page
-// starts after the first candidate still present; when none is, after every
-// entry scored below the last score (the caller drops what it has seen).
-// Returns ZRANGE ... WITHSCORES.
-constexpr const char* lua_page =
-  "local start = nil\n"
-  "for i = 3, #ARGV do\n"
+// Where the next page of an owner index starts, when the last member read is
+// gone. KEYS: index. ARGV: last score, then candidate members (the last ones
+// read, most recent first). Returns {rank after the first candidate still
+// present, that member}, or {number of entries scored below the last score}
+// (the caller drops what it has already seen).
+constexpr const char* lua_locate =
+  "for i = 2, #ARGV do\n"
   "  local r = redis.call('ZRANK', KEYS[1], ARGV[i])\n"
-  "  if r then start = r + 1 break end\n"
+  "  if r then return {r + 1, ARGV[i]} end\n"
   "end\n"
-  "if not start then\n"
-  "  if ARGV[2] == '' then start = 0\n"
-  "  else start = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[2]) end\n"
-  "end\n"
-  "return redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[1]) - 1, 'WITHSCORES')\n";
+  "return {redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[1])}\n";
 
 #undef TASKSTORE_LUA_HELPERS
 
@@ -206,13 +201,13 @@ enum class ScriptId
   remove,
   remove_if_version,
   remove_orphans,
-  page,
+  locate,
   count_
 };
 
 constexpr const char* script_source[] = {lua_put,           lua_cas,
                                          lua_delete,        lua_delete_if_version,
-                                         lua_remove_orphans, lua_page};
+                                         lua_remove_orphans, lua_locate};
 
 // ---------------------------------------------------------------------------
 // Settings taken from the URI and the open options.
@@ -828,8 +823,17 @@ struct IndexEntry
   std::string score_text;
 };
 
-// Walks one owner index in (score, member) order, one page per request, never
-// yielding an entry that is not strictly after the last one yielded.
+// Walks one owner index in (score, member) order, a page of page_size
+// entries per request, never yielding an entry that is not strictly after the
+// last one yielded.
+//
+// A page is read by rank: MULTI, a check that the entry before the page is
+// still where it was (ZRANK of the last member read), ZRANGE by rank, EXEC.
+// When the check fails (entries before the page were added or removed), the
+// start is located again with a script (ZRANK of the last members read, or
+// ZCOUNT below the last score when all of them are gone) and the page is read
+// from there. No Lua runs on the common path: converting a page through Lua
+// costs more than the page itself.
 class IndexWalk
 {
 public:
@@ -838,21 +842,78 @@ public:
   bool done() const { return done_; }
   const std::string& index_key() const { return index_key_; }
 
-  // The request for the next page.
-  Command next(Connection& c) const
+  // The request for what comes next.
+  std::vector<Command> next(Connection& c) const
   {
-    Command cmd = c.script_head(ScriptId::page, 1);
-    cmd << index_key_ << std::to_string(page_size) << (started_ ? last_.score_text : std::string());
-    for (std::size_t i = 0; i < recent_.size(); ++i) {
-      cmd << recent_[recent_.size() - 1 - i];
+    const std::string from = std::to_string(start_);
+    const std::string to = std::to_string(start_ + page_size - 1);
+    if (locate_) {
+      Command cmd = c.script_head(ScriptId::locate, 1);
+      cmd << index_key_ << last_.score_text;
+      for (std::size_t i = 0; i < recent_.size(); ++i) {
+        cmd << recent_[recent_.size() - 1 - i];
+      }
+      return {std::move(cmd)};
     }
-    return cmd;
+    Command range{"ZRANGE", index_key_, from, to, "WITHSCORES"};
+    if (check_.empty()) {
+      return {std::move(range)};
+    }
+    Command check = check_by_rank_ ? Command{"ZRANK", index_key_, check_}
+                                   : Command{"ZCOUNT", index_key_, "-inf", "(" + check_};
+    return {Command{"MULTI"}, std::move(check), std::move(range), Command{"EXEC"}};
   }
 
-  // Takes the reply to next(): returns the entries not yet seen.
-  std::vector<IndexEntry> accept(Connection& c, Reply reply)
+  // Takes the replies to next(): returns the entries not yet seen (maybe
+  // none while the walk goes on).
+  std::vector<IndexEntry> accept(Connection& c, std::vector<Reply> replies)
   {
-    reply = c.checked(std::move(reply), "");
+    if (locate_) {
+      Reply r = c.checked(std::move(replies.back()), "");
+      if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+          r->element[0]->type != REDIS_REPLY_INTEGER) {
+        c.fail("unexpected reply locating a page of the index " + index_key_, "");
+      }
+      start_ = r->element[0]->integer;
+      if (r->elements > 1) {
+        check_by_rank_ = true;
+        check_ = std::string(reply_text(r->element[1]));
+        check_value_ = start_ - 1;
+      } else {
+        check_by_rank_ = false;
+        check_ = last_.score_text;
+        check_value_ = start_;
+      }
+      locate_ = false;
+      return {};
+    }
+    Reply holder;
+    const redisReply* range = nullptr;
+    if (check_.empty()) {
+      holder = c.checked(std::move(replies.back()), "");
+      range = holder.get();
+    } else {
+      for (Reply& r : replies) {
+        r = c.checked(std::move(r), "");
+      }
+      Reply exec = std::move(replies.back());
+      if (exec->type != REDIS_REPLY_ARRAY || exec->elements != 2) {
+        c.fail("unexpected reply reading the index " + index_key_, "");
+      }
+      const redisReply* check = exec->element[0];
+      if (check->type != REDIS_REPLY_INTEGER || check->integer != check_value_) {
+        locate_ = true; // moved: find the start again
+        return {};
+      }
+      range = exec->element[1];
+      holder = std::move(exec);
+    }
+    return page(c, range);
+  }
+
+private:
+  std::vector<IndexEntry> page(Connection& c, const redisReply* reply)
+  {
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
       c.fail("unexpected reply reading the index " + index_key_, "");
     }
@@ -860,7 +921,9 @@ public:
     done_ = count < page_size;
     std::vector<IndexEntry> out;
     out.reserve(count);
-    recent_.clear();
+    if (count > 0) {
+      recent_.clear();
+    }
     for (std::size_t i = 0; i < count; ++i) {
       IndexEntry e;
       e.member = std::string(reply_text(reply->element[2 * i]));
@@ -868,6 +931,10 @@ public:
       e.score = std::strtod(e.score_text.c_str(), nullptr);
       if (count - i <= anchor_candidates) {
         recent_.push_back(e.member);
+      }
+      if (i + 1 == count) {
+        check_ = e.member;
+        check_by_rank_ = true;
       }
       const bool after = !started_ || e.score > last_.score ||
                          (e.score == last_.score && e.member > last_.member);
@@ -877,15 +944,21 @@ public:
         out.push_back(std::move(e));
       }
     }
+    start_ += static_cast<long long>(count);
+    check_value_ = start_ - 1;
     return out;
   }
 
-private:
   std::string index_key_;
   bool started_ = false;
   bool done_ = false;
-  IndexEntry last_;
-  std::vector<std::string> recent_; // the last members of the latest page, in order
+  bool locate_ = false;      // the next request locates the start
+  long long start_ = 0;      // rank of the next page
+  std::string check_;        // the member (or, by score, the score) checked before a page
+  bool check_by_rank_ = true;
+  long long check_value_ = 0;// what the check must answer
+  IndexEntry last_;          // the last entry yielded
+  std::vector<std::string> recent_; // the last members read, in order
 };
 
 // One SCAN iteration over a MATCH pattern.
@@ -894,14 +967,14 @@ class KeyScan
 public:
   explicit KeyScan(std::string pattern) : pattern_(std::move(pattern)) {}
   bool done() const { return done_; }
-  Command next() const
+  std::vector<Command> next() const
   {
-    return Command{"SCAN", cursor_, "MATCH", pattern_, "COUNT", std::to_string(scan_count)};
+    return {Command{"SCAN", cursor_, "MATCH", pattern_, "COUNT", std::to_string(scan_count)}};
   }
   // Takes the reply to next(): returns the keys of this step.
-  std::vector<std::string> accept(Connection& c, Reply reply)
+  std::vector<std::string> accept(Connection& c, std::vector<Reply> replies)
   {
-    reply = c.checked(std::move(reply), "");
+    Reply reply = c.checked(std::move(replies.back()), "");
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[1]->type != REDIS_REPLY_ARRAY) {
       c.fail("unexpected reply to SCAN", "");
@@ -1138,10 +1211,10 @@ private:
   public:
     virtual ~Source() = default;
     virtual bool done() const = 0;
-    // The request for more items.
-    virtual Command next(Connection& c) const = 0;
-    // The items in the reply to next().
-    virtual std::vector<Item> accept(Connection& c, Reply reply) = 0;
+    // The request for more items (one or more commands).
+    virtual std::vector<Command> next(Connection& c) const = 0;
+    // The items in the replies to next() (maybe none while not done).
+    virtual std::vector<Item> accept(Connection& c, std::vector<Reply> replies) = 0;
   };
 
   // The members of one owner index whose task id starts with a prefix.
@@ -1153,11 +1226,11 @@ private:
     {
     }
     bool done() const override { return walk_.done(); }
-    Command next(Connection& c) const override { return walk_.next(c); }
-    std::vector<Item> accept(Connection& c, Reply reply) override
+    std::vector<Command> next(Connection& c) const override { return walk_.next(c); }
+    std::vector<Item> accept(Connection& c, std::vector<Reply> replies) override
     {
       std::vector<Item> items;
-      for (IndexEntry& e : walk_.accept(c, std::move(reply))) {
+      for (IndexEntry& e : walk_.accept(c, std::move(replies))) {
         if (e.member.starts_with(parts_.task_id)) {
           std::string hash = self_.hash_key(KeyParts{parts_.owner_id, e.member});
           items.push_back(Item{parts_.owner_id + ":" + e.member, std::move(hash), std::move(e.member)});
@@ -1183,11 +1256,11 @@ private:
     {
     }
     bool done() const override { return scan_.done(); }
-    Command next(Connection&) const override { return scan_.next(); }
-    std::vector<Item> accept(Connection& c, Reply reply) override
+    std::vector<Command> next(Connection&) const override { return scan_.next(); }
+    std::vector<Item> accept(Connection& c, std::vector<Reply> replies) override
     {
       std::vector<Item> items;
-      for (std::string& h : scan_.accept(c, std::move(reply))) {
+      for (std::string& h : scan_.accept(c, std::move(replies))) {
         if (auto k = self_.composite_of(h, prefix_)) {
           items.push_back(Item{std::move(*k), std::move(h), std::string()});
         }
@@ -1236,7 +1309,7 @@ private:
     std::vector<Command> commands;
     std::size_t writes = 0;
     std::vector<Item> items;
-    bool asks = false;
+    std::size_t asks = 0;       // the source's request: the last commands
     std::vector<Reply> replies; // filled by collect()
   };
 
@@ -1271,9 +1344,6 @@ private:
             const std::function<bool(const Item&, const std::optional<VersionedRecord>&)>& visit)
   {
     std::deque<Item> queue;
-    for (Item& item : src.accept(c, c.send(src.next(c)))) {
-      queue.push_back(std::move(item));
-    }
     bool asking = false; // a source request is in flight
     std::deque<Flight> flights;
     Sizer sizer;
@@ -1305,8 +1375,11 @@ private:
           queue.pop_front();
         }
         if (!asking && !src.done() && queue.size() < batch_size) {
-          f.commands.push_back(src.next(c));
-          f.asks = asking = true;
+          for (Command& cmd : src.next(c)) {
+            f.commands.push_back(std::move(cmd));
+            ++f.asks;
+          }
+          asking = true;
         }
         if (f.commands.empty()) {
           break;
@@ -1315,7 +1388,7 @@ private:
           c.append(cmd);
         }
         flights.push_back(std::move(f));
-        if (flights.back().items.empty() && !flights.back().asks) {
+        if (flights.back().items.empty() && flights.back().asks == 0) {
           break; // writes only: nothing more to read for now
         }
       }
@@ -1344,9 +1417,13 @@ private:
           largest = std::max(largest, records.back()->data.size());
         }
       }
-      if (f.asks) {
+      if (f.asks > 0) {
         asking = false;
-        for (Item& item : src.accept(c, std::move(f.replies.back()))) {
+        std::vector<Reply> answer;
+        for (std::size_t i = f.replies.size() - f.asks; i < f.replies.size(); ++i) {
+          answer.push_back(std::move(f.replies[i]));
+        }
+        for (Item& item : src.accept(c, std::move(answer))) {
           queue.push_back(std::move(item));
         }
       }
@@ -1572,13 +1649,13 @@ private:
       const std::string idx_prefix = self.prefix() + ":idx:";
       KeyScan scan(glob_escape(idx_prefix) + glob_escape(prefix) + "*");
       while (!scan.done()) {
-        for (const std::string& index : scan.accept(c, c.send(scan.next()))) {
+        for (const std::string& index : scan.accept(c, c.pipeline(scan.next()))) {
           const std::string owner = index.substr(idx_prefix.size());
           if (owner.find(':') != std::string::npos) {
             continue; // not an index this layout writes
           }
           IndexWalk walk(index);
-          std::vector<IndexEntry> entries = walk.accept(c, c.send(walk.next(c)));
+          std::vector<IndexEntry> entries = walk.accept(c, c.pipeline(walk.next(c)));
           while (!entries.empty() || !walk.done()) {
             std::vector<std::string> members;
             std::vector<std::string> hashes;
@@ -1590,20 +1667,24 @@ private:
             std::vector<Command> cmds = take_writes();
             const std::size_t writes = cmds.size();
             if (!walk.done()) {
-              cmds.push_back(walk.next(c));
+              for (Command& cmd : walk.next(c)) {
+                cmds.push_back(std::move(cmd));
+              }
             }
             if (cmds.empty()) {
               break;
             }
             std::vector<Reply> replies = c.pipeline(cmds);
             std::vector<Reply> write_replies;
-            for (std::size_t i = 0; i < writes; ++i) {
-              write_replies.push_back(std::move(replies[i]));
+            std::vector<Reply> page_replies;
+            for (std::size_t i = 0; i < replies.size(); ++i) {
+              (i < writes ? write_replies : page_replies).push_back(std::move(replies[i]));
             }
             if (writes > 0) {
               settle(std::move(write_replies));
             }
-            entries = walk.done() ? std::vector<IndexEntry>() : walk.accept(c, std::move(replies.back()));
+            entries = page_replies.empty() ? std::vector<IndexEntry>()
+                                           : walk.accept(c, std::move(page_replies));
           }
         }
       }
