@@ -22,23 +22,32 @@
 //   they are not counted, not reported to on_removed, and left alone on a dry run.
 // * Versions are compared and incremented as decimal strings in Lua, never as
 //   Lua numbers (doubles), so they stay exact beyond 2^53.
-// * Listings are pipelined: one round trip per batch of up to 500 records.
+// * Listings and cleanup are pipelined (see walk): HMGET version data for up
+//   to 1000 records per round trip (fewer for large records: about 4 MiB of
+//   data per round trip), two round trips in flight, the next index page or
+//   SCAN step riding along. Memory stays constant whatever the record count.
 //
-// Listing order: for a prefix containing ':' (one owner) the owner index order,
-// createdAt ms ascending then task id (as the anchor); for any other prefix,
-// Redis SCAN order (arbitrary).
+// Listing order: for a prefix containing ':' (one owner, "owner:" or
+// "owner:taskprefix") the owner index order, createdAt ms ascending then task
+// id (as the anchor); for any other prefix ("" or an owner prefix without
+// ':'), SCAN MATCH {prefix}:tasks:{escaped prefix}* order (arbitrary). Hashes
+// whose index entry is missing are only seen by the SCAN path. A hash that
+// disappears between the index/SCAN and its HMGET is skipped.
 //
-// Visiting each key at most once. The one-owner path walks the index in
-// (score, member) order with a cursor anchored on the last member seen (ZRANK),
-// and drops anything not strictly after the cursor, so no key is visited twice
-// (a task deleted and re-created with a later createdAt during the walk is a
-// new record and may be reported in its new place). The SCAN path keeps no
-// per-key memory (constant memory is required): Redis' SCAN never repeats a
-// key unless the database's key table shrinks during the iteration, which Redis
-// only does when it falls below 10% full, i.e. after most of the database's
-// keys were deleted or expired while the scan ran. In that case only, a key may
-// be reported twice. cleanup_expired is immune: a removal is counted only when
-// the version-checked delete actually deleted the hash.
+// Visiting each key at most once. The one-owner path reads the index by rank,
+// checking in the same MULTI that the entry before each page has not moved
+// (else it locates the page again), and drops anything not strictly after the
+// last (score, member) yielded: no key is visited twice and none present
+// throughout is skipped (a task deleted and re-created with a later createdAt
+// during the walk is a new record and may be reported in its new place). The
+// SCAN path keeps no per-key memory (constant memory is required): Redis' SCAN
+// never repeats a key unless the database's key table shrinks during the
+// iteration (Redis' dict.c), which Redis only does when it falls below 10%
+// full, i.e. after most of the database's keys were deleted or expired while
+// the scan ran. In that case only, a key may be reported twice. We chose that
+// over a set of seen keys (memory proportional to the record count).
+// cleanup_expired is immune: a removal is counted only when the
+// version-checked delete actually deleted the hash.
 //
 // Connections: a small pool of hiredis contexts. Every operation leases one, so
 // the backend may be used from several threads, and a scan visitor may call
@@ -85,7 +94,7 @@ constexpr std::size_t first_chunk = 32;      // records in the first round trip 
 constexpr std::size_t min_chunk = 4;         // fewest records per round trip
 constexpr std::size_t page_size = 1000;      // owner-index entries per page
 constexpr std::size_t scan_count = 1000;     // SCAN COUNT hint
-constexpr std::size_t anchor_candidates = 32;// members passed to the page script
+constexpr std::size_t anchor_candidates = 32;// members passed to the locate script
 constexpr std::size_t max_idle_connections = 4;
 
 // ---------------------------------------------------------------------------
@@ -529,6 +538,22 @@ public:
       broken_ = true;
       raise(s_, Failure{stage, ctx_->err != 0 ? ctx_->err : REDIS_ERR_OOM, errno, ctx_->errstr,
                         command.key});
+    }
+    ++outstanding_;
+  }
+
+  // Queues HMGET hash version data (the hot path of every walk: no Command).
+  void append_hmget(const std::string& hash, const std::string& key)
+  {
+    if (broken_) {
+      raise(s_, Failure{Stage::command, REDIS_ERR_EOF, 0, "connection already failed", key});
+    }
+    const char* argv[4] = {"HMGET", hash.data(), "version", "data"};
+    const std::size_t lens[4] = {5, hash.size(), 7, 4};
+    if (redisAppendCommandArgv(ctx_.get(), 4, argv, lens) != REDIS_OK) {
+      broken_ = true;
+      raise(s_, Failure{Stage::command, ctx_->err != 0 ? ctx_->err : REDIS_ERR_OOM, errno,
+                        ctx_->errstr, key});
     }
     ++outstanding_;
   }
@@ -1303,14 +1328,15 @@ private:
   };
 
   // One pipelined round trip of a walk: the rider's writes, HMGETs for a chunk
-  // of items, and maybe the source's next request.
+  // of items, and maybe the source's next request, sent in that order.
   struct Flight
   {
-    std::vector<Command> commands;
-    std::size_t writes = 0;
+    std::vector<Command> writes;
     std::vector<Item> items;
-    std::size_t asks = 0;       // the source's request: the last commands
+    std::vector<Command> ask;   // the source's request
     std::vector<Reply> replies; // filled by collect()
+    bool collected = false;
+    std::size_t size() const { return writes.size() + items.size() + ask.size(); }
   };
 
   // Reads the replies of a flight (once), fixing NOSCRIPT replies; later
@@ -1318,10 +1344,18 @@ private:
   static void collect(Connection& c, std::deque<Flight>& flights, std::size_t index)
   {
     Flight& f = flights[index];
-    if (f.replies.size() == f.commands.size()) {
+    if (f.collected) {
       return;
     }
-    for (const Command& cmd : f.commands) {
+    f.collected = true;
+    f.replies.reserve(f.size());
+    for (const Command& cmd : f.writes) {
+      f.replies.push_back(c.read(cmd.key));
+    }
+    for (const Item& item : f.items) {
+      f.replies.push_back(c.read(item.key));
+    }
+    for (const Command& cmd : f.ask) {
       f.replies.push_back(c.read(cmd.key));
     }
     const bool noscript = std::any_of(f.replies.begin(), f.replies.end(), [](const Reply& r) {
@@ -1331,7 +1365,11 @@ private:
       for (std::size_t later = index + 1; later < flights.size(); ++later) {
         collect(c, flights, later);
       }
-      c.retry_noscript(f.commands, f.replies);
+      // The commands aligned with the replies (HMGETs need no retry).
+      std::vector<Command> aligned = f.writes;
+      aligned.resize(f.writes.size() + f.items.size());
+      aligned.insert(aligned.end(), f.ask.begin(), f.ask.end());
+      c.retry_noscript(aligned, f.replies);
     }
   }
 
@@ -1363,32 +1401,35 @@ private:
       while (flights.size() < 2) {
         Flight f;
         if (rider != nullptr) {
-          f.commands = rider->take();
-          f.writes = f.commands.size();
+          f.writes = rider->take();
         }
         const std::size_t n = std::min(queue.size(), sizer.chunk());
+        f.items.reserve(n);
         for (std::size_t i = 0; i < n; ++i) {
-          Command cmd{"HMGET", queue.front().hash, "version", "data"};
-          cmd.key = queue.front().key;
-          f.commands.push_back(std::move(cmd));
           f.items.push_back(std::move(queue.front()));
           queue.pop_front();
         }
-        if (!asking && !src.done() && queue.size() < batch_size) {
-          for (Command& cmd : src.next(c)) {
-            f.commands.push_back(std::move(cmd));
-            ++f.asks;
-          }
+        // Keys run a round trip ahead of the HMGETs (two chunks' worth), so the
+        // next round trip can leave before this one's answer is back.
+        if (!asking && !src.done() && queue.size() < 2 * batch_size) {
+          f.ask = src.next(c);
           asking = true;
         }
-        if (f.commands.empty()) {
+        if (f.size() == 0) {
           break;
         }
-        for (const Command& cmd : f.commands) {
+        for (const Command& cmd : f.writes) {
           c.append(cmd);
         }
+        for (const Item& item : f.items) {
+          c.append_hmget(item.hash, item.key);
+        }
+        for (const Command& cmd : f.ask) {
+          c.append(cmd);
+        }
+        const bool reads = !f.items.empty() || !f.ask.empty();
         flights.push_back(std::move(f));
-        if (flights.back().items.empty() && flights.back().asks == 0) {
+        if (!reads) {
           break; // writes only: nothing more to read for now
         }
       }
@@ -1399,10 +1440,10 @@ private:
       collect(c, flights, 0);
       Flight f = std::move(flights.front());
       flights.pop_front();
-      f.commands.clear();
-      if (f.writes > 0) {
+      const std::size_t writes = f.writes.size();
+      if (writes > 0) {
         std::vector<Reply> settled;
-        for (std::size_t i = 0; i < f.writes; ++i) {
+        for (std::size_t i = 0; i < writes; ++i) {
           settled.push_back(std::move(f.replies[i]));
         }
         rider->settle(std::move(settled));
@@ -1411,16 +1452,16 @@ private:
       records.reserve(f.items.size());
       std::size_t largest = 0;
       for (std::size_t i = 0; i < f.items.size(); ++i) {
-        Reply r = c.checked(std::move(f.replies[f.writes + i]), f.items[i].key);
+        Reply r = c.checked(std::move(f.replies[writes + i]), f.items[i].key);
         records.push_back(to_record(c, r.get(), f.items[i].key));
         if (records.back()) {
           largest = std::max(largest, records.back()->data.size());
         }
       }
-      if (f.asks > 0) {
+      if (!f.ask.empty()) {
         asking = false;
         std::vector<Reply> answer;
-        for (std::size_t i = f.replies.size() - f.asks; i < f.replies.size(); ++i) {
+        for (std::size_t i = writes + f.items.size(); i < f.replies.size(); ++i) {
           answer.push_back(std::move(f.replies[i]));
         }
         for (Item& item : src.accept(c, std::move(answer))) {
