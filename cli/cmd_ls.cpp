@@ -37,7 +37,8 @@ opt_string(const std::optional<std::string>& s)
 int
 run_ls(Context& ctx, const LsOptions& options)
 {
-  ctx.resolve_format(ctx.stdout_tty ? Format::table : Format::jsonl);
+  // --count and --keys-only print bare values by default, even when piped.
+  ctx.resolve_format(ctx.stdout_tty || options.count || options.keys_only ? Format::table : Format::jsonl);
   const std::string prefix = options.owner.empty() ? options.prefix : taskstore::make_prefix(options.owner);
   auto store = open_store(ctx, StoreAccess::read);
   const taskstore::Timestamp now = taskstore::now_utc();

@@ -287,7 +287,7 @@ open_store(const Context& ctx, StoreAccess access)
     CliError error(exit_config, "config", e.what());
     auto chain = taskstore::error_chain(e);
     error.causes.assign(chain.begin() + 1, chain.end());
-    error.hint = fmt::format("the store is {}; {}", store.uri.redacted(), k_store_hint);
+    error.hint = fmt::format("the store is {}", store.uri.redacted());
     throw error;
   }
 }
@@ -389,6 +389,9 @@ FdStreamBuf::underflow()
     return traits_type::to_int_type(*gptr());
   }
   for (;;) {
+    if (interrupted()) {
+      return traits_type::eof(); // for good: a later read would block again
+    }
     const ssize_t n = ::read(fd_, buffer_, sizeof buffer_);
     if (n > 0) {
       setg(buffer_, buffer_, buffer_ + n);

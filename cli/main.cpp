@@ -152,18 +152,15 @@ run(int argc, char** argv, Context& ctx)
   app.fallthrough();
   app.set_version_flag("--version", version_text, "Print the version and the compiled-in backends, then exit");
 
-  const std::map<std::string, Format> formats = {
-    {"json", Format::json}, {"jsonl", Format::jsonl}, {"table", Format::table}, {"raw", Format::raw}};
-  const std::map<std::string, ColorMode> colors = {
-    {"auto", ColorMode::auto_}, {"always", ColorMode::always}, {"never", ColorMode::never}};
-
+  std::string output_text;
+  std::string color_text = "auto";
   app.add_option("-s,--store", ctx.global.store,
                  "Store URI (default: TASKCTL_STORE, else the SQLite file "
                  "$XDG_DATA_HOME/taskctl/tasks.db, i.e. ~/.local/share/taskctl/tasks.db)")
     ->type_name("URI");
-  app.add_option("-o,--output", ctx.global.output,
+  app.add_option("-o,--output", output_text,
                  "Output format: json, jsonl, table or raw (each subcommand documents its default)")
-    ->transform(CLI::CheckedTransformer(formats))
+    ->check(CLI::IsMember({"json", "jsonl", "table", "raw"}))
     ->type_name("FORMAT")
     ->envname("TASKCTL_OUTPUT");
   app.add_option("--timeout", ctx.global.timeout,
@@ -172,11 +169,11 @@ run(int argc, char** argv, Context& ctx)
     ->capture_default_str()
     ->type_name("DURATION")
     ->envname("TASKCTL_TIMEOUT");
-  app.add_option("--color", ctx.global.color, "Colour: auto (only on a terminal, and not when NO_COLOR is set), "
-                                              "always or never")
-    ->transform(CLI::CheckedTransformer(colors))
+  app.add_option("--color", color_text,
+                 "Colour: auto (only on a terminal, and not when NO_COLOR is set), always or never")
+    ->check(CLI::IsMember({"auto", "always", "never"}))
+    ->capture_default_str()
     ->type_name("WHEN")
-    ->default_str("auto")
     ->envname("TASKCTL_COLOR");
   app.add_flag("-q,--quiet", ctx.global.quiet, "Suppress warnings, summaries and progress on stderr (not errors)");
 
@@ -196,8 +193,8 @@ run(int argc, char** argv, Context& ctx)
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    ctx.detect_terminal();
     ctx.global.output = prescan_output(argc, argv);
+    ctx.detect_terminal();
     ErrorReport r;
     r.code = "usage";
     r.exit_code = exit_usage;
@@ -213,6 +210,12 @@ run(int argc, char** argv, Context& ctx)
     return exit_usage;
   }
 
+  const std::map<std::string, Format> formats = {
+    {"json", Format::json}, {"jsonl", Format::jsonl}, {"table", Format::table}, {"raw", Format::raw}};
+  const std::map<std::string, ColorMode> colors = {
+    {"auto", ColorMode::auto_}, {"always", ColorMode::always}, {"never", ColorMode::never}};
+  ctx.global.output = output_text.empty() ? Format::unset : formats.at(output_text);
+  ctx.global.color = colors.at(color_text);
   ctx.detect_terminal();
   for (auto& command : commands) {
     if (command.app->parsed()) {
