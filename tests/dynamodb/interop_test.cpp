@@ -131,9 +131,11 @@ TEST_CASE("items written by another client in pmcp-tasks' layout are read, liste
   s.put_items({pmcp_item("alice", "t1", 3, t1, 1764070200), pmcp_item("alice", "t2", 1, t2, std::nullopt),
                pmcp_item(owner2, "x y", 12, t3, std::nullopt),
                // Not pmcp items: another entity of a single-table design, and
-               // a malformed task item; neither is listed.
+               // a malformed task item; none of these is listed.
                json{{"PK", {{"S", "CONFIG#x"}}}, {"SK", {{"S", "META"}}}, {"v", {{"S", "1"}}}},
-               json{{"PK", {{"S", "OWNER#alice"}}}, {"SK", {{"S", "TASK#broken"}}}, {"version", {{"S", "one"}}}}});
+               json{{"PK", {{"S", "OWNER#alice"}}}, {"SK", {{"S", "TASK#broken"}}}, {"version", {{"S", "one"}}}},
+               // An owner id with ':' that no "owner:task" key can address.
+               pmcp_item("x:y", "t", 1, "{}", std::nullopt)});
 
   CHECK(s.db().get("alice:t1") == VersionedRecord{t1, 3});
   CHECK(s.db().get(owner2 + ":x y") == VersionedRecord{t3, 12});

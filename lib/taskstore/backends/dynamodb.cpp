@@ -350,7 +350,8 @@ version_attribute(const json& item, const char* name = "version")
   return value;
 }
 
-// The composite key of an item in our layout, or nullopt for any other item.
+// The composite key of an item in our layout, or nullopt for any other item
+// (including an owner id with ':', which no key can address).
 std::optional<std::string>
 key_of(const json& item)
 {
@@ -361,6 +362,9 @@ key_of(const json& item)
     return std::nullopt;
   }
   std::string key = pk->substr(k_pk_prefix.size());
+  if (key.find(':') != std::string::npos) {
+    return std::nullopt; // no key of ours names it: "a:b:t" is owner "a", task "b:t"
+  }
   key.push_back(':');
   key.append(*sk, k_sk_prefix.size());
   return key;
