@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,8 +19,6 @@
 #include <fstream>
 #include <stdexcept>
 #include <thread>
-
-extern char** environ;
 
 namespace taskstore::testing::dynamo {
 
@@ -269,15 +267,28 @@ DynaliteProcess::DynaliteProcess()
     argv.push_back(a.data());
   }
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, "node", &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) {
-    throw std::runtime_error(std::string("cannot start node (dynalite): ") + std::strerror(rc));
+  // fork + exec rather than posix_spawn, to ask for SIGKILL when this
+  // process dies: a test killed by a timeout leaves no dynalite behind.
+  const pid_t parent = ::getpid();
+  const int devnull = ::open("/dev/null", O_RDWR);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) {
+      ::_exit(127);
+    }
+    if (devnull >= 0) {
+      ::dup2(devnull, STDIN_FILENO);
+      ::dup2(devnull, STDOUT_FILENO);
+    }
+    ::execvp("node", argv.data());
+    ::_exit(127);
+  }
+  if (devnull >= 0) {
+    ::close(devnull);
   }
   m_pid = pid;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -288,6 +299,9 @@ DynaliteProcess::DynaliteProcess()
       throw std::runtime_error("dynalite exited before listening on port " + port);
     }
     if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(m_pid, SIGKILL);
+      ::waitpid(m_pid, &status, 0);
+      m_pid = -1;
       throw std::runtime_error("dynalite did not listen on port " + port + " within 30 s");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
