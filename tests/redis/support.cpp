@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -60,6 +61,37 @@ spawn(const std::vector<std::string>& argv, int out_fd, int err_fd)
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     throw std::runtime_error("cannot start " + path + ": " + std::strerror(rc));
+  }
+  return pid;
+}
+
+// Starts a long-lived child (redis-server) that dies with this process, even
+// when a test crashes (PR_SET_PDEATHSIG), output to /dev/null.
+pid_t
+spawn_bound(const std::vector<std::string>& argv)
+{
+  const std::string path = find_program(argv.at(0));
+  std::vector<char*> args;
+  for (const auto& a : argv) {
+    args.push_back(const_cast<char*>(a.c_str()));
+  }
+  args.push_back(nullptr);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    throw std::runtime_error(errno_text("fork"));
+  }
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) {
+      ::_exit(127);
+    }
+    const int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execv(path.c_str(), args.data());
+    ::_exit(127);
   }
   return pid;
 }
@@ -338,7 +370,7 @@ RedisServer::start()
     argv.insert(argv.end(), {"--unixsocket", options_.unix_socket, "--unixsocketperm", "700"});
   }
   argv.insert(argv.end(), options_.extra.begin(), options_.extra.end());
-  pid_ = spawn(argv, -1, -1);
+  pid_ = spawn_bound(argv);
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   std::vector<std::string> ping{"redis-cli"};

@@ -77,7 +77,8 @@ private:
 };
 
 // A redis-server of our own on 127.0.0.1, started in the foreground as a child
-// process. Killed (SIGKILL) by the destructor if still running.
+// process. Killed (SIGKILL) by the destructor if still running, and by the
+// kernel if this process dies first (PR_SET_PDEATHSIG).
 class RedisServer
 {
 public:
