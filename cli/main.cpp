@@ -74,7 +74,8 @@ const char* const k_footer =
   "  130  interrupted (Ctrl-C; nothing is left half-written)\n"
   "  Any other status also means failure.\n"
   "\n"
-  "Run `taskctl SUBCOMMAND --help` for the options and examples of each subcommand.";
+  "Global options may come before or after the subcommand. Run `taskctl SUBCOMMAND --help`\n"
+  "for the options, output formats and examples of each subcommand.";
 
 // The -o value given on the command line or in TASKCTL_OUTPUT, found without
 // CLI11 (used to print a parse error as JSON when a JSON format was asked for).

@@ -14,6 +14,9 @@
 #include <memory>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -273,6 +276,31 @@ TEST_CASE("secrets are never echoed; a password on argv is warned about", "[sqli
   INFO(describe(r));
   CHECK(r.exit_code == 7);
   CHECK(contains(r.err, "TASKCTL_STORE_PASSWORD_FILE"));
+}
+
+TEST_CASE("--timeout bounds a store that never answers: exit 5", "[sqlite-cli]")
+{
+  // A listener that accepts connections (the kernel completes the handshake)
+  // but never says a word.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(fd, 16) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::string uri = "redis://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/0";
+
+  const auto started = std::chrono::steady_clock::now();
+  auto r = taskctl({"-s", uri, "--timeout", "300ms", "ls"});
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  ::close(fd);
+  INFO(describe(r));
+  CHECK(r.exit_code == 5);
+  CHECK(contains(r.err, "--timeout"));
+  CHECK(elapsed < std::chrono::seconds(4));
 }
 
 // --- put / get / cas ---------------------------------------------------------
