@@ -74,6 +74,13 @@ const char* const k_footer =
   "  130  interrupted (Ctrl-C; nothing is left half-written)\n"
   "  Any other status also means failure.\n"
   "\n"
+  "Examples:\n"
+  "  taskctl -s sqlite:tasks.db ls --owner user-123             list one owner's records\n"
+  "  taskctl get user-123:786512e2 -o raw > rec.json            fetch the stored bytes\n"
+  "  taskctl cas user-123:786512e2 --expect-version 3 rec.json  write back if unchanged\n"
+  "  taskctl -s redis://127.0.0.1:6379 gc --dry-run             what gc would remove\n"
+  "  taskctl validate vars/*.json                               the CI check (exit 6 if invalid)\n"
+  "\n"
   "Global options may come before or after the subcommand. Run `taskctl SUBCOMMAND --help`\n"
   "for the options, output formats and examples of each subcommand.";
 
