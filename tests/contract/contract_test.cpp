@@ -6,6 +6,7 @@
 
 #include "contract/stores.hpp"
 
+#include "support/expect.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/key.hpp"
 #include "taskstore/record.hpp"
@@ -25,6 +26,7 @@
 #include <vector>
 
 using namespace taskstore;
+using taskstore::testing::storage_error_of;
 using taskstore::testing::TestStore;
 
 namespace {
@@ -70,20 +72,6 @@ struct Fresh
   std::string backend_name;
   TestStore store;
 };
-
-// Runs f and returns the StorageError it throws; fails the test otherwise.
-template <class F>
-StorageError
-storage_error_of(F&& f)
-{
-  try {
-    f();
-  } catch (const StorageError& e) {
-    return e;
-  }
-  FAIL("expected a StorageError");
-  throw std::logic_error("unreachable");
-}
 
 Timestamp
 plus_seconds(Timestamp t, std::int64_t seconds)

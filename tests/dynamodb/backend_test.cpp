@@ -4,6 +4,7 @@
 #include "contract/stores.hpp"
 #include "dynamodb/support.hpp"
 
+#include "support/expect.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/registry.hpp"
 #include "taskstore/time.hpp"
@@ -14,6 +15,7 @@
 #include <thread>
 
 using namespace taskstore;
+using taskstore::testing::storage_error_of;
 using namespace taskstore::testing::dynamo;
 
 namespace {
@@ -35,19 +37,6 @@ struct Fresh
   StorageBackend& db() { return *store.backend; }
   taskstore::testing::TestStore store;
 };
-
-template <class F>
-StorageError
-storage_error_of(F&& f)
-{
-  try {
-    f();
-  } catch (const StorageError& e) {
-    return e;
-  }
-  FAIL("expected a StorageError");
-  throw std::logic_error("unreachable");
-}
 
 std::string
 with_expiry(Timestamp t)

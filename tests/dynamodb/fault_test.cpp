@@ -4,6 +4,7 @@
 #include "dynamodb/support.hpp"
 
 #include "taskstore/backends/dynamodb.hpp"
+#include "support/expect.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/registry.hpp"
 #include "taskstore/uri.hpp"
@@ -13,24 +14,12 @@
 #include <chrono>
 
 using namespace taskstore;
+using taskstore::testing::storage_error_of;
 using namespace taskstore::testing::dynamo;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-template <class F>
-StorageError
-storage_error_of(F&& f)
-{
-  try {
-    f();
-  } catch (const StorageError& e) {
-    return e;
-  }
-  FAIL("expected a StorageError");
-  throw std::logic_error("unreachable");
-}
 
 double
 seconds_since(Clock::time_point start)

@@ -7,6 +7,7 @@
 #include "contract/stores.hpp"
 #include "redis/support.hpp"
 
+#include "support/expect.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/key.hpp"
 #include "taskstore/record.hpp"
@@ -23,6 +24,7 @@
 #include <vector>
 
 using namespace taskstore;
+using taskstore::testing::storage_error_of;
 using taskstore::redis_test::RedisCli;
 
 namespace {
@@ -113,18 +115,6 @@ std::set<std::string>
 as_set(const std::vector<std::string>& keys)
 {
   return {keys.begin(), keys.end()};
-}
-
-StorageError
-storage_error_of(const std::function<void()>& f)
-{
-  try {
-    f();
-  } catch (const StorageError& e) {
-    return e;
-  }
-  FAIL("expected a StorageError");
-  throw std::logic_error("unreachable");
 }
 
 const std::string k_created = "2025-11-25T10:30:00.500Z"; // 1764066600500 ms
