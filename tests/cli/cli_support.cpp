@@ -17,27 +17,8 @@ namespace clitest {
 
 namespace fs = std::filesystem;
 
-TempDir::TempDir()
-{
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/taskctl-cli-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    throw std::runtime_error("mkdtemp failed");
-  }
-  path_ = pattern;
-}
 
-TempDir::~TempDir()
-{
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
 
-std::string
-TempDir::file(const std::string& name) const
-{
-  return path_ + "/" + name;
-}
 
 const std::string&
 test_home()

@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for the end-to-end tests of the real taskctl binary.
 
+#include "support/temp_dir.hpp"
 #include "subprocess.hpp"
 
 #include "taskstore/backend.hpp"
@@ -15,21 +16,7 @@ namespace clitest {
 
 using Json = nlohmann::ordered_json;
 
-// A fresh directory, removed (recursively) on destruction.
-class TempDir
-{
-public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  // path() + "/" + name
-  std::string file(const std::string& name) const;
-
-private:
-  std::string path_;
-};
+using taskstore::testing::TempDir;
 
 // A per-process HOME so the default store never touches the real one.
 const std::string& test_home();

@@ -418,32 +418,7 @@ aws_dynamodb(const std::string& endpoint, const std::vector<std::string>& args)
   return nlohmann::json::parse(out);
 }
 
-TempDir::TempDir()
-{
-  const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base && *base ? base : "/tmp") + "/taskctl-dynamo-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-  }
-  m_path = pattern;
-}
 
-TempDir::~TempDir()
-{
-  std::error_code ignored;
-  std::filesystem::remove_all(m_path, ignored);
-}
 
-std::string
-TempDir::write(const std::string& name, const std::string& content) const
-{
-  const std::string path = m_path + "/" + name;
-  std::ofstream out(path, std::ios::binary);
-  out << content;
-  if (!out) {
-    throw std::runtime_error("cannot write " + path);
-  }
-  return path;
-}
 
 } // namespace taskstore::testing::dynamo

@@ -2,6 +2,8 @@
 // Helpers of the dynamodb tests: a scripted local HTTP server that records the
 // requests it gets, a dynalite child process, the aws CLI, environment guards.
 
+#include "support/temp_dir.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <atomic>
@@ -120,20 +122,6 @@ nlohmann::json aws_dynamodb(const std::string& endpoint, const std::vector<std::
 // Returns text quoted for /bin/sh.
 std::string shell_quote(const std::string& text);
 
-// A unique temporary directory, removed with its contents when destroyed.
-class TempDir
-{
-public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return m_path; }
-  // Writes a file under the directory and returns its path.
-  std::string write(const std::string& name, const std::string& content) const;
-
-private:
-  std::string m_path;
-};
+using taskstore::testing::TempDir;
 
 } // namespace taskstore::testing::dynamo

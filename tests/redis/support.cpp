@@ -303,22 +303,7 @@ free_port()
   return ntohs(addr.sin_port);
 }
 
-TempDir::TempDir()
-{
-  const char* tmp = std::getenv("TMPDIR");
-  std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                        "/taskctl-redis-test.XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) {
-    throw std::runtime_error(errno_text("mkdtemp " + pattern));
-  }
-  path_ = pattern;
-}
 
-TempDir::~TempDir()
-{
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
 
 RedisServer::RedisServer(Options options) : options_(std::move(options))
 {

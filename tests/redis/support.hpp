@@ -3,6 +3,8 @@
 // redis-server binaries run as subprocesses (found on PATH; a missing binary
 // is a failure with a clear message, never a skip).
 
+#include "support/temp_dir.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -62,19 +64,7 @@ private:
 // A TCP port on 127.0.0.1 nothing listens on (bound then released).
 int free_port();
 
-// A fresh temporary directory (removed by the destructor).
-class TempDir
-{
-public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
-private:
-  std::string path_;
-};
+using taskstore::testing::TempDir;
 
 // A redis-server of our own on 127.0.0.1, started in the foreground as a child
 // process. Killed (SIGKILL) by the destructor if still running, and by the
