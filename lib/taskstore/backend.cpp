@@ -1,5 +1,7 @@
 #include "taskstore/backend.hpp"
 
+#include <utility>
+
 namespace taskstore {
 
 std::vector<KeyedRecord>
@@ -11,6 +13,95 @@ StorageBackend::list_by_prefix(std::string_view prefix)
     return true;
   });
   return out;
+}
+
+// ---------------------------------------------------------------- cleanup
+
+CleanupDriver::CleanupDriver(const CleanupOptions& options, RemoveUnchanged remove_unchanged)
+  : m_options(options), m_remove(std::move(remove_unchanged))
+{
+}
+
+bool
+CleanupDriver::offer(std::string_view key, std::uint64_t version, std::string_view data)
+{
+  return offer_expiry(key, version, extract_expires_at(data));
+}
+
+bool
+CleanupDriver::offer_expiry(std::string_view key, std::uint64_t version, std::optional<Timestamp> expires_at)
+{
+  if (!is_expired_at(expires_at, m_options.now)) {
+    return false;
+  }
+  m_pending.push_back(ExpiredRecord{std::string(key), version, *expires_at});
+  return true;
+}
+
+std::size_t
+CleanupDriver::flush()
+{
+  if (m_pending.empty()) {
+    return 0;
+  }
+  if (!m_options.dry_run) {
+    m_remove(m_pending);
+  }
+  const std::size_t n = m_pending.size();
+  m_removed += n;
+  if (m_options.on_removed) {
+    for (const auto& r : m_pending) {
+      m_options.on_removed(r.key, r.version, r.expires_at);
+    }
+  }
+  m_pending.clear();
+  return n;
+}
+
+// ---------------------------------------------------------------- prefixes
+
+std::uint64_t
+remove_prefix(StorageBackend& store, std::string_view prefix, const RemovePrefixOptions& options)
+{
+  const auto stop = [&] { return options.should_stop && options.should_stop(); };
+  const std::size_t batch_size = options.batch == 0 ? 1 : options.batch;
+  std::uint64_t removed = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> batch;
+  while (removed < options.max && !stop()) {
+    batch.clear();
+    store.scan(prefix, [&](const std::string& key, const VersionedRecord& record) {
+      batch.emplace_back(key, record.version);
+      return batch.size() < batch_size && !stop();
+    });
+    std::uint64_t removed_now = 0;
+    for (const auto& [key, version] : batch) {
+      if (removed >= options.max || stop()) {
+        break;
+      }
+      if (store.remove(key)) {
+        ++removed;
+        ++removed_now;
+        if (options.on_removed) {
+          options.on_removed(key, version);
+        }
+      }
+    }
+    if (removed_now == 0) {
+      break; // nothing left that can be removed (or only stale listings)
+    }
+  }
+  return removed;
+}
+
+std::uint64_t
+count_prefix(StorageBackend& store, std::string_view prefix, const std::function<bool()>& should_stop)
+{
+  std::uint64_t count = 0;
+  store.scan(prefix, [&](const std::string&, const VersionedRecord&) {
+    ++count;
+    return !(should_stop && should_stop());
+  });
+  return count;
 }
 
 } // namespace taskstore

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -92,5 +93,76 @@ public:
 protected:
   virtual std::size_t do_cleanup_expired(const CleanupOptions& options) = 0;
 };
+
+// ---- shared algorithms over the contract ----
+
+// A record a cleanup walk judged expired, with the version it was judged at.
+struct ExpiredRecord
+{
+  std::string key;
+  std::uint64_t version = 0;
+  Timestamp expires_at;
+};
+
+// The one cleanup algorithm, which every backend's do_cleanup_expired drives:
+// the backend walks its records (with whatever coarse pre-filter it has) and
+// offers each one; the driver judges it by the record's own expiresAt against
+// options.now (strictly later, facts §2.4). At flush() the backend removes the
+// expired ones that still have the version judged (unless options.dry_run),
+// and the driver counts and reports each removed one to options.on_removed.
+// A record rewritten or removed meanwhile is therefore never removed or counted.
+class CleanupDriver
+{
+public:
+  // Removes each record that still has its version, and erases from the
+  // vector the ones that were not removed (rewritten or gone meanwhile).
+  using RemoveUnchanged = std::function<void(std::vector<ExpiredRecord>& records)>;
+
+  CleanupDriver(const CleanupOptions& options, RemoveUnchanged remove_unchanged);
+
+  // Judges a record by the expiresAt in its bytes. Returns true when it is expired
+  // (it is then pending until the next flush).
+  bool offer(std::string_view key, std::uint64_t version, std::string_view data);
+  // Judges a record whose expiresAt the backend holds exactly (parsed from the record).
+  bool offer_expiry(std::string_view key, std::uint64_t version, std::optional<Timestamp> expires_at);
+
+  // Removes (unless a dry run) and reports the pending records; returns how
+  // many this flush removed (or would remove).
+  std::size_t flush();
+
+  std::size_t pending() const { return m_pending.size(); }
+  // Records removed (or, on a dry run, that would be) so far.
+  std::size_t removed() const { return m_removed; }
+  const CleanupOptions& options() const { return m_options; }
+
+private:
+  const CleanupOptions& m_options;
+  RemoveUnchanged m_remove;
+  std::vector<ExpiredRecord> m_pending;
+  std::size_t m_removed = 0;
+};
+
+struct RemovePrefixOptions
+{
+  // Keys collected per scan round; the store is scanned again after each
+  // round, so memory stays bounded whatever the number of records.
+  std::size_t batch = 500;
+  // Stop after removing this many.
+  std::uint64_t max = UINT64_MAX;
+  // Polled between records; returning true stops the removal (e.g. on SIGINT).
+  std::function<bool()> should_stop;
+  // Called for each record removed, with the version last read.
+  std::function<void(const std::string& key, std::uint64_t version)> on_removed;
+};
+
+// Removes every record whose key starts with prefix (one owner's: make_prefix),
+// in batches. Returns how many were removed; stops early when should_stop
+// says so or max is reached. Throws what the backend throws.
+std::uint64_t remove_prefix(StorageBackend& store, std::string_view prefix, const RemovePrefixOptions& options = {});
+
+// Counts the records whose key starts with prefix; stops early (returning the
+// count so far) when should_stop says so.
+std::uint64_t count_prefix(StorageBackend& store, std::string_view prefix,
+                           const std::function<bool()>& should_stop = {});
 
 } // namespace taskstore
