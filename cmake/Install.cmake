@@ -53,9 +53,16 @@ install(TARGETS taskstore EXPORT taskstoreTargets
 # Public headers only: the top-level module headers, plus the factory header of
 # each backend compiled in (a header whose backend is missing would only give
 # link errors). Internal headers of a backend (aws_http.hpp) stay private.
+# Internal headers (validate_input.hpp, json/builder.hpp: they expose
+# nlohmann::detail or implementation classes) are not installed.
 file(GLOB taskstore_public_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lib/taskstore/*.hpp)
+list(FILTER taskstore_public_headers EXCLUDE REGEX "/validate_input\\.hpp$")
 install(FILES ${taskstore_public_headers}
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/taskstore COMPONENT dev)
+install(FILES ${PROJECT_SOURCE_DIR}/lib/taskstore/json/serde.hpp
+              ${PROJECT_SOURCE_DIR}/lib/taskstore/json/parse.hpp
+              ${PROJECT_SOURCE_DIR}/lib/taskstore/json/peek.hpp
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/taskstore/json COMPONENT dev)
 set(taskstore_backend_headers memory.hpp)
 set(taskstore_backends memory)
 if(TASKCTL_WITH_SQLITE)

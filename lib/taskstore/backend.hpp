@@ -4,6 +4,7 @@
 // throws StorageError (or InvalidArgument for a malformed key); nothing from a
 // client library escapes.
 
+#include "taskstore/json/peek.hpp"
 #include "taskstore/time.hpp"
 
 #include <cstddef>

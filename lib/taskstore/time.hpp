@@ -1,6 +1,6 @@
 #pragma once
-// Timestamps in the formats pmcp-tasks writes (facts §2.3), and the two values
-// backends extract from record JSON (expiry, creation time) for their indexes.
+// Timestamps (UTC, nanosecond precision) and the RFC 3339 formats pmcp-tasks
+// writes (facts §2.3). Reading them out of record JSON is json/peek's job.
 
 #include <compare>
 #include <cstdint>
@@ -40,14 +40,6 @@ std::string format_rfc3339_offset(Timestamp t);
 // outside chrono's date range (years -262144..262143), as TaskRecord::new's
 // checked_add_signed. Years beyond 9999 are kept (format_autosi signs them).
 std::optional<Timestamp> add_millis(Timestamp t, std::uint64_t ms);
-
-// Fast extraction of the top-level "expiresAt" of a TaskRecord JSON document,
-// for backends that index expiry. nullopt when absent, null, unparsable, or
-// when data is not a JSON object; never throws.
-std::optional<Timestamp> extract_expires_at(std::string_view record_json);
-
-// The record's "task"."createdAt" (the Redis owner-index score); nullopt like above.
-std::optional<Timestamp> extract_created_at(std::string_view record_json);
 
 // True iff expires_at is set and now is strictly later (facts §2.4 is_expired).
 inline bool is_expired_at(const std::optional<Timestamp>& expires_at, Timestamp now)

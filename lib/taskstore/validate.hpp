@@ -59,6 +59,7 @@ struct ValidationReport
   std::optional<ParsePosition> syntax_error_at;
   std::uint64_t variables_size = 0;    // measured compact size of the variables
   std::uint64_t bytes_read = 0;
+  std::uint64_t max_nesting_depth = 0; // deepest nesting of arrays/objects read
   bool ok() const { return total_violations == 0; }
 };
 

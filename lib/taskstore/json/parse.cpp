@@ -1,0 +1,246 @@
+#include "taskstore/json/parse.hpp"
+
+#include "taskstore/error.hpp"
+#include "taskstore/json/builder.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+namespace taskstore {
+
+std::string
+parse_error_reason(std::string_view parser_message)
+{
+  std::string message(parser_message);
+  // "[json.exception.parse_error.101] parse error at line 1, column 5: <reason>"
+  if (message.rfind("[json.exception.", 0) == 0) {
+    if (const auto close = message.find("] "); close != std::string::npos) {
+      message.erase(0, close + 2);
+    }
+  }
+  if (message.rfind("parse error at line ", 0) == 0) {
+    if (const auto colon = message.find(": "); colon != std::string::npos) {
+      message.erase(0, colon + 2);
+    }
+  }
+  return message;
+}
+
+
+// An open container. Objects collect their members here and are assembled on
+// end_object: the pairs have a non-const key, so growing this vector moves
+// them, where ordered_map's pair<const string, Json> would be copied deeply.
+struct JsonBuilder::Frame
+{
+  Json* node;
+  std::vector<std::pair<std::string, Json>> members;
+  // For objects with many members: key -> index in members.
+  std::unique_ptr<std::unordered_map<std::string, std::size_t>> index;
+};
+
+JsonBuilder::JsonBuilder() = default;
+JsonBuilder::~JsonBuilder() = default;
+
+bool
+JsonBuilder::null()
+{
+  place(Json(nullptr));
+  return true;
+}
+
+bool
+JsonBuilder::boolean(bool v)
+{
+  place(Json(v));
+  return true;
+}
+
+bool
+JsonBuilder::number_integer(number_integer_t v)
+{
+  // nlohmann reads every non-negative integer as unsigned: a signed 0 can
+  // only be "-0", which serde_json reads as the float -0.0.
+  place(v == 0 ? Json(-0.0) : Json(v));
+  return true;
+}
+
+bool
+JsonBuilder::number_unsigned(number_unsigned_t v)
+{
+  place(Json(v));
+  return true;
+}
+
+bool
+JsonBuilder::number_float(number_float_t v, const string_t& /*raw*/)
+{
+  place(Json(v));
+  return true;
+}
+
+bool
+JsonBuilder::string(string_t& v)
+{
+  place(Json(std::move(v)));
+  return true;
+}
+
+bool
+JsonBuilder::binary(binary_t& v)
+{
+  place(Json(std::move(v)));
+  return true;
+}
+
+bool
+JsonBuilder::start_object(std::size_t /*n*/)
+{
+  Json* obj = place(Json::object());
+  stack_.push_back({obj, {}, nullptr});
+  return true;
+}
+
+bool
+JsonBuilder::key(string_t& k)
+{
+  key_ = std::move(k);
+  return true;
+}
+
+bool
+JsonBuilder::end_object()
+{
+  Frame& f = stack_.back();
+  auto& obj = f.node->get_ref<Json::object_t&>();
+  obj.reserve(f.members.size()); // no reallocation below: members are moved in once
+  for (auto& [k, v] : f.members) {
+    obj.emplace_back(std::move(k), std::move(v)); // ordered_map is a vector: no lookups
+  }
+  stack_.pop_back();
+  return true;
+}
+
+bool
+JsonBuilder::start_array(std::size_t /*n*/)
+{
+  Json* arr = place(Json::array());
+  stack_.push_back({arr, {}, nullptr});
+  return true;
+}
+
+bool
+JsonBuilder::end_array()
+{
+  stack_.pop_back();
+  return true;
+}
+
+bool
+JsonBuilder::parse_error(std::size_t position, const std::string& /*last_token*/,
+                         const nlohmann::detail::exception& ex)
+{
+  error_position_ = position;
+  error_message_ = ex.what();
+  error_ = std::make_exception_ptr(ex);
+  return false;
+}
+
+bool
+JsonBuilder::complete() const
+{
+  return has_root_ && stack_.empty();
+}
+
+Json
+JsonBuilder::take()
+{
+  Json out = std::move(root_);
+  root_ = Json();
+  has_root_ = false;
+  stack_.clear();
+  return out;
+}
+
+// Stores v in the open container (or as the root) and returns where it is.
+Json*
+JsonBuilder::place(Json v)
+{
+  // Objects with more members than this get a hash index for key lookups.
+  constexpr std::size_t k_linear_limit = 16;
+  if (stack_.empty()) {
+    root_ = std::move(v);
+    has_root_ = true;
+    return &root_;
+  }
+  Frame& top = stack_.back();
+  if (top.node->is_array()) {
+    auto& arr = top.node->get_ref<Json::array_t&>();
+    arr.push_back(std::move(v)); // Json's move is noexcept: growing moves, never copies
+    return &arr.back();
+  }
+  auto& members = top.members;
+  if (top.index == nullptr && members.size() < k_linear_limit) {
+    for (auto& member : members) {
+      if (member.first == key_) {
+        member.second = std::move(v); // a repeated key: first position, last value
+        return &member.second;
+      }
+    }
+  } else {
+    if (top.index == nullptr) {
+      top.index = std::make_unique<std::unordered_map<std::string, std::size_t>>();
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        top.index->emplace(members[i].first, i);
+      }
+    }
+    const auto [it, inserted] = top.index->emplace(key_, members.size());
+    if (!inserted) {
+      members[it->second].second = std::move(v);
+      return &members[it->second].second;
+    }
+  }
+  members.emplace_back(std::move(key_), std::move(v));
+  return &members.back().second;
+}
+
+namespace {
+
+// "malformed JSON at line L, column C (byte offset B): <parser message>".
+[[noreturn]] void
+throw_parse_error(std::string_view text, const JsonBuilder& dom, std::string_view what)
+{
+  const std::size_t offset = std::min(dom.error_position() == 0 ? 0 : dom.error_position() - 1, text.size());
+  std::size_t line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  const std::string message = parse_error_reason(dom.error_message());
+  InvalidArgument error("malformed " + std::string(what) + " at line " + std::to_string(line) +
+                        ", column " + std::to_string(offset - line_start + 1) + " (byte offset " +
+                        std::to_string(offset) + "): " + message);
+  try {
+    std::rethrow_exception(dom.error());
+  } catch (...) {
+    std::throw_with_nested(error);
+  }
+}
+
+} // namespace
+
+Json
+parse_json(std::string_view text, std::string_view what)
+{
+  JsonBuilder dom;
+  if (!Json::sax_parse(text.data(), text.data() + text.size(), &dom)) {
+    throw_parse_error(text, dom, what);
+  }
+  return dom.take();
+}
+
+} // namespace taskstore

@@ -1,0 +1,505 @@
+#include "taskstore/json/peek.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <utility>
+
+namespace taskstore {
+
+namespace {
+
+
+// A forward-only scanner over JSON text that skips values without building
+// them. It trusts the input to be JSON; on anything unexpected it fails
+// (returns false) rather than guessing.
+class Scanner
+{
+public:
+  explicit Scanner(std::string_view text) : text_(text) {}
+
+  void skip_ws()
+  {
+    while (pos_ < text_.size()) {
+      const char c = text_[pos_];
+      if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+        return;
+      }
+      ++pos_;
+    }
+  }
+
+  bool consume(char c)
+  {
+    skip_ws();
+    if (pos_ < text_.size() && text_[pos_] == c) {
+      ++pos_;
+      return true;
+    }
+    return false;
+  }
+
+  // True when only whitespace is left.
+  bool at_end()
+  {
+    skip_ws();
+    return pos_ == text_.size();
+  }
+
+  char peek()
+  {
+    skip_ws();
+    return pos_ < text_.size() ? text_[pos_] : '\0';
+  }
+
+  // Reads a string token (the opening quote is next) and decodes it into out.
+  // Escapes are decoded; \u escapes become UTF-8 (surrogate pairs combined).
+  bool read_string(std::string& out)
+  {
+    out.clear();
+    if (!consume('"')) {
+      return false;
+    }
+    while (pos_ < text_.size()) {
+      const std::size_t start = pos_;
+      while (pos_ < text_.size() && text_[pos_] != '"' && text_[pos_] != '\\') {
+        ++pos_;
+      }
+      out.append(text_.substr(start, pos_ - start));
+      if (pos_ >= text_.size()) {
+        return false;
+      }
+      if (text_[pos_] == '"') {
+        ++pos_;
+        return true;
+      }
+      ++pos_; // backslash
+      if (pos_ >= text_.size()) {
+        return false;
+      }
+      const char e = text_[pos_++];
+      switch (e) {
+      case '"': out.push_back('"'); break;
+      case '\\': out.push_back('\\'); break;
+      case '/': out.push_back('/'); break;
+      case 'b': out.push_back('\b'); break;
+      case 'f': out.push_back('\f'); break;
+      case 'n': out.push_back('\n'); break;
+      case 'r': out.push_back('\r'); break;
+      case 't': out.push_back('\t'); break;
+      case 'u': {
+        std::uint32_t cp = 0;
+        if (!read_hex4(cp)) {
+          return false;
+        }
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          std::uint32_t low = 0;
+          if (pos_ + 1 < text_.size() && text_[pos_] == '\\' && text_[pos_ + 1] == 'u') {
+            pos_ += 2;
+            if (!read_hex4(low) || low < 0xDC00 || low > 0xDFFF) {
+              return false;
+            }
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          } else {
+            return false;
+          }
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          return false;
+        }
+        append_utf8(out, cp);
+        break;
+      }
+      default:
+        return false;
+      }
+    }
+    return false;
+  }
+
+  // Skips one value of any type, nested containers included, without recursion.
+  bool skip_value()
+  {
+    std::size_t depth = 0;
+    do {
+      const char c = peek();
+      switch (c) {
+      case '"':
+        if (!skip_string()) {
+          return false;
+        }
+        break;
+      case '{':
+      case '[':
+        ++pos_;
+        ++depth;
+        continue; // a container may be empty: look at the next token
+      case '}':
+      case ']':
+        if (depth == 0) {
+          return false;
+        }
+        ++pos_;
+        --depth;
+        break;
+      case '\0':
+        return false;
+      default: {
+        // number, true, false, null: up to the next delimiter, then checked
+        const std::size_t start = pos_;
+        while (pos_ < text_.size()) {
+          const char d = text_[pos_];
+          if (d == ',' || d == '}' || d == ']' || d == ' ' || d == '\t' || d == '\n' || d == '\r' ||
+              d == ':' || d == '"' || d == '{' || d == '[') {
+            break;
+          }
+          ++pos_;
+        }
+        if (!is_scalar_token(text_.substr(start, pos_ - start))) {
+          return false;
+        }
+        break;
+      }
+      }
+      if (depth > 0) {
+        // inside a container: separators between elements
+        const char n = peek();
+        if (n == ',' || n == ':') {
+          ++pos_;
+        }
+      }
+    } while (depth > 0);
+    return true;
+  }
+
+private:
+  // true, false, null or a JSON number (RFC 8259 grammar).
+  static bool is_scalar_token(std::string_view t)
+  {
+    if (t == "true" || t == "false" || t == "null") {
+      return true;
+    }
+    std::size_t i = 0;
+    auto digits = [&] {
+      const std::size_t from = i;
+      while (i < t.size() && t[i] >= '0' && t[i] <= '9') {
+        ++i;
+      }
+      return i > from;
+    };
+    if (i < t.size() && t[i] == '-') {
+      ++i;
+    }
+    if (i < t.size() && t[i] == '0') {
+      ++i;
+    } else if (!digits()) {
+      return false;
+    }
+    if (i < t.size() && t[i] == '.') {
+      ++i;
+      if (!digits()) {
+        return false;
+      }
+    }
+    if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+      ++i;
+      if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+        ++i;
+      }
+      if (!digits()) {
+        return false;
+      }
+    }
+    return i == t.size();
+  }
+
+  bool skip_string()
+  {
+    ++pos_; // opening quote
+    while (pos_ < text_.size()) {
+      const void* hit = std::memchr(text_.data() + pos_, '"', text_.size() - pos_);
+      if (hit == nullptr) {
+        return false;
+      }
+      std::size_t q = static_cast<std::size_t>(static_cast<const char*>(hit) - text_.data());
+      // Count the backslashes right before the quote: odd means escaped.
+      std::size_t bs = 0;
+      while (q - bs > pos_ && text_[q - bs - 1] == '\\') {
+        ++bs;
+      }
+      pos_ = q + 1;
+      if (bs % 2 == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool read_hex4(std::uint32_t& cp)
+  {
+    if (text_.size() - pos_ < 4) {
+      return false;
+    }
+    cp = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char h = text_[pos_++];
+      cp <<= 4;
+      if (h >= '0' && h <= '9') {
+        cp |= static_cast<std::uint32_t>(h - '0');
+      } else if (h >= 'a' && h <= 'f') {
+        cp |= static_cast<std::uint32_t>(h - 'a' + 10);
+      } else if (h >= 'A' && h <= 'F') {
+        cp |= static_cast<std::uint32_t>(h - 'A' + 10);
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static void append_utf8(std::string& out, std::uint32_t cp)
+  {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  std::string_view text_;
+  std::size_t pos_ = 0;
+};
+
+// Finds member `key` of the object that starts at the scanner's position and
+// leaves the scanner on its value. The last occurrence wins, as when the
+// document is parsed into a DOM. Returns false when absent or malformed.
+bool
+find_member(Scanner& s, std::string_view key, Scanner& value_at)
+{
+  if (!s.consume('{')) {
+    return false;
+  }
+  bool found = false;
+  if (s.peek() == '}') {
+    return false;
+  }
+  std::string name;
+  for (;;) {
+    if (!s.read_string(name) || !s.consume(':')) {
+      return false;
+    }
+    if (name == key) {
+      value_at = s;
+      found = true;
+    }
+    if (!s.skip_value()) {
+      return false;
+    }
+    if (s.consume(',')) {
+      continue;
+    }
+    if (s.consume('}')) {
+      return found;
+    }
+    return false;
+  }
+}
+
+
+std::optional<Timestamp>
+timestamp_at(Scanner& s)
+{
+  if (s.peek() != '"') {
+    return std::nullopt; // null, or not a string
+  }
+  std::string text;
+  if (!s.read_string(text)) {
+    return std::nullopt;
+  }
+  return parse_rfc3339(text);
+}
+
+
+} // namespace
+
+std::optional<Timestamp>
+extract_expires_at(std::string_view record_json)
+{
+  try {
+    Scanner s(record_json);
+    Scanner value(record_json);
+    if (!find_member(s, "expiresAt", value)) {
+      return std::nullopt;
+    }
+    return timestamp_at(value);
+  } catch (...) {
+    return std::nullopt; // std::bad_alloc from a huge key: never let it reach a backend
+  }
+}
+
+std::optional<Timestamp>
+extract_created_at(std::string_view record_json)
+{
+  try {
+    Scanner s(record_json);
+    Scanner task(record_json);
+    if (!find_member(s, "task", task)) {
+      return std::nullopt;
+    }
+    Scanner value(record_json);
+    if (!find_member(task, "createdAt", value)) {
+      return std::nullopt;
+    }
+    return timestamp_at(value);
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+namespace {
+
+// Reads a member value that should be a string: the decoded text, or nullopt
+// (the value skipped) when it is another type. Returns false when malformed.
+bool
+read_string_member(Scanner& s, std::optional<std::string>& field)
+{
+  if (s.peek() != '"') {
+    field.reset();
+    return s.skip_value();
+  }
+  std::string text;
+  if (!s.read_string(text)) {
+    return false;
+  }
+  field = std::move(text);
+  return true;
+}
+
+// Reads the members of an object with `on_member(name)` deciding how each
+// value is read; returns false when malformed.
+template <typename OnMember>
+bool
+read_object(Scanner& s, OnMember&& on_member)
+{
+  if (!s.consume('{')) {
+    return false;
+  }
+  if (s.consume('}')) {
+    return true;
+  }
+  std::string name;
+  for (;;) {
+    if (!s.read_string(name) || !s.consume(':') || !on_member(name)) {
+      return false;
+    }
+    if (s.consume(',')) {
+      continue;
+    }
+    return s.consume('}');
+  }
+}
+
+} // namespace
+
+PeekedFields
+peek_record_fields(std::string_view json)
+{
+  PeekedFields out;
+  try {
+    Scanner s(json);
+    const bool ok = read_object(s, [&](const std::string& name) {
+      if (name == "task") {
+        out.task_id.reset();
+        out.status.reset();
+        out.status_message.reset();
+        out.created_at.reset();
+        out.last_updated_at.reset();
+        if (s.peek() != '{') {
+          return s.skip_value();
+        }
+        return read_object(s, [&](const std::string& field) {
+          if (field == "taskId") {
+            return read_string_member(s, out.task_id);
+          }
+          if (field == "status") {
+            return read_string_member(s, out.status);
+          }
+          if (field == "statusMessage") {
+            return read_string_member(s, out.status_message);
+          }
+          if (field == "createdAt") {
+            return read_string_member(s, out.created_at);
+          }
+          if (field == "lastUpdatedAt") {
+            return read_string_member(s, out.last_updated_at);
+          }
+          return s.skip_value();
+        });
+      }
+      if (name == "ownerId") {
+        return read_string_member(s, out.owner_id);
+      }
+      if (name == "requestMethod") {
+        return read_string_member(s, out.request_method);
+      }
+      if (name == "expiresAt") {
+        return read_string_member(s, out.expires_at);
+      }
+      return s.skip_value();
+    });
+    out.object = ok && s.at_end();
+  } catch (...) {
+    out.object = false; // std::bad_alloc from a huge string: report "not a record"
+  }
+  return out;
+}
+
+std::size_t
+peek_nesting_depth(std::string_view text)
+{
+  std::size_t depth = 0;
+  std::size_t max_depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+    case '"':
+      in_string = true;
+      break;
+    case '[':
+    case '{':
+      max_depth = std::max(max_depth, ++depth);
+      break;
+    case ']':
+    case '}':
+      if (depth > 0) {
+        --depth;
+      }
+      break;
+    default:
+      break;
+    }
+  }
+  return max_depth;
+}
+
+} // namespace taskstore

@@ -1,0 +1,45 @@
+#pragma once
+// The one DOM-free reader of record JSON: a forward-only scan that skips
+// values without building them (never recursing), for the few fields that
+// backends index and listings show. Safe for any size or nesting depth.
+
+#include "taskstore/time.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace taskstore {
+
+// The top-level "expiresAt" of a TaskRecord JSON document, for backends that
+// index expiry. nullopt when absent, null, unparsable, or when the text is
+// not a JSON object; never throws. The last occurrence of a key wins.
+std::optional<Timestamp> extract_expires_at(std::string_view record_json);
+
+// The record's "task"."createdAt" (the Redis owner-index score); nullopt like above.
+std::optional<Timestamp> extract_created_at(std::string_view record_json);
+
+// The string fields a listing shows, decoded. Each is nullopt when absent or
+// not a string; for a repeated key the last occurrence wins.
+struct PeekedFields
+{
+  bool object = false; // the text is one JSON object (whitespace around it allowed)
+  std::optional<std::string> owner_id;
+  std::optional<std::string> task_id;
+  std::optional<std::string> status;
+  std::optional<std::string> status_message;
+  std::optional<std::string> created_at;
+  std::optional<std::string> last_updated_at;
+  std::optional<std::string> request_method;
+  std::optional<std::string> expires_at;
+};
+
+// Reads those fields in one pass; never throws.
+PeekedFields peek_record_fields(std::string_view json);
+
+// The largest nesting depth of arrays and objects in JSON text (strings
+// skipped); a cheap guard before building a tree.
+std::size_t peek_nesting_depth(std::string_view text);
+
+} // namespace taskstore

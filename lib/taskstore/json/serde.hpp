@@ -1,0 +1,33 @@
+#pragma once
+// The serde_json-compatible writer and size measure, in one place: what
+// serde_json::to_vec writes for a Value (pmcp-tasks builds serde_json with
+// preserve_order, so objects keep insertion order).
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace taskstore {
+
+// Insertion-ordered JSON, as serde_json with preserve_order keeps it.
+using Json = nlohmann::ordered_json;
+
+// What serde_json::to_vec writes for a Value: no whitespace, object keys in
+// stored order, non-ASCII raw, '"' '\\' and control characters escaped
+// (\b \f \n \r \t, others as \u00xx lowercase), '/' and DEL raw, integers in
+// decimal, floats via format_serde_double. Iterative: any nesting depth.
+std::string to_serde_json(const Json& value);
+void append_serde_json(std::string& out, const Json& value);
+// Appends a JSON string token (quotes included) as serde_json writes it.
+void append_serde_string(std::string& out, std::string_view utf8);
+// The byte length of to_serde_json(value), computed without building it.
+std::uint64_t serde_json_size(const Json& value);
+// The byte length of a JSON string token as serde_json writes it, quotes included.
+std::uint64_t serde_string_size(std::string_view utf8);
+// serde_json's text of a double (ryu, shortest round trip): "1.0", "0.1",
+// "1e21", "1.5e-7", "-0.0"; NaN and infinities are written as "null".
+std::string format_serde_double(double value);
+
+} // namespace taskstore
