@@ -172,23 +172,26 @@ public:
   }
 
 protected:
-  // Judges records in batches under the shared lock, then removes each one
-  // under the exclusive lock only if its version is still the one judged.
+  // Judges records in batches under the shared lock (the shared
+  // CleanupDriver), then removes each one under the exclusive lock only if
+  // its version is still the one judged.
   std::size_t
   do_cleanup_expired(const CleanupOptions& options) override
   {
-    struct Candidate
-    {
-      std::string key;
-      std::uint64_t version;
-      Timestamp expires_at;
-    };
-    std::size_t count = 0;
+    CleanupDriver driver(options, [this](std::vector<ExpiredRecord>& records) {
+      std::unique_lock lock(m_table->mutex);
+      std::erase_if(records, [&](const ExpiredRecord& r) {
+        auto found = m_table->entries.find(r.key);
+        if (found == m_table->entries.end() || found->second.version != r.version) {
+          return true; // removed or rewritten meanwhile: not ours to remove
+        }
+        m_table->entries.erase(found);
+        return false;
+      });
+    });
     std::string cursor = options.prefix;
     bool inclusive = true;
-    std::vector<Candidate> candidates;
     for (;;) {
-      candidates.clear();
       bool more = false;
       {
         std::shared_lock lock(m_table->mutex);
@@ -201,30 +204,12 @@ protected:
           }
           cursor = it->first;
           inclusive = false;
-          if (is_expired_at(it->second.expires_at, options.now)) {
-            candidates.push_back(Candidate{it->first, it->second.version, *it->second.expires_at});
-          }
+          driver.offer_expiry(it->first, it->second.version, it->second.expires_at);
         }
       }
-      if (!options.dry_run && !candidates.empty()) {
-        std::unique_lock lock(m_table->mutex);
-        std::erase_if(candidates, [&](const Candidate& candidate) {
-          auto found = m_table->entries.find(candidate.key);
-          if (found == m_table->entries.end() || found->second.version != candidate.version) {
-            return true; // removed or rewritten meanwhile: not ours to remove
-          }
-          m_table->entries.erase(found);
-          return false;
-        });
-      }
-      count += candidates.size();
-      if (options.on_removed) {
-        for (const auto& candidate : candidates) {
-          options.on_removed(candidate.key, candidate.version, candidate.expires_at);
-        }
-      }
+      driver.flush();
       if (!more) {
-        return count;
+        return driver.removed();
       }
     }
   }

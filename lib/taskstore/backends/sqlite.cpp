@@ -443,18 +443,22 @@ protected:
       return static_cast<std::size_t>(sqlite3_changes64(m_db.get()));
     }
 
-    struct Candidate
-    {
-      std::string key;
-      std::uint64_t version;
-      Timestamp expires_at;
-    };
-    std::size_t count = 0;
-    std::optional<Candidate> cursor; // the last candidate judged
-    std::vector<Candidate> candidates;
+    // Pages of candidates by (expires_at, key), judged and reported by the
+    // shared CleanupDriver; each removed only if not rewritten since.
+    CleanupDriver driver(options, [this](std::vector<ExpiredRecord>& records) {
+      std::lock_guard lock(m_mutex);
+      Transaction transaction(*this);
+      std::erase_if(records, [&](const ExpiredRecord& r) {
+        Query query(*this, Sql::remove_version);
+        query.text(1, r.key).integer(2, static_cast<std::int64_t>(r.version));
+        query.step();
+        return sqlite3_changes64(m_db.get()) == 0;
+      });
+      transaction.commit();
+    });
+    std::optional<ExpiredRecord> cursor; // the last candidate judged
     for (;;) {
-      candidates.clear();
-      bool more = false;
+      std::size_t rows = 0;
       {
         std::lock_guard lock(m_mutex);
         {
@@ -471,35 +475,17 @@ protected:
             query.integer(6, cursor->expires_at.seconds).integer(7, cursor->expires_at.nanos).text(8, cursor->key);
           }
           while (query.step()) {
-            candidates.push_back(Candidate{
-              query.column_bytes(0), to_version(query.column_int(1)),
-              Timestamp{query.column_int(2), static_cast<std::uint32_t>(query.column_int(3))}});
+            ++rows;
+            ExpiredRecord r{query.column_bytes(0), to_version(query.column_int(1)),
+                            Timestamp{query.column_int(2), static_cast<std::uint32_t>(query.column_int(3))}};
+            driver.offer_expiry(r.key, r.version, r.expires_at);
+            cursor = std::move(r);
           }
         }
-        more = candidates.size() == static_cast<std::size_t>(k_batch_rows);
-        if (!candidates.empty()) {
-          cursor = candidates.back();
-        }
-        if (!options.dry_run && !candidates.empty()) {
-          // Remove each candidate only if it was not rewritten since it was judged.
-          Transaction transaction(*this);
-          std::erase_if(candidates, [&](const Candidate& candidate) {
-            Query query(*this, Sql::remove_version);
-            query.text(1, candidate.key).integer(2, static_cast<std::int64_t>(candidate.version));
-            query.step();
-            return sqlite3_changes64(m_db.get()) == 0;
-          });
-          transaction.commit();
-        }
       }
-      count += candidates.size();
-      if (options.on_removed) {
-        for (const auto& candidate : candidates) {
-          options.on_removed(candidate.key, candidate.version, candidate.expires_at);
-        }
-      }
-      if (!more) {
-        return count;
+      driver.flush(); // reported outside the lock: a visitor may use the store
+      if (rows < static_cast<std::size_t>(k_batch_rows)) {
+        return driver.removed();
       }
     }
   }
