@@ -1,4 +1,5 @@
 #include "taskstore/error.hpp"
+#include "taskstore/json/parse.hpp"
 #include "taskstore/record.hpp"
 
 #include <catch2/catch.hpp>
@@ -72,81 +73,6 @@ minimal()
 }
 
 } // namespace
-
-TEST_CASE("to_string(TaskStatus) and parse_task_status")
-{
-  CHECK(to_string(TaskStatus::working) == "working");
-  CHECK(to_string(TaskStatus::input_required) == "input_required");
-  CHECK(to_string(TaskStatus::completed) == "completed");
-  CHECK(to_string(TaskStatus::failed) == "failed");
-  CHECK(to_string(TaskStatus::cancelled) == "cancelled");
-  for (const auto s : k_all) {
-    CHECK(parse_task_status(to_string(s)) == s);
-  }
-  for (const char* bad : {"Working", "WORKING", "inputRequired", "input-required", "canceled", "", " working", "done"}) {
-    INFO(bad);
-    CHECK_FALSE(parse_task_status(bad));
-  }
-}
-
-TEST_CASE("is_terminal")
-{
-  CHECK_FALSE(is_terminal(TaskStatus::working));
-  CHECK_FALSE(is_terminal(TaskStatus::input_required));
-  CHECK(is_terminal(TaskStatus::completed));
-  CHECK(is_terminal(TaskStatus::failed));
-  CHECK(is_terminal(TaskStatus::cancelled));
-}
-
-TEST_CASE("can_transition: the 25-cell table of facts §1.3")
-{
-  // Rows: from; columns: to (working, input_required, completed, failed, cancelled).
-  const bool table[5][5] = {
-    {false, true, true, true, true},
-    {true, false, true, true, true},
-    {false, false, false, false, false},
-    {false, false, false, false, false},
-    {false, false, false, false, false},
-  };
-  int allowed = 0;
-  for (std::size_t f = 0; f < 5; ++f) {
-    for (std::size_t t = 0; t < 5; ++t) {
-      INFO(to_string(k_all[f]) << " -> " << to_string(k_all[t]));
-      CHECK(can_transition(k_all[f], k_all[t]) == table[f][t]);
-      allowed += table[f][t] ? 1 : 0;
-    }
-  }
-  CHECK(allowed == 8);
-}
-
-TEST_CASE("validate_transition")
-{
-  for (const auto from : k_all) {
-    for (const auto to : k_all) {
-      INFO(to_string(from) << " -> " << to_string(to));
-      if (can_transition(from, to)) {
-        CHECK_NOTHROW(validate_transition("t1", from, to));
-        continue;
-      }
-      try {
-        validate_transition("t1", from, to);
-        FAIL("no exception");
-      } catch (const TaskError& e) {
-        CHECK(e.kind() == TaskErrorKind::invalid_transition);
-        CHECK(e.task_id() == "t1");
-        CHECK(e.error_code() == -32602);
-        CHECK(std::string(e.what()) == "invalid transition from " + std::string(to_string(from)) + " to " +
-                                         std::string(to_string(to)) + " for task t1");
-        REQUIRE(e.suggested_action());
-        if (is_terminal(from)) {
-          CHECK(*e.suggested_action() == "task is in a terminal state and cannot be transitioned");
-        } else {
-          CHECK(*e.suggested_action() == "task is already in " + std::string(to_string(from)) + " state");
-        }
-      }
-    }
-  }
-}
 
 TEST_CASE("serialize_record: the examples of facts §2.5 byte for byte")
 {
@@ -302,105 +228,6 @@ TEST_CASE("parse_record: reading rules")
   }
 }
 
-TEST_CASE("to_serde_json: serde_json's compact output")
-{
-  SECTION("strings")
-  {
-    CHECK(to_serde_json(Json("héllo ✓ 😀")) == "\"héllo ✓ 😀\"");
-    CHECK(to_serde_json(Json(std::string("\x01\x1f\b\f\n\r\t\"\\/\x7f", 11))) ==
-          "\"\\u0001\\u001f\\b\\f\\n\\r\\t\\\"\\\\/\x7f\"");
-    CHECK(to_serde_json(Json(std::string("a\0b", 3))) == "\"a\\u0000b\"");
-    CHECK(to_serde_json(Json(std::string("\x1a"))) == "\"\\u001a\"");
-  }
-  SECTION("numbers")
-  {
-    CHECK(to_serde_json(Json(0)) == "0");
-    CHECK(to_serde_json(Json(-42)) == "-42");
-    CHECK(to_serde_json(Json(std::numeric_limits<std::int64_t>::min())) == "-9223372036854775808");
-    CHECK(to_serde_json(Json(std::numeric_limits<std::uint64_t>::max())) == "18446744073709551615");
-    CHECK(to_serde_json(Json::parse("[1.0,1e21,1E+2,0.5,-0.0,1e-7,123456789012345678901234567890]")) ==
-          "[1.0,1e21,100.0,0.5,-0.0,1e-7,1.2345678901234568e29]");
-    CHECK(to_serde_json(Json(std::nan(""))) == "null");
-  }
-  SECTION("containers, keys in stored order, no whitespace")
-  {
-    CHECK(to_serde_json(Json::parse(R"( { "b" : [ 1 , { } , [ ] , null , true , false ] , "a" : "x" } )")) ==
-          R"({"b":[1,{},[],null,true,false],"a":"x"})");
-    CHECK(to_serde_json(Json::object()) == "{}");
-    CHECK(to_serde_json(Json::array()) == "[]");
-  }
-  SECTION("any depth without recursion")
-  {
-    Json deep = Json::array();
-    Json* p = &deep;
-    for (int i = 0; i < 200'000; ++i) {
-      p->push_back(Json::array());
-      p = &p->back();
-    }
-    const std::string out = to_serde_json(deep);
-    CHECK(out.size() == 400'002);
-    CHECK(serde_json_size(deep) == out.size());
-  }
-}
-
-TEST_CASE("format_serde_double")
-{
-  // What serde_json (ryu) prints for each double.
-  const std::vector<std::pair<double, std::string>> cases = {
-    {0.0, "0.0"},
-    {-0.0, "-0.0"},
-    {1.0, "1.0"},
-    {-1.0, "-1.0"},
-    {0.1, "0.1"},
-    {1.5, "1.5"},
-    {100.0, "100.0"},
-    {123.456, "123.456"},
-    {1e15, "1000000000000000.0"},
-    {1e16, "1e16"},
-    {1.5e16, "1.5e16"},
-    {1e21, "1e21"},
-    {1e22, "1e22"},
-    {12345678901234567.0, "1.2345678901234568e16"},
-    {0.001, "0.001"},
-    {0.0001, "0.0001"},
-    {0.00001, "0.00001"},
-    {1e-6, "1e-6"},
-    {1.5e-7, "1.5e-7"},
-    {1.7976931348623157e308, "1.7976931348623157e308"},
-    {5e-324, "5e-324"},
-    {2.2250738585072014e-308, "2.2250738585072014e-308"},
-    {9007199254740993.0, "9007199254740992.0"},
-    {3.141592653589793, "3.141592653589793"},
-  };
-  for (const auto& [value, text] : cases) {
-    INFO(text);
-    CHECK(format_serde_double(value) == text);
-  }
-  CHECK(format_serde_double(std::numeric_limits<double>::infinity()) == "null");
-}
-
-TEST_CASE("serde_string_size and serde_json_size")
-{
-  CHECK(serde_string_size("") == 2);
-  CHECK(serde_string_size("abc") == 5);
-  CHECK(serde_string_size("\"\\\n") == 8);
-  CHECK(serde_string_size(std::string("\x01", 1)) == 8);
-  CHECK(serde_string_size("é") == 4);
-  // Every position within and across 8-byte words, every kind of byte.
-  std::mt19937 rng(99);
-  const std::string alphabet = std::string("abcXYZ \x01\x1f\"\\/\x7f\n\t", 15) + "é😀";
-  for (int i = 0; i < 5000; ++i) {
-    std::string text(rng() % 40, 'a');
-    for (char& c : text) {
-      c = rng() % 4 == 0 ? alphabet[rng() % alphabet.size()] : 'q';
-    }
-    INFO(text);
-    CHECK(serde_string_size(text) == to_serde_json(Json(text)).size());
-  }
-  const Json j = Json::parse(R"({"a\n":["é",1.0,-0.5,1e300,18446744073709551615,-1,{"":null}],"b":true})");
-  CHECK(serde_json_size(j) == to_serde_json(j).size());
-}
-
 TEST_CASE("record_from_json: every problem, with its pointer")
 {
   SECTION("a root that is not an object")
@@ -493,60 +320,6 @@ TEST_CASE("parse_record: errors")
     CHECK_THROWS_AS(parse_record(""), InvalidArgument);
     CHECK_THROWS_AS(parse_record(k_fresh.substr(0, k_fresh.size() - 1)), InvalidArgument);
     CHECK_THROWS_AS(parse_record(k_fresh + "x"), InvalidArgument);
-  }
-}
-
-TEST_CASE("parse_json")
-{
-  SECTION("key order kept; a repeated key keeps its first position and its last value")
-  {
-    const Json j = parse_json(R"({"b":1,"a":2,"b":3,"c":{"y":1,"x":2}})");
-    CHECK(to_serde_json(j) == R"({"b":3,"a":2,"c":{"y":1,"x":2}})");
-  }
-  SECTION("the same with many keys (hash-indexed objects)")
-  {
-    std::string text = "{";
-    for (int i = 0; i < 200'000; ++i) {
-      text += (i > 0 ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
-    }
-    text += R"(,"k5":"again","k199999":null})";
-    const Json j = parse_json(text); // Json::parse takes minutes on this
-    REQUIRE(j.size() == 200'000);
-    CHECK(j["k5"] == "again");
-    CHECK(j["k199999"].is_null());
-    CHECK((j.get_ref<const Json::object_t&>().begin() + 5)->first == "k5");
-    CHECK(to_serde_json(j).size() == text.size() - std::string(R"(,"k5":"again","k199999":null)").size() +
-                                       std::string(R"("again")").size() - 1 + std::string("null").size() -
-                                       std::string("199999").size());
-  }
-  SECTION("-0 is the float -0.0, as serde_json reads it")
-  {
-    const Json j = parse_json("[-0,0,-0.0,-1]");
-    CHECK(j[0].is_number_float());
-    CHECK(j[1].is_number_unsigned());
-    CHECK(to_serde_json(j) == "[-0.0,0,-0.0,-1]");
-    TaskRecord r;
-    Json rec = parse_json(k_fresh);
-    rec["task"]["ttl"] = parse_json("-0");
-    CHECK(record_from_json(rec, r).size() == 1); // serde: a float is not a u64
-  }
-  SECTION("deep documents do not recurse")
-  {
-    const Json j = parse_json(std::string(500'000, '[') + std::string(500'000, ']'));
-    CHECK(j.is_array());
-  }
-  SECTION("errors")
-  {
-    CHECK_THROWS_WITH(parse_json("[1,\n 2,]"), "malformed JSON at line 2, column 4 (byte offset 7): syntax error "
-                                               "while parsing value - unexpected ']'; expected '[', '{', or a literal");
-    CHECK_THROWS_AS(parse_json("1e999"), InvalidArgument);
-    CHECK_THROWS_WITH(parse_json("1e999"), Catch::Contains("number overflow"));
-    try {
-      parse_json("{");
-      FAIL("no exception");
-    } catch (const InvalidArgument& e) {
-      CHECK(error_chain(e).size() == 2); // the parser's exception is nested
-    }
   }
 }
 
