@@ -1,6 +1,7 @@
 #include "taskstore/uri.hpp"
 
 #include "taskstore/error.hpp"
+#include "taskstore/text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -13,61 +14,15 @@ namespace {
 
 constexpr std::string_view k_redacted = "********";
 
-int
-hex_value(char c)
-{
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // Returns text with %XX escapes decoded; throws InvalidArgument on a bad escape.
 std::string
-percent_decode(std::string_view text, std::string_view what)
+decode_part(std::string_view text, std::string_view what)
 {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    const int hi = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
-    const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-    if (hi < 0 || lo < 0) {
-      throw InvalidArgument("invalid store URI: bad percent-escape in " + std::string(what));
-    }
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
+  auto decoded = percent_decode(text);
+  if (!decoded) {
+    throw InvalidArgument("invalid store URI: bad percent-escape in " + std::string(what));
   }
-  return out;
-}
-
-// Returns text with every byte outside the unreserved set and keep_extra escaped.
-std::string
-percent_encode(std::string_view text, std::string_view keep_extra)
-{
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~' ||
-        keep_extra.find(c) != std::string_view::npos) {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(k_hex[u >> 4]);
-      out.push_back(k_hex[u & 15]);
-    }
-  }
-  return out;
+  return std::move(*decoded);
 }
 
 bool
@@ -92,9 +47,9 @@ parse_authority(std::string_view authority, StoreUri& uri)
     const auto userinfo = authority.substr(0, at);
     authority.remove_prefix(at + 1);
     const auto colon = userinfo.find(':');
-    uri.user = percent_decode(userinfo.substr(0, colon), "user name");
+    uri.user = decode_part(userinfo.substr(0, colon), "user name");
     if (colon != std::string_view::npos) {
-      uri.password = percent_decode(userinfo.substr(colon + 1), "password");
+      uri.password = decode_part(userinfo.substr(colon + 1), "password");
     }
   }
   std::string_view host = authority;
@@ -116,7 +71,7 @@ parse_authority(std::string_view authority, StoreUri& uri)
     port = host.substr(colon + 1);
     host = host.substr(0, colon);
   }
-  uri.host = percent_decode(host, "host");
+  uri.host = decode_part(host, "host");
   if (!port.empty()) {
     unsigned value = 0;
     const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
@@ -138,9 +93,9 @@ parse_query(std::string_view query, StoreUri& uri)
       continue;
     }
     const auto eq = item.find('=');
-    auto name = percent_decode(item.substr(0, eq), "query parameter name");
+    auto name = decode_part(item.substr(0, eq), "query parameter name");
     auto value = eq == std::string_view::npos ? std::string{}
-                                              : percent_decode(item.substr(eq + 1), "query parameter");
+                                              : decode_part(item.substr(eq + 1), "query parameter");
     if (name.empty()) {
       throw InvalidArgument("invalid store URI: empty query parameter name");
     }
@@ -192,7 +147,7 @@ StoreUri::parse(std::string_view text)
     parse_authority(rest.substr(0, slash), uri);
     rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash);
   }
-  uri.path = percent_decode(rest, "path");
+  uri.path = decode_part(rest, "path");
   parse_query(query, uri);
   return uri;
 }

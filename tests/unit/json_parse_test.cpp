@@ -1,4 +1,5 @@
 #include "taskstore/error.hpp"
+#include "support/fixtures.hpp"
 #include "taskstore/json/parse.hpp"
 #include "taskstore/json/serde.hpp"
 #include "taskstore/record.hpp"
@@ -8,14 +9,7 @@
 #include <string>
 
 using namespace taskstore;
-
-namespace {
-
-// facts §2.5, the first example, verbatim.
-const std::string k_fresh =
-  R"({"task":{"taskId":"786512e2-9e0d-44bd-8f29-789f320fe840","status":"working","createdAt":"2025-11-25T10:30:00.123Z","lastUpdatedAt":"2025-11-25T10:30:00.123Z","ttl":3600000,"pollInterval":500},"ownerId":"user-123","variables":{},"result":null,"requestMethod":"tools/call","expiresAt":"2025-11-25T11:30:00.123456789Z"})";
-
-} // namespace
+using namespace taskstore::testing;
 
 TEST_CASE("parse_json")
 {
@@ -47,7 +41,7 @@ TEST_CASE("parse_json")
     CHECK(j[1].is_number_unsigned());
     CHECK(to_serde_json(j) == "[-0.0,0,-0.0,-1]");
     TaskRecord r;
-    Json rec = parse_json(k_fresh);
+    Json rec = parse_json(k_fresh_record);
     rec["task"]["ttl"] = parse_json("-0");
     CHECK(record_from_json(rec, r).size() == 1); // serde: a float is not a u64
   }

@@ -1,3 +1,4 @@
+#include "support/fixtures.hpp"
 #include "taskstore/json/peek.hpp"
 
 #include <catch2/catch.hpp>
@@ -5,19 +6,7 @@
 #include <string>
 
 using namespace taskstore;
-
-namespace {
-
-// 2025-11-25T10:30:00Z
-constexpr std::int64_t k_t0 = 1'764'066'600;
-
-Timestamp
-at(std::int64_t seconds, std::uint32_t nanos = 0)
-{
-  return Timestamp{seconds, nanos};
-}
-
-} // namespace
+using namespace taskstore::testing;
 
 TEST_CASE("extract_expires_at")
 {

@@ -1,4 +1,5 @@
 #include "taskstore/error.hpp"
+#include "support/fixtures.hpp"
 #include "taskstore/prepare.hpp"
 
 #include <catch2/catch.hpp>
@@ -7,30 +8,12 @@
 #include <string>
 
 using namespace taskstore;
+using namespace taskstore::testing;
 
 namespace {
 
-// facts §2.5, the second example, pretty-printed: prepare_record compacts it.
-const std::string k_pretty = R"({
-  "task": {
-    "taskId": "786512e2-9e0d-44bd-8f29-789f320fe840",
-    "status": "completed",
-    "statusMessage": "All done",
-    "createdAt": "2025-11-25T10:30:00.123Z",
-    "lastUpdatedAt": "2025-11-25T10:31:05.456Z",
-    "ttl": 3600000,
-    "pollInterval": 500
-  },
-  "ownerId": "user-123",
-  "variables": {"tool_name": "analyze", "arguments": {"path": "/data/x"}},
-  "result": {"answer": 42},
-  "requestMethod": "tools/call",
-  "expiresAt": "2025-11-25T11:30:00.123456789Z"
-})";
-
-const std::string k_compact =
-  R"({"task":{"taskId":"786512e2-9e0d-44bd-8f29-789f320fe840","status":"completed","statusMessage":"All done","createdAt":"2025-11-25T10:30:00.123Z","lastUpdatedAt":"2025-11-25T10:31:05.456Z","ttl":3600000,"pollInterval":500},"ownerId":"user-123","variables":{"tool_name":"analyze","arguments":{"path":"/data/x"}},"result":{"answer":42},"requestMethod":"tools/call","expiresAt":"2025-11-25T11:30:00.123456789Z"})";
-
+const std::string& k_pretty = k_completed_record_pretty;
+const std::string& k_compact = k_completed_record;
 const std::string k_key = "user-123:786512e2-9e0d-44bd-8f29-789f320fe840";
 
 std::string

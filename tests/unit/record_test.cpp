@@ -1,3 +1,4 @@
+#include "support/fixtures.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/json/parse.hpp"
 #include "taskstore/record.hpp"
@@ -11,38 +12,9 @@
 #include <string>
 
 using namespace taskstore;
+using namespace taskstore::testing;
 
 namespace {
-
-// facts §2.5, the first example, verbatim.
-const std::string k_fresh =
-  R"({"task":{"taskId":"786512e2-9e0d-44bd-8f29-789f320fe840","status":"working","createdAt":"2025-11-25T10:30:00.123Z","lastUpdatedAt":"2025-11-25T10:30:00.123Z","ttl":3600000,"pollInterval":500},"ownerId":"user-123","variables":{},"result":null,"requestMethod":"tools/call","expiresAt":"2025-11-25T11:30:00.123456789Z"})";
-
-// facts §2.5, the second example, as printed (pretty) ...
-const std::string k_completed_pretty = R"({
-  "task": {
-    "taskId": "786512e2-9e0d-44bd-8f29-789f320fe840",
-    "status": "completed",
-    "statusMessage": "All done",
-    "createdAt": "2025-11-25T10:30:00.123Z",
-    "lastUpdatedAt": "2025-11-25T10:31:05.456Z",
-    "ttl": 3600000,
-    "pollInterval": 500
-  },
-  "ownerId": "user-123",
-  "variables": {"tool_name": "analyze", "arguments": {"path": "/data/x"}},
-  "result": {"answer": 42},
-  "requestMethod": "tools/call",
-  "expiresAt": "2025-11-25T11:30:00.123456789Z"
-})";
-
-// ... and compacted, as the store writes it.
-const std::string k_completed =
-  R"({"task":{"taskId":"786512e2-9e0d-44bd-8f29-789f320fe840","status":"completed","statusMessage":"All done","createdAt":"2025-11-25T10:30:00.123Z","lastUpdatedAt":"2025-11-25T10:31:05.456Z","ttl":3600000,"pollInterval":500},"ownerId":"user-123","variables":{"tool_name":"analyze","arguments":{"path":"/data/x"}},"result":{"answer":42},"requestMethod":"tools/call","expiresAt":"2025-11-25T11:30:00.123456789Z"})";
-
-const std::array<TaskStatus, 5> k_all = {TaskStatus::working, TaskStatus::input_required,
-                                         TaskStatus::completed, TaskStatus::failed,
-                                         TaskStatus::cancelled};
 
 std::vector<SchemaProblem>
 problems_of(const std::string& text)
@@ -78,9 +50,9 @@ TEST_CASE("serialize_record: the examples of facts §2.5 byte for byte")
 {
   SECTION("a fresh task")
   {
-    const TaskRecord r = parse_record(k_fresh);
-    CHECK(serialize_record(r) == k_fresh);
-    CHECK(to_serde_json(record_to_json(r)) == k_fresh);
+    const TaskRecord r = parse_record(k_fresh_record);
+    CHECK(serialize_record(r) == k_fresh_record);
+    CHECK(to_serde_json(record_to_json(r)) == k_fresh_record);
     CHECK(r.task.status == TaskStatus::working);
     CHECK(r.task.ttl == 3'600'000U);
     CHECK(r.task.poll_interval == 500U);
@@ -93,9 +65,9 @@ TEST_CASE("serialize_record: the examples of facts §2.5 byte for byte")
   }
   SECTION("the completed task, compacted")
   {
-    const TaskRecord r = parse_record(k_completed_pretty);
-    CHECK(serialize_record(r) == k_completed);
-    CHECK(serialize_record(parse_record(k_completed)) == k_completed);
+    const TaskRecord r = parse_record(k_completed_record_pretty);
+    CHECK(serialize_record(r) == k_completed_record);
+    CHECK(serialize_record(parse_record(k_completed_record)) == k_completed_record);
     CHECK(r.task.status_message == "All done");
     CHECK(r.result == Json::parse(R"({"answer":42})"));
   }
@@ -116,7 +88,7 @@ TEST_CASE("serialize_record: the examples of facts §2.5 byte for byte")
     r.request_method = "tools/call";
     r.expires_at = parse_rfc3339("2025-11-25T11:30:00.123456789Z");
     r.version = 9;
-    CHECK(serialize_record(r) == k_completed);
+    CHECK(serialize_record(r) == k_completed_record);
     TaskRecord back = parse_record(serialize_record(r));
     CHECK(back.version == 0);
     back.version = 9;
@@ -155,23 +127,23 @@ TEST_CASE("parse_record: reading rules")
 {
   SECTION("version is never read nor written")
   {
-    std::string with_version = k_fresh;
+    std::string with_version = k_fresh_record;
     with_version.insert(1, R"("version":7,)");
     const TaskRecord r = parse_record(with_version);
     CHECK(r.version == 0);
-    CHECK(serialize_record(r) == k_fresh);
+    CHECK(serialize_record(r) == k_fresh_record);
     TaskRecord v = r;
     v.version = 5;
     CHECK(serialize_record(v).find("version") == std::string::npos);
   }
   SECTION("unknown keys are ignored, at the top level and in task")
   {
-    Json j = Json::parse(k_fresh);
+    Json j = Json::parse(k_fresh_record);
     j["extra"] = Json::array({1, 2});
     j["task"]["somethingNew"] = "x";
     TaskRecord r;
     CHECK(record_from_json(j, r).empty());
-    CHECK(serialize_record(r) == k_fresh);
+    CHECK(serialize_record(r) == k_fresh_record);
   }
   SECTION("missing or null optional fields")
   {
@@ -194,7 +166,7 @@ TEST_CASE("parse_record: reading rules")
   }
   SECTION("expiresAt with any offset is converted to UTC and written with Z")
   {
-    Json j = Json::parse(k_fresh);
+    Json j = Json::parse(k_fresh_record);
     j["expiresAt"] = "2025-11-25T12:30:00.5+01:00";
     TaskRecord r;
     REQUIRE(record_from_json(j, r).empty());
@@ -205,7 +177,7 @@ TEST_CASE("parse_record: reading rules")
   }
   SECTION("createdAt and lastUpdatedAt are kept as written")
   {
-    Json j = Json::parse(k_fresh);
+    Json j = Json::parse(k_fresh_record);
     j["task"]["createdAt"] = "2025-11-25T11:30:00+01:00";
     TaskRecord r;
     REQUIRE(record_from_json(j, r).empty());
@@ -213,7 +185,7 @@ TEST_CASE("parse_record: reading rules")
   }
   SECTION("ttl: the largest u64 is fine")
   {
-    Json j = Json::parse(k_fresh);
+    Json j = Json::parse(k_fresh_record);
     j["task"]["ttl"] = 18'446'744'073'709'551'615ULL;
     TaskRecord r;
     REQUIRE(record_from_json(j, r).empty());
@@ -318,8 +290,8 @@ TEST_CASE("parse_record: errors")
       CHECK_THAT(describe(e), Catch::Contains("json.exception.parse_error"));
     }
     CHECK_THROWS_AS(parse_record(""), InvalidArgument);
-    CHECK_THROWS_AS(parse_record(k_fresh.substr(0, k_fresh.size() - 1)), InvalidArgument);
-    CHECK_THROWS_AS(parse_record(k_fresh + "x"), InvalidArgument);
+    CHECK_THROWS_AS(parse_record(k_fresh_record.substr(0, k_fresh_record.size() - 1)), InvalidArgument);
+    CHECK_THROWS_AS(parse_record(k_fresh_record + "x"), InvalidArgument);
   }
 }
 
@@ -328,7 +300,7 @@ TEST_CASE("parse_record and serialize_record: any nesting depth")
   // nlohmann copies recursively; these must neither copy nor recurse.
   const std::size_t n = 300'000;
   const std::string deep = std::string(n, '[') + std::string(n, ']');
-  std::string text = k_fresh;
+  std::string text = k_fresh_record;
   text.replace(text.find(R"("variables":{})"), 14, R"("variables":{"v":)" + deep + "}");
   text.replace(text.find(R"("result":null)"), 13, R"("result":)" + deep);
   text.replace(text.find(R"("pollInterval":500})"), 19, R"("pollInterval":500,"_meta":{"m":)" + deep + "}}");
