@@ -621,6 +621,30 @@ TEST_CASE("a scan visitor may modify the store: removing every visited key empti
   CHECK(s.db().list_by_prefix("").empty());
 }
 
+// Runs client(t, store) on n threads, each with its own connection to the
+// store; returns what each thread threw ("" when it did not).
+template <typename Client>
+std::vector<std::string>
+run_clients(const Fresh& s, int n, Client&& client)
+{
+  std::vector<std::string> failures(static_cast<std::size_t>(n));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < n; ++t) {
+    threads.emplace_back([&, t] {
+      try {
+        auto store = s.open_another();
+        client(t, *store);
+      } catch (const std::exception& e) {
+        failures[static_cast<std::size_t>(t)] = describe(e);
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+  return failures;
+}
+
 TEST_CASE("concurrent read-modify-CAS from 8 clients loses no update")
 {
   Fresh s;
@@ -628,36 +652,24 @@ TEST_CASE("concurrent read-modify-CAS from 8 clients loses no update")
   constexpr int k_increments = 25;
   REQUIRE(s.db().put("o:counter", "0") == 1);
   std::atomic<int> conflicts{0};
-  std::vector<std::string> failures(k_threads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < k_threads; ++t) {
-    threads.emplace_back([&, t] {
+  const auto failures = run_clients(s, k_threads, [&](int, StorageBackend& client) {
+    for (int done = 0; done < k_increments;) {
+      const auto current = client.get("o:counter");
+      const auto next = std::to_string(std::stoi(current.data) + 1);
       try {
-        auto client = s.open_another();
-        for (int done = 0; done < k_increments;) {
-          const auto current = client->get("o:counter");
-          const auto next = std::to_string(std::stoi(current.data) + 1);
-          try {
-            client->put_if_version("o:counter", next, current.version);
-            ++done;
-          } catch (const StorageError& e) {
-            if (e.kind() != StorageErrorKind::version_conflict) {
-              throw;
-            }
-            if (e.actual() <= current.version) {
-              throw std::runtime_error("conflict reported a version that is not newer: " + std::string(e.what()));
-            }
-            ++conflicts;
-          }
+        client.put_if_version("o:counter", next, current.version);
+        ++done;
+      } catch (const StorageError& e) {
+        if (e.kind() != StorageErrorKind::version_conflict) {
+          throw;
         }
-      } catch (const std::exception& e) {
-        failures[t] = describe(e);
+        if (e.actual() <= current.version) {
+          throw std::runtime_error("conflict reported a version that is not newer: " + std::string(e.what()));
+        }
+        ++conflicts;
       }
-    });
-  }
-  for (auto& thread : threads) {
-    thread.join();
-  }
+    }
+  });
   for (const auto& failure : failures) {
     CHECK(failure.empty());
   }
@@ -672,23 +684,11 @@ TEST_CASE("concurrent puts from 8 clients never share a version")
   constexpr int k_threads = 8;
   constexpr int k_puts = 25;
   std::vector<std::vector<std::uint64_t>> versions(k_threads);
-  std::vector<std::string> failures(k_threads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < k_threads; ++t) {
-    threads.emplace_back([&, t] {
-      try {
-        auto client = s.open_another();
-        for (int i = 0; i < k_puts; ++i) {
-          versions[t].push_back(client->put("o:hot", "writer " + std::to_string(t)));
-        }
-      } catch (const std::exception& e) {
-        failures[t] = describe(e);
-      }
-    });
-  }
-  for (auto& thread : threads) {
-    thread.join();
-  }
+  const auto failures = run_clients(s, k_threads, [&](int t, StorageBackend& client) {
+    for (int i = 0; i < k_puts; ++i) {
+      versions[static_cast<std::size_t>(t)].push_back(client.put("o:hot", "writer " + std::to_string(t)));
+    }
+  });
   for (const auto& failure : failures) {
     CHECK(failure.empty());
   }
