@@ -1,6 +1,5 @@
 #include "taskstore/prepare.hpp"
 
-#include "taskstore/json/parse.hpp"
 #include "taskstore/json/peek.hpp"
 #include "taskstore/key.hpp"
 
@@ -79,7 +78,10 @@ prepare_record(std::string_view key, std::string_view bytes, const StoreConfig& 
   options.limits = limits;
   options.kind = DocumentKind::record;
   options.max_reported = max_reported;
-  ValidationReport report = validate_bytes(bytes, options); // the one streaming check
+  // The one parse: the streaming check and, when the record is shallow
+  // enough, its tree.
+  std::optional<Json> tree;
+  ValidationReport report = validate_and_parse(bytes, options, tree, k_max_tree_depth);
 
   PreparedRecord out;
   out.violations = std::move(report.violations);
@@ -88,8 +90,8 @@ prepare_record(std::string_view key, std::string_view bytes, const StoreConfig& 
   if (report.syntax_error_at) {
     return out;
   }
-  if (report.max_nesting_depth > k_max_tree_depth) {
-    // Refused without building a tree; the key match read DOM-free.
+  if (!tree) {
+    // Too deep to build: refused, the key match read DOM-free.
     const PeekedFields fields = peek_record_fields(bytes);
     check_key_match(parts, fields.owner_id, fields.task_id, out.violations, out.total_violations);
     if (out.total_violations == 0) {
@@ -101,7 +103,7 @@ prepare_record(std::string_view key, std::string_view bytes, const StoreConfig& 
     return out;
   }
 
-  Json doc = parse_json(bytes, "task record JSON"); // the one tree parse
+  Json doc = std::move(*tree);
   const Json* task = nullptr;
   if (doc.is_object()) {
     if (const auto it = doc.find("task"); it != doc.end()) {

@@ -1,3 +1,8 @@
+// The limit checks and the streaming checker. A little over 800 lines: the
+// Checker is one SAX handler that every validation path (streamed, in memory,
+// and the write path's check-and-tree pass) shares, so that they agree on
+// every rule by construction; its input sources live in validate_input.hpp.
+
 #include "taskstore/validate.hpp"
 
 #include "taskstore/error.hpp"
@@ -633,84 +638,103 @@ private:
   std::string error_message_;
 };
 
-// ---- in-memory documents: the parser's events replayed from a Json ----
-
-void
-replay(const Json& root, nlohmann::json_sax<Json>& sax)
+// Feeds one parse's events to the checker and, while the document stays
+// within max_depth levels, to a tree builder: a check and a tree in one pass.
+class TreeTee final : public nlohmann::json_sax<Json>
 {
-  struct Frame
+public:
+  TreeTee(Checker& checker, JsonBuilder& builder, std::size_t max_depth)
+    : checker_(checker), builder_(builder), max_depth_(max_depth)
   {
-    const Json* node;
-    std::size_t next;
-  };
-  std::vector<Frame> stack;
-  std::string scratch;
-  auto visit = [&](const Json& v) {
-    switch (v.type()) {
-    case Json::value_t::object:
-      sax.start_object(v.size());
-      stack.push_back({&v, 0});
-      break;
-    case Json::value_t::array:
-      sax.start_array(v.size());
-      stack.push_back({&v, 0});
-      break;
-    case Json::value_t::string:
-      scratch = v.get_ref<const std::string&>();
-      sax.string(scratch);
-      break;
-    case Json::value_t::boolean:
-      sax.boolean(v.get<bool>());
-      break;
-    case Json::value_t::number_integer:
-      sax.number_integer(v.get<std::int64_t>());
-      break;
-    case Json::value_t::number_unsigned:
-      sax.number_unsigned(v.get<std::uint64_t>());
-      break;
-    case Json::value_t::number_float:
-      scratch.clear();
-      sax.number_float(v.get<double>(), scratch);
-      break;
-    case Json::value_t::binary:
-    case Json::value_t::null:
-    case Json::value_t::discarded:
-      sax.null();
-      break;
-    }
-  };
-  visit(root);
-  while (!stack.empty()) {
-    const Json* node = stack.back().node;
-    const std::size_t i = stack.back().next++;
-    if (node->is_object()) {
-      const auto& obj = node->get_ref<const Json::object_t&>();
-      if (i == obj.size()) {
-        stack.pop_back();
-        sax.end_object();
-        continue;
-      }
-      const auto& member = *(obj.begin() + static_cast<std::ptrdiff_t>(i));
-      scratch = member.first;
-      sax.key(scratch);
-      visit(member.second);
-    } else {
-      const auto& arr = node->get_ref<const Json::array_t&>();
-      if (i == arr.size()) {
-        stack.pop_back();
-        sax.end_array();
-        continue;
-      }
-      visit(arr[i]);
+  }
+
+  bool null() override { return checker_.null() && (!building_ || builder_.null()); }
+  bool boolean(bool v) override { return checker_.boolean(v) && (!building_ || builder_.boolean(v)); }
+  bool number_integer(number_integer_t v) override
+  {
+    return checker_.number_integer(v) && (!building_ || builder_.number_integer(v));
+  }
+  bool number_unsigned(number_unsigned_t v) override
+  {
+    return checker_.number_unsigned(v) && (!building_ || builder_.number_unsigned(v));
+  }
+  bool number_float(number_float_t v, const string_t& raw) override
+  {
+    return checker_.number_float(v, raw) && (!building_ || builder_.number_float(v, raw));
+  }
+  // The checker reads first: the builder moves the text out.
+  bool string(string_t& v) override { return checker_.string(v) && (!building_ || builder_.string(v)); }
+  bool binary(binary_t& v) override { return checker_.binary(v) && (!building_ || builder_.binary(v)); }
+  bool key(string_t& k) override { return checker_.key(k) && (!building_ || builder_.key(k)); }
+  bool start_object(std::size_t n) override
+  {
+    open();
+    return checker_.start_object(n) && (!building_ || builder_.start_object(n));
+  }
+  bool start_array(std::size_t n) override
+  {
+    open();
+    return checker_.start_array(n) && (!building_ || builder_.start_array(n));
+  }
+  bool end_object() override
+  {
+    --depth_;
+    return checker_.end_object() && (!building_ || builder_.end_object());
+  }
+  bool end_array() override
+  {
+    --depth_;
+    return checker_.end_array() && (!building_ || builder_.end_array());
+  }
+  bool parse_error(std::size_t position, const std::string& last_token,
+                   const nlohmann::detail::exception& ex) override
+  {
+    building_ = false;
+    return checker_.parse_error(position, last_token, ex);
+  }
+
+  bool built() const { return building_ && builder_.complete(); }
+
+private:
+  void open()
+  {
+    if (++depth_ > max_depth_) {
+      building_ = false; // too deep to build: the check goes on alone
     }
   }
+
+  Checker& checker_;
+  JsonBuilder& builder_;
+  std::size_t max_depth_;
+  std::size_t depth_ = 0;
+  bool building_ = true;
+};
+
+// The report of a checker that read data (in memory), with the position of a syntax error.
+ValidationReport
+finish_bytes(Checker& checker, std::string_view data)
+{
+  std::optional<ParsePosition> position;
+  if (checker.failed()) {
+    const std::size_t p = checker.error_position();
+    ParsePosition pos;
+    pos.byte_offset = p == 0 ? 0 : p - 1;
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(pos.byte_offset, data.size()));
+    std::size_t last = k_npos;
+    pos.line = count_newlines(data.data(), n, last) + 1;
+    pos.column = last == k_npos ? pos.byte_offset + 1 : pos.byte_offset - last;
+    position = pos;
+  }
+  ValidationReport report = checker.finish(std::nullopt, position);
+  report.bytes_read = data.size();
+  return report;
 }
 
 ValidationReport
 validate_in_memory(const Json& document, const ValidateOptions& options, const Json* variables)
 {
   Checker checker(options, false);
-  replay(document, checker);
+  replay_sax(document, checker);
   std::optional<std::uint64_t> size;
   if (variables != nullptr && variables->is_object()) {
     size = serde_json_size(*variables);
@@ -789,20 +813,22 @@ validate_bytes(std::string_view data, const ValidateOptions& options)
 {
   Checker checker(options, true);
   Json::sax_parse(data.data(), data.data() + data.size(), &checker);
-  std::optional<ParsePosition> position;
-  if (checker.failed()) {
-    const std::size_t p = checker.error_position();
-    ParsePosition pos;
-    pos.byte_offset = p == 0 ? 0 : p - 1;
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(pos.byte_offset, data.size()));
-    std::size_t last = k_npos;
-    pos.line = count_newlines(data.data(), n, last) + 1;
-    pos.column = last == k_npos ? pos.byte_offset + 1 : pos.byte_offset - last;
-    position = pos;
+  return finish_bytes(checker, data);
+}
+
+ValidationReport
+validate_and_parse(std::string_view data, const ValidateOptions& options, std::optional<Json>& tree,
+                   std::size_t max_tree_depth)
+{
+  Checker checker(options, true);
+  JsonBuilder builder;
+  TreeTee tee(checker, builder, max_tree_depth);
+  Json::sax_parse(data.data(), data.data() + data.size(), &tee);
+  tree.reset();
+  if (!checker.failed() && tee.built()) {
+    tree = builder.take();
   }
-  ValidationReport report = checker.finish(std::nullopt, position);
-  report.bytes_read = data.size();
-  return report;
+  return finish_bytes(checker, data);
 }
 
 } // namespace taskstore

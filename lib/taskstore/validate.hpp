@@ -96,4 +96,11 @@ ValidationReport validate_file(const std::string& path, const ValidateOptions& o
 // Same over bytes in memory.
 ValidationReport validate_bytes(std::string_view data, const ValidateOptions& options);
 
+// Same, and in the same pass builds the document's tree (as parse_json reads
+// it) into tree, unless the bytes are malformed or nested deeper than
+// max_tree_depth levels (then tree is left empty). One parse for a check and
+// a tree: the write path (prepare_record) reads a record once.
+ValidationReport validate_and_parse(std::string_view data, const ValidateOptions& options,
+                                    std::optional<Json>& tree, std::size_t max_tree_depth);
+
 } // namespace taskstore

@@ -1,3 +1,4 @@
+#include "taskstore/json/parse.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/validate.hpp"
 
@@ -640,4 +641,36 @@ TEST_CASE("validate_file")
     std::ifstream in(f.path(), std::ios::binary);
     check_same(validate_stream(in, o), r);
   }
+}
+
+TEST_CASE("validate_and_parse: the check and the tree in one pass")
+{
+  ValidateOptions options;
+  options.kind = DocumentKind::variables;
+  std::optional<Json> tree;
+  // Many containers side by side are not deep: the tree is built.
+  std::string wide = "{\"a\":[";
+  for (int i = 0; i < 2000; ++i) {
+    wide += (i > 0 ? ",[{}]" : "[{}]");
+  }
+  wide += "]}";
+  auto report = validate_and_parse(wide, options, tree, 8);
+  CHECK(report.ok());
+  CHECK(report.max_nesting_depth == 4);
+  REQUIRE(tree);
+  CHECK((*tree)["a"].size() == 2000);
+  CHECK(to_serde_json(*tree) == wide);
+
+  // The same report as validate_bytes.
+  const std::string deep = "{\"v\":" + std::string(20, '[') + std::string(20, ']') + "}";
+  report = validate_and_parse(deep, options, tree, 8);
+  CHECK_FALSE(tree);
+  const auto plain = validate_bytes(deep, options);
+  CHECK(report.total_violations == plain.total_violations);
+  CHECK(report.max_nesting_depth == 21);
+  CHECK_FALSE(report.ok());
+
+  report = validate_and_parse("{\"a\":", options, tree, 8);
+  CHECK(report.syntax_error_at);
+  CHECK_FALSE(tree);
 }

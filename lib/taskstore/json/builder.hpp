@@ -61,4 +61,7 @@ private:
   std::exception_ptr error_;
 };
 
+// Sends sax the events a parser would send for root (iteratively: any depth).
+void replay_sax(const Json& root, nlohmann::json_sax<Json>& sax);
+
 } // namespace taskstore

@@ -233,6 +233,77 @@ throw_parse_error(std::string_view text, const JsonBuilder& dom, std::string_vie
 
 } // namespace
 
+void
+replay_sax(const Json& root, nlohmann::json_sax<Json>& sax)
+{
+  struct Frame
+  {
+    const Json* node;
+    std::size_t next;
+  };
+  std::vector<Frame> stack;
+  std::string scratch;
+  auto visit = [&](const Json& v) {
+    switch (v.type()) {
+    case Json::value_t::object:
+      sax.start_object(v.size());
+      stack.push_back({&v, 0});
+      break;
+    case Json::value_t::array:
+      sax.start_array(v.size());
+      stack.push_back({&v, 0});
+      break;
+    case Json::value_t::string:
+      scratch = v.get_ref<const std::string&>();
+      sax.string(scratch);
+      break;
+    case Json::value_t::boolean:
+      sax.boolean(v.get<bool>());
+      break;
+    case Json::value_t::number_integer:
+      sax.number_integer(v.get<std::int64_t>());
+      break;
+    case Json::value_t::number_unsigned:
+      sax.number_unsigned(v.get<std::uint64_t>());
+      break;
+    case Json::value_t::number_float:
+      scratch.clear();
+      sax.number_float(v.get<double>(), scratch);
+      break;
+    case Json::value_t::binary:
+    case Json::value_t::null:
+    case Json::value_t::discarded:
+      sax.null();
+      break;
+    }
+  };
+  visit(root);
+  while (!stack.empty()) {
+    const Json* node = stack.back().node;
+    const std::size_t i = stack.back().next++;
+    if (node->is_object()) {
+      const auto& obj = node->get_ref<const Json::object_t&>();
+      if (i == obj.size()) {
+        stack.pop_back();
+        sax.end_object();
+        continue;
+      }
+      const auto& member = *(obj.begin() + static_cast<std::ptrdiff_t>(i));
+      scratch = member.first;
+      sax.key(scratch);
+      visit(member.second);
+    } else {
+      const auto& arr = node->get_ref<const Json::array_t&>();
+      if (i == arr.size()) {
+        stack.pop_back();
+        sax.end_array();
+        continue;
+      }
+      visit(arr[i]);
+    }
+  }
+}
+
 Json
 parse_json(std::string_view text, std::string_view what)
 {
