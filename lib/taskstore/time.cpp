@@ -11,10 +11,12 @@ namespace {
 
 constexpr std::int64_t k_seconds_per_day = 86'400;
 
-// chrono's NaiveDate range (years MIN_YEAR..MAX_YEAR = i32::MIN >> 13 .. i32::MAX >> 13):
-// DateTime<Utc> arithmetic that leaves it overflows.
-constexpr std::int64_t k_min_year = -262'144;
-constexpr std::int64_t k_max_year = 262'143;
+// chrono 0.4.45's NaiveDate range (MIN_YEAR = (i32::MIN >> 13) + 1, MAX_YEAR =
+// (i32::MAX >> 13) - 1, since 0.4.32). chrono 0.4.23's is one year wider at
+// each end; inside 0.4.45's every version pmcp-tasks builds with can read
+// the value, so that is the range taskctl accepts and computes in.
+constexpr std::int64_t k_min_year = -262'143;
+constexpr std::int64_t k_max_year = 262'142;
 
 // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
 constexpr std::int64_t
@@ -78,35 +80,6 @@ bool
 in_chrono_range(std::int64_t seconds)
 {
   return seconds >= k_min_seconds && seconds <= k_max_seconds;
-}
-
-// Reads exactly n decimal digits at text[pos]; advances pos. False when any is not a digit.
-bool
-read_digits(std::string_view text, std::size_t& pos, std::size_t n, std::int64_t& value)
-{
-  if (text.size() - pos < n) {
-    return false;
-  }
-  value = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const char c = text[pos + i];
-    if (c < '0' || c > '9') {
-      return false;
-    }
-    value = value * 10 + (c - '0');
-  }
-  pos += n;
-  return true;
-}
-
-bool
-expect(std::string_view text, std::size_t& pos, char c)
-{
-  if (pos < text.size() && text[pos] == c) {
-    ++pos;
-    return true;
-  }
-  return false;
 }
 
 void
@@ -176,21 +149,25 @@ format(Timestamp t, Fraction fraction, std::string_view suffix)
   put2(p, date.day);
   *p++ = 'T';
   const auto s = static_cast<unsigned>(secs);
+  // A leap second is second 59 with nanos >= 1e9 (chrono's representation):
+  // written as :60 with the rest as the fraction.
+  const bool leap = t.nanos >= 1'000'000'000U;
+  const std::uint32_t nanos = leap ? t.nanos - 1'000'000'000U : t.nanos;
   put2(p, s / 3600);
   *p++ = ':';
   put2(p, s / 60 % 60);
   *p++ = ':';
-  put2(p, s % 60);
+  put2(p, leap ? 60 : s % 60);
   if (fraction == Fraction::millis) {
-    put_fraction(p, t.nanos / 1'000'000, 3);
-  } else if (t.nanos == 0) {
+    put_fraction(p, nanos / 1'000'000, 3);
+  } else if (nanos == 0) {
     // no fraction
-  } else if (t.nanos % 1'000'000 == 0) {
-    put_fraction(p, t.nanos / 1'000'000, 3);
-  } else if (t.nanos % 1'000 == 0) {
-    put_fraction(p, t.nanos / 1'000, 6);
+  } else if (nanos % 1'000'000 == 0) {
+    put_fraction(p, nanos / 1'000'000, 3);
+  } else if (nanos % 1'000 == 0) {
+    put_fraction(p, nanos / 1'000, 6);
   } else {
-    put_fraction(p, t.nanos, 9);
+    put_fraction(p, nanos, 9);
   }
   std::string out(buf.data(), p);
   out.append(suffix);
@@ -207,6 +184,172 @@ now_utc()
   return Timestamp{static_cast<std::int64_t>(ts.tv_sec), static_cast<std::uint32_t>(ts.tv_nsec)};
 }
 
+namespace {
+
+// The length of the Unicode White_Space character (Rust's char::is_whitespace)
+// at text[pos], 0 when there is none.
+std::size_t
+whitespace_at(std::string_view text, std::size_t pos)
+{
+  if (pos >= text.size()) {
+    return 0;
+  }
+  const auto b0 = static_cast<unsigned char>(text[pos]);
+  if ((b0 >= 0x09 && b0 <= 0x0D) || b0 == 0x20) {
+    return 1;
+  }
+  auto byte = [&](std::size_t i) {
+    return pos + i < text.size() ? static_cast<unsigned char>(text[pos + i]) : 0;
+  };
+  if (b0 == 0xC2 && (byte(1) == 0x85 || byte(1) == 0xA0)) {
+    return 2; // U+0085, U+00A0
+  }
+  if (b0 == 0xE1 && byte(1) == 0x9A && byte(2) == 0x80) {
+    return 3; // U+1680
+  }
+  if (b0 == 0xE2 && byte(1) == 0x80) {
+    const unsigned b2 = byte(2);
+    if ((b2 >= 0x80 && b2 <= 0x8A) || b2 == 0xA8 || b2 == 0xA9 || b2 == 0xAF) {
+      return 3; // U+2000..U+200A, U+2028, U+2029, U+202F
+    }
+  }
+  if (b0 == 0xE2 && byte(1) == 0x81 && byte(2) == 0x9F) {
+    return 3; // U+205F
+  }
+  if (b0 == 0xE3 && byte(1) == 0x80 && byte(2) == 0x80) {
+    return 3; // U+3000
+  }
+  return 0;
+}
+
+void
+skip_whitespace(std::string_view text, std::size_t& pos)
+{
+  while (const std::size_t n = whitespace_at(text, pos)) {
+    pos += n;
+  }
+}
+
+bool
+is_digit(std::string_view text, std::size_t pos)
+{
+  return pos < text.size() && text[pos] >= '0' && text[pos] <= '9';
+}
+
+// chrono's scan::number(s, 1, max) after trim_start: 1..max digits.
+bool
+read_number(std::string_view text, std::size_t& pos, std::size_t max, std::int64_t& value)
+{
+  skip_whitespace(text, pos);
+  std::size_t n = 0;
+  value = 0;
+  while (n < max && is_digit(text, pos + n)) {
+    value = value * 10 + (text[pos + n] - '0');
+    ++n;
+  }
+  pos += n;
+  return n > 0;
+}
+
+// A literal preceded by optional whitespace (chrono's Space("") item).
+bool
+read_literal(std::string_view text, std::size_t& pos, char c)
+{
+  skip_whitespace(text, pos);
+  if (pos < text.size() && text[pos] == c) {
+    ++pos;
+    return true;
+  }
+  return false;
+}
+
+// The year: 1..4 digits, or a sign and any number of digits that fit i32.
+bool
+read_year(std::string_view text, std::size_t& pos, std::int64_t& year)
+{
+  skip_whitespace(text, pos);
+  if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    const bool negative = text[pos] == '-';
+    ++pos;
+    std::size_t n = 0;
+    std::int64_t value = 0;
+    while (is_digit(text, pos + n)) {
+      if (value > 100'000'000'000LL) {
+        return false; // beyond i32 (and chrono's range) long before i64 overflows
+      }
+      value = value * 10 + (text[pos + n] - '0');
+      ++n;
+    }
+    if (n == 0) {
+      return false;
+    }
+    pos += n;
+    year = negative ? -value : value;
+    return true;
+  }
+  return read_number(text, pos, 4, year);
+}
+
+// The offset (chrono's relaxed parser): "UTC" (any case), "Z", "z", or a sign
+// ('+', '-', U+2212) with HH, any run of ':' and whitespace, then MM.
+bool
+read_offset(std::string_view text, std::size_t& pos, std::int64_t& offset)
+{
+  skip_whitespace(text, pos);
+  const std::string_view rest = text.substr(pos);
+  if (rest.size() >= 3 && (rest[0] == 'U' || rest[0] == 'u') && (rest[1] == 'T' || rest[1] == 't') &&
+      (rest[2] == 'C' || rest[2] == 'c')) {
+    pos += 3;
+    offset = 0;
+    return true;
+  }
+  if (!rest.empty() && (rest[0] == 'Z' || rest[0] == 'z')) {
+    ++pos;
+    offset = 0;
+    return true;
+  }
+  int sign = 0;
+  if (!rest.empty() && rest[0] == '+') {
+    sign = 1;
+    ++pos;
+  } else if (!rest.empty() && rest[0] == '-') {
+    sign = -1;
+    ++pos;
+  } else if (rest.substr(0, 3) == "\xE2\x88\x92") { // U+2212 MINUS SIGN
+    sign = -1;
+    pos += 3;
+  } else {
+    return false;
+  }
+  if (!is_digit(text, pos) || !is_digit(text, pos + 1)) {
+    return false;
+  }
+  const int hours = (text[pos] - '0') * 10 + (text[pos + 1] - '0');
+  pos += 2;
+  while (pos < text.size()) {
+    if (text[pos] == ':') {
+      ++pos;
+    } else if (const std::size_t n = whitespace_at(text, pos)) {
+      pos += n;
+    } else {
+      break;
+    }
+  }
+  if (!is_digit(text, pos) || !is_digit(text, pos + 1) || text[pos] > '5') {
+    return false;
+  }
+  const int minutes = (text[pos] - '0') * 10 + (text[pos + 1] - '0');
+  pos += 2;
+  const std::int64_t magnitude = hours * 3600 + minutes * 60;
+  if (magnitude >= k_seconds_per_day) {
+    return false; // FixedOffset::east_opt
+  }
+  offset = sign * magnitude;
+  return true;
+}
+
+} // namespace
+
 std::optional<Timestamp>
 parse_rfc3339(std::string_view text)
 {
@@ -217,76 +360,49 @@ parse_rfc3339(std::string_view text)
   std::int64_t hour = 0;
   std::int64_t minute = 0;
   std::int64_t second = 0;
-
-  // Year: 4 digits, or a sign and 4..9 digits (how chrono writes years outside 0..9999).
-  if (!text.empty() && (text[0] == '+' || text[0] == '-')) {
-    const bool negative = text[0] == '-';
-    pos = 1;
-    std::size_t n = 0;
-    while (pos + n < text.size() && text[pos + n] >= '0' && text[pos + n] <= '9') {
-      ++n;
-    }
-    if (n < 4 || n > 9 || !read_digits(text, pos, n, year)) {
-      return std::nullopt;
-    }
-    year = negative ? -year : year;
-  } else if (!read_digits(text, pos, 4, year)) {
+  if (!read_year(text, pos, year) || !read_literal(text, pos, '-') || !read_number(text, pos, 2, month) ||
+      !read_literal(text, pos, '-') || !read_number(text, pos, 2, day)) {
     return std::nullopt;
   }
-  if (!expect(text, pos, '-') || !read_digits(text, pos, 2, month) || !expect(text, pos, '-') ||
-      !read_digits(text, pos, 2, day)) {
-    return std::nullopt;
-  }
+  // Exactly one separator byte right after the day.
   if (pos >= text.size() || (text[pos] != 'T' && text[pos] != 't' && text[pos] != ' ')) {
     return std::nullopt;
   }
   ++pos;
-  if (!read_digits(text, pos, 2, hour) || !expect(text, pos, ':') ||
-      !read_digits(text, pos, 2, minute) || !expect(text, pos, ':') ||
-      !read_digits(text, pos, 2, second)) {
+  if (!read_number(text, pos, 2, hour) || !read_literal(text, pos, ':') || !read_number(text, pos, 2, minute) ||
+      !read_literal(text, pos, ':') || !read_number(text, pos, 2, second)) {
     return std::nullopt;
   }
   std::uint32_t nanos = 0;
   if (pos < text.size() && text[pos] == '.') {
     ++pos;
-    int digits = 0;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      if (++digits > 9) {
-        return std::nullopt;
-      }
-      nanos = nanos * 10 + static_cast<std::uint32_t>(text[pos] - '0');
-      ++pos;
-    }
-    if (digits == 0) {
+    if (!is_digit(text, pos)) {
       return std::nullopt;
     }
-    for (int i = digits; i < 9; ++i) {
-      nanos *= 10;
+    // Up to 9 digits scaled to nanoseconds; the rest are truncated.
+    std::uint32_t scale = 100'000'000;
+    while (is_digit(text, pos)) {
+      nanos += static_cast<std::uint32_t>(text[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
     }
   }
   std::int64_t offset = 0;
-  if (pos < text.size() && (text[pos] == 'Z' || text[pos] == 'z')) {
-    ++pos;
-  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-    const bool negative = text[pos] == '-';
-    ++pos;
-    std::int64_t oh = 0;
-    std::int64_t om = 0;
-    if (!read_digits(text, pos, 2, oh) || !expect(text, pos, ':') || !read_digits(text, pos, 2, om) ||
-        oh > 23 || om > 59) {
-      return std::nullopt;
-    }
-    offset = (oh * 3600 + om * 60) * (negative ? -1 : 1);
-  } else {
+  if (!read_offset(text, pos, offset)) {
     return std::nullopt;
   }
+  skip_whitespace(text, pos);
   if (pos != text.size()) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 ||
-      day > days_in_month(year, static_cast<unsigned>(month)) || hour > 23 || minute > 59 ||
-      second > 59) {
+  if (year < k_min_year || year > k_max_year || month < 1 || month > 12 || day < 1 ||
+      day > days_in_month(year, static_cast<unsigned>(month)) || hour > 23 || minute > 59 || second > 60) {
     return std::nullopt;
+  }
+  if (second == 60) {
+    // A leap second, at any minute: second 59 with nanos >= 1e9, as chrono keeps it.
+    second = 59;
+    nanos += 1'000'000'000U;
   }
   const std::int64_t days =
     days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));

@@ -14,17 +14,22 @@ namespace taskstore {
 struct Timestamp
 {
   std::int64_t seconds = 0;  // since 1970-01-01T00:00:00Z
-  std::uint32_t nanos = 0;   // 0..999'999'999
+  std::uint32_t nanos = 0;   // 0..999'999'999; up to 1'999'999'999 in a leap second
   auto operator<=>(const Timestamp&) const = default;
   std::int64_t epoch_millis() const { return seconds * 1000 + nanos / 1'000'000; }
 };
 
 Timestamp now_utc();
 
-// Parses RFC 3339 with any offset (Z, z, +hh:mm, -hh:mm), 'T' or 't' or ' '
-// separator and 0..9 fractional digits; converts to UTC. nullopt when invalid.
-// Also reads the signed years (+10000, -0001) that format_autosi writes outside
-// 0..9999; seconds must be 00..59 (no leap second).
+// Parses a timestamp exactly as chrono 0.4.45's DateTime<Utc> deserializer
+// does (its relaxed RFC 3339 parser) and converts it to UTC; nullopt when
+// chrono would refuse it. That accepts 1-digit fields, whitespace between the
+// parts and at either end, a 'T', 't' or ' ' separator, any number of
+// fraction digits (truncated to 9), a leap second (second 60 at any minute,
+// kept as second 59 with nanos >= 1e9), signed years, and the offsets "Z",
+// "z", "UTC" (any case), +hh:mm, +hhmm, +hh mm and U+2212 for the minus.
+// The instant must lie in chrono 0.4.45's range (years -262143..262142),
+// which every chrono that pmcp-tasks builds with can hold.
 std::optional<Timestamp> parse_rfc3339(std::string_view text);
 
 // "2025-11-25T10:30:00.123Z": exactly 3 fraction digits, truncated (createdAt, lastUpdatedAt).
