@@ -1,6 +1,9 @@
 // taskctl cas KEY --expect-version N [FILE|-]: conditional write.
 
-#include "common.hpp"
+#include "app.hpp"
+#include "write.hpp"
+
+#include <CLI/CLI.hpp>
 
 #include <memory>
 

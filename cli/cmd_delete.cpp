@@ -1,11 +1,16 @@
 // taskctl delete KEY... | delete --owner OWNER: remove records.
 
-#include "common.hpp"
+#include "app.hpp"
+#include "context.hpp"
+#include "input.hpp"
 #include "output.hpp"
+#include "store.hpp"
 
+#include "taskstore/backend.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/key.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <memory>
@@ -21,14 +26,8 @@ struct DeleteOptions
   bool ignore_not_found = false;
   bool dry_run = false;
   bool yes = false;
-  std::optional<std::uint64_t> max_delete;
-  std::uint64_t max_delete_value = 0;
-  CLI::Option* max_delete_option = nullptr;
+  MaxDeleteOption max_delete;
 };
-
-// Keys removed per scan round when deleting an owner's records: the store is
-// scanned again after each batch, so memory stays bounded whatever the count.
-constexpr std::size_t k_batch = 500;
 
 std::string
 plural(std::uint64_t n, const char* word)
@@ -110,15 +109,8 @@ delete_owner(Context& ctx, const DeleteOptions& options)
   ResultStream results(ctx, Json{{"owner", options.owner}, {"dry_run", options.dry_run}});
 
   auto check_max = [&](std::uint64_t count) {
-    if (options.max_delete && count > *options.max_delete) {
-      CliError error(exit_conflict, "max_delete_exceeded",
-                     fmt::format("refusing to delete {} of owner {}: more than --max-delete {}",
-                                 plural(count, "record"), options.owner, *options.max_delete));
-      error.extra["count"] = count;
-      error.extra["max_delete"] = *options.max_delete;
-      error.hint = "raise --max-delete, or narrow what you delete";
-      throw error;
-    }
+    options.max_delete.check(count, fmt::format("delete {} of owner {}", plural(count, "record"), options.owner),
+                             "raise --max-delete, or narrow what you delete");
   };
 
   if (options.dry_run) {
@@ -140,43 +132,22 @@ delete_owner(Context& ctx, const DeleteOptions& options)
   }
 
   // Count first: for --max-delete and the confirmation prompt.
-  std::uint64_t count = 0;
-  store->scan(prefix, [&](const std::string&, const taskstore::VersionedRecord&) {
-    ++count;
-    return !interrupted();
-  });
+  const std::uint64_t count = taskstore::count_prefix(*store, prefix, interrupted);
   check_interrupted();
+  std::uint64_t deleted = 0;
   if (count > 0) {
     check_max(count);
     confirm(ctx, options.yes, action,
             fmt::format("Delete {} of owner {} from {}?", plural(count, "record"), options.owner,
                         store_display(ctx)));
-  }
-
-  const std::uint64_t cap = options.max_delete.value_or(UINT64_MAX);
-  std::uint64_t deleted = 0;
-  while (count > 0 && deleted < cap) {
-    std::vector<std::pair<std::string, std::uint64_t>> batch;
-    store->scan(prefix, [&](const std::string& key, const taskstore::VersionedRecord& record) {
-      batch.emplace_back(key, record.version);
-      return batch.size() < k_batch && !interrupted();
-    });
-    check_interrupted();
-    std::uint64_t removed_now = 0;
-    for (const auto& [key, version] : batch) {
-      check_interrupted();
-      if (deleted >= cap) {
-        break;
-      }
-      if (store->remove(key)) {
-        results.result(key, "deleted", version);
-        ++deleted;
-        ++removed_now;
-      }
-    }
-    if (removed_now == 0) {
-      break; // nothing left that we can remove (or only stale listings)
-    }
+    taskstore::RemovePrefixOptions remove;
+    remove.max = options.max_delete.limit().value_or(UINT64_MAX);
+    remove.should_stop = interrupted;
+    remove.on_removed = [&](const std::string& key, std::uint64_t version) {
+      results.result(key, "deleted", version);
+    };
+    deleted = taskstore::remove_prefix(*store, prefix, remove);
+    check_interrupted(); // stopped by SIGINT: exit 130, no summary
   }
   results.finish(Json{{"deleted", deleted}, {"dry_run", false}},
                  fmt::format("deleted {} of owner {}", plural(deleted, "record"), options.owner));
@@ -211,9 +182,7 @@ register_delete(CLI::App& root)
   app->add_flag("-n,--dry-run", options->dry_run, "Report what would be deleted; delete nothing");
   app->add_flag("-y,--yes", options->yes,
                 "Do not ask for confirmation (required for --owner when stdin is not a terminal)");
-  options->max_delete_option = app->add_option("--max-delete", options->max_delete_value,
-                  "With --owner: refuse (exit 4, nothing deleted) when more than N records would go")
-    ->type_name("N");
+  options->max_delete.add_to(*app, "With --owner: refuse (exit 4, nothing deleted) when more than N records would go");
   app->footer(
     "Named keys are deleted at once; a key that does not exist is reported and exits 3 after\n"
     "the others are processed (unless --ignore-not-found). --owner counts the owner's records\n"
@@ -230,12 +199,7 @@ register_delete(CLI::App& root)
     "  taskctl delete --ignore-not-found user-123:a user-123:b\n"
     "  taskctl delete --owner user-123 --dry-run\n"
     "  taskctl delete --owner user-123 --yes --max-delete 1000 -o jsonl > deleted.jsonl");
-  return {app, [options](Context& ctx) {
-            if (options->max_delete_option->count() > 0) {
-              options->max_delete = options->max_delete_value;
-            }
-            return run_delete(ctx, *options);
-          }};
+  return {app, [options](Context& ctx) { return run_delete(ctx, *options); }};
 }
 
 } // namespace taskctl

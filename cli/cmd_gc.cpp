@@ -1,11 +1,16 @@
 // taskctl gc: remove expired records (the store's cleanup_expired).
 
-#include "common.hpp"
+#include "app.hpp"
+#include "context.hpp"
+#include "input.hpp"
 #include "output.hpp"
+#include "store.hpp"
 
+#include "taskstore/backend.hpp"
 #include "taskstore/key.hpp"
 #include "taskstore/time.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <memory>
@@ -19,9 +24,7 @@ struct GcOptions
   std::string owner;
   bool dry_run = false;
   bool yes = false;
-  std::optional<std::uint64_t> max_delete;
-  std::uint64_t max_delete_value = 0;
-  CLI::Option* max_delete_option = nullptr;
+  MaxDeleteOption max_delete;
 };
 
 std::string
@@ -51,15 +54,8 @@ run_gc(Context& ctx, const GcOptions& options)
   }
 
   auto check_max = [&](std::uint64_t count) {
-    if (options.max_delete && count > *options.max_delete) {
-      CliError error(exit_conflict, "max_delete_exceeded",
-                     fmt::format("refusing to remove {}{}: more than --max-delete {}", records(count, "expired"),
-                                 scope, *options.max_delete));
-      error.extra["count"] = count;
-      error.extra["max_delete"] = *options.max_delete;
-      error.hint = "raise --max-delete, or use --owner to clean one owner at a time";
-      throw error;
-    }
+    options.max_delete.check(count, fmt::format("remove {}{}", records(count, "expired"), scope),
+                             "raise --max-delete, or use --owner to clean one owner at a time");
   };
 
   taskstore::CleanupOptions cleanup;
@@ -81,7 +77,7 @@ run_gc(Context& ctx, const GcOptions& options)
     return exit_ok;
   }
 
-  if (!options.yes || options.max_delete) {
+  if (!options.yes || options.max_delete.limit()) {
     cleanup.dry_run = true;
     cleanup.on_removed = [&](const std::string&, std::uint64_t, taskstore::Timestamp) { check_interrupted(); };
     const auto count = store->cleanup_expired(cleanup);
@@ -119,10 +115,7 @@ register_gc(CLI::App& root)
   app->add_option("--owner", options->owner, "Only this owner's records")->type_name("OWNER");
   app->add_flag("-n,--dry-run", options->dry_run, "List what would be removed; remove nothing");
   app->add_flag("-y,--yes", options->yes, "Do not ask for confirmation (required when stdin is not a terminal)");
-  options->max_delete_option =
-    app->add_option("--max-delete", options->max_delete_value,
-                    "Refuse (exit 4, nothing removed) when more than N records would be removed")
-      ->type_name("N");
+  options->max_delete.add_to(*app, "Refuse (exit 4, nothing removed) when more than N records would be removed");
   app->footer(
     "A record is expired when its expiresAt is strictly earlier than now (the same rule on\n"
     "every backend). gc counts the expired records and asks \"Remove N expired records from\n"
@@ -140,12 +133,7 @@ register_gc(CLI::App& root)
     "  taskctl gc --yes                       # from cron or CI\n"
     "  taskctl gc --owner user-123 --yes -o jsonl\n"
     "  taskctl -s redis://127.0.0.1:6379/0 gc --yes --max-delete 100000");
-  return {app, [options](Context& ctx) {
-            if (options->max_delete_option->count() > 0) {
-              options->max_delete = options->max_delete_value;
-            }
-            return run_gc(ctx, *options);
-          }};
+  return {app, [options](Context& ctx) { return run_gc(ctx, *options); }};
 }
 
 } // namespace taskctl

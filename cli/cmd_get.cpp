@@ -1,12 +1,17 @@
 // taskctl get KEY: one record, its version and whether it is expired.
 
-#include "common.hpp"
+#include "app.hpp"
+#include "context.hpp"
 #include "output.hpp"
+#include "store.hpp"
 
-#include "taskstore/time.hpp"
+#include "taskstore/backend.hpp"
+#include "taskstore/summary.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace taskctl {
@@ -17,21 +22,6 @@ struct GetOptions
 {
   std::string key;
 };
-
-// Returns the record parsed as JSON when it is a JSON object shallow enough
-// to build a DOM for; nullopt otherwise (then it is shown as a string).
-std::optional<Json>
-parse_for_display(const std::string& data)
-{
-  if (json_nesting_depth(data) > 512) {
-    return std::nullopt;
-  }
-  Json doc = Json::parse(data, nullptr, false);
-  if (doc.is_discarded()) {
-    return std::nullopt;
-  }
-  return doc;
-}
 
 std::string
 text_of(const Json* value)
@@ -57,7 +47,7 @@ member(const Json& object, const char* name)
 
 void
 print_table(const Context& ctx, const std::string& key, const taskstore::VersionedRecord& record,
-            const RecordSummary& summary, const std::optional<Json>& doc)
+            const taskstore::RecordSummary& summary, const std::optional<Json>& doc)
 {
   std::vector<std::pair<std::string, TableWriter::Cell>> rows;
   rows.push_back({"key", {key}});
@@ -115,7 +105,7 @@ run_get(Context& ctx, const GetOptions& options)
   check_key(options.key);
   auto store = open_store(ctx, StoreAccess::read);
   const auto record = store->get(options.key);
-  const auto summary = summarize_record(record.data, taskstore::now_utc());
+  const auto summary = taskstore::summarize_record(record.data);
 
   if (ctx.format == Format::raw) {
     write_stdout(record.data);
@@ -124,15 +114,14 @@ run_get(Context& ctx, const GetOptions& options)
     }
     return exit_ok;
   }
-  const auto doc = summary.json ? parse_for_display(record.data) : std::nullopt;
+  // The record as a document when it is a JSON object shallow enough to
+  // build one for; else it is shown as a string.
+  const auto doc = summary.json ? taskstore::record_document(record.data) : std::nullopt;
   if (ctx.format == Format::table) {
     print_table(ctx, options.key, record, summary, doc);
     return exit_ok;
   }
-  Json out = Json::object();
-  if (ctx.format == Format::json) {
-    out["schema_version"] = 1;
-  }
+  Json out = new_document(ctx);
   out["key"] = options.key;
   out["version"] = record.version;
   out["expired"] = summary.expired;

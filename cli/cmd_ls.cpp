@@ -1,12 +1,16 @@
 // taskctl ls [--owner OWNER | PREFIX]: stream records through the store's scan.
 
-#include "common.hpp"
+#include "app.hpp"
+#include "context.hpp"
 #include "output.hpp"
+#include "store.hpp"
 
+#include "taskstore/backend.hpp"
 #include "taskstore/key.hpp"
-#include "taskstore/record.hpp"
+#include "taskstore/summary.hpp"
 #include "taskstore/time.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -63,9 +67,9 @@ run_ls(Context& ctx, const LsOptions& options)
       return false;
     }
     progress.tick(++scanned, matched);
-    RecordSummary summary;
+    taskstore::RecordSummary summary;
     if (need_summary) {
-      summary = summarize_record(record.data, now);
+      summary = taskstore::summarize_record(record.data, now);
       if (!options.statuses.empty() &&
           (!summary.status ||
            std::find(options.statuses.begin(), options.statuses.end(), *summary.status) == options.statuses.end())) {

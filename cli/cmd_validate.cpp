@@ -1,13 +1,20 @@
 // taskctl validate [FILE...|-] | validate --stored: check variables and
 // records against the pmcp-tasks limits, streaming (no file is loaded whole).
 
-#include "common.hpp"
+#include "app.hpp"
+#include "context.hpp"
+#include "input.hpp"
 #include "output.hpp"
+#include "store.hpp"
+#include "write.hpp"
 
+#include "taskstore/backend.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/key.hpp"
-#include "taskstore/time.hpp"
+#include "taskstore/prepare.hpp"
+#include "taskstore/validate.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cstring>
@@ -195,7 +202,6 @@ validate_stored(Context& ctx, const ValidateCliOptions& options)
   lib_options.kind = taskstore::DocumentKind::record;
   Reporter reporter(ctx, Json{{"store", store_display(ctx)}, {"prefix", prefix}}, "records");
   Progress progress(ctx, "validate");
-  const auto now = taskstore::now_utc();
   std::uint64_t checked = 0;
   std::uint64_t invalid = 0;
   store->scan(prefix, [&](const std::string& key, const taskstore::VersionedRecord& record) {
@@ -203,23 +209,7 @@ validate_stored(Context& ctx, const ValidateCliOptions& options)
       return false;
     }
     progress.tick(++checked, invalid);
-    auto report = taskstore::validate_bytes(record.data, lib_options);
-    if (!report.syntax_error_at) {
-      const auto summary = summarize_record(record.data, now);
-      const auto parts = taskstore::parse_key(key);
-      if (parts && summary.owner_id && *summary.owner_id != parts->owner_id) {
-        report.violations.push_back({"/ownerId", taskstore::Rule::schema,
-                                     fmt::format("ownerId \"{}\" does not match the key's owner \"{}\"",
-                                                 *summary.owner_id, parts->owner_id)});
-        ++report.total_violations;
-      }
-      if (parts && summary.task_id && *summary.task_id != parts->task_id) {
-        report.violations.push_back({"/task/taskId", taskstore::Rule::schema,
-                                     fmt::format("taskId \"{}\" does not match the key's task id \"{}\"",
-                                                 *summary.task_id, parts->task_id)});
-        ++report.total_violations;
-      }
-    }
+    const auto report = taskstore::check_stored_record(key, record.data, lib_options);
     if (!report.ok()) {
       ++invalid;
       progress.before_output();

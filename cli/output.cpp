@@ -1,7 +1,12 @@
 #include "output.hpp"
 
+#include "store.hpp"
+
+#include "taskstore/validate.hpp"
+
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -56,6 +61,17 @@ indent_tail(const std::string& text, std::size_t n)
   return out;
 }
 
+// Appends ",name:value" for every member of object (pretty: on its own
+// line, indented one level).
+void
+append_members(std::string& text, const Json& object, bool pretty)
+{
+  for (const auto& [name, value] : object.items()) {
+    text += pretty ? fmt::format(",\n  {}: {}", dump_json(name), indent_tail(dump_json(value, 2), 2))
+                   : fmt::format(",{}:{}", dump_json(name), dump_json(value));
+  }
+}
+
 bool
 pretty(const Context& ctx)
 {
@@ -63,6 +79,16 @@ pretty(const Context& ctx)
 }
 
 } // namespace
+
+Json
+new_document(const Context& ctx)
+{
+  Json document = Json::object();
+  if (ctx.format == Format::json) {
+    document["schema_version"] = 1;
+  }
+  return document;
+}
 
 void
 print_document(const Context& ctx, const Json& document)
@@ -160,6 +186,48 @@ print_error(const Context& ctx, const ErrorReport& report)
     text += fmt::format("  hint: {}\n", scrub_secrets(report.hint));
   }
   write_stderr(text);
+}
+
+// --- violations --------------------------------------------------------------
+
+namespace {
+
+// Whether a violation of this rule carries limit and actual figures.
+bool
+has_figures(taskstore::Rule rule)
+{
+  return rule == taskstore::Rule::depth || rule == taskstore::Rule::string_length || rule == taskstore::Rule::size;
+}
+
+} // namespace
+
+std::string
+format_violation(const taskstore::Violation& v)
+{
+  std::string line = fmt::format("{}: {}", v.pointer.empty() ? "/" : v.pointer, v.message);
+  if (has_figures(v.rule)) {
+    line += fmt::format(" ({} > {})", v.actual, v.limit);
+  }
+  return line;
+}
+
+Json
+violation_to_json(const taskstore::Violation& v)
+{
+  Json j = {{"pointer", v.pointer}, {"rule", std::string(taskstore::to_string(v.rule))}, {"message", v.message}};
+  if (has_figures(v.rule)) {
+    j["limit"] = v.limit;
+    j["actual"] = v.actual;
+  }
+  return j;
+}
+
+void
+warn_unknown_fields(const Context& ctx, const std::vector<std::string>& pointers)
+{
+  for (const auto& pointer : pointers) {
+    warn(ctx, fmt::format("unknown field {} is not stored (pmcp-tasks ignores it too)", pointer));
+  }
 }
 
 // --- colour ------------------------------------------------------------------
@@ -298,10 +366,7 @@ JsonStreamWriter::JsonStreamWriter(const Context& ctx, const Json& head, std::st
   : pretty_(pretty(ctx))
 {
   std::string text = pretty_ ? "{\n  \"schema_version\": 1" : "{\"schema_version\":1";
-  for (const auto& [name, value] : head.items()) {
-    text += pretty_ ? fmt::format(",\n  {}: {}", dump_json(name), indent_tail(dump_json(value, 2), 2))
-                    : fmt::format(",{}:{}", dump_json(name), dump_json(value));
-  }
+  append_members(text, head, pretty_);
   text += pretty_ ? fmt::format(",\n  {}: [", dump_json(array_name)) : fmt::format(",{}:[", dump_json(array_name));
   write_stdout(text);
 }
@@ -323,10 +388,7 @@ void
 JsonStreamWriter::finish(const Json& tail)
 {
   std::string text = pretty_ ? (first_ ? "]" : "\n  ]") : "]";
-  for (const auto& [name, value] : tail.items()) {
-    text += pretty_ ? fmt::format(",\n  {}: {}", dump_json(name), indent_tail(dump_json(value, 2), 2))
-                    : fmt::format(",{}:{}", dump_json(name), dump_json(value));
-  }
+  append_members(text, tail, pretty_);
   text += pretty_ ? "\n}\n" : "}\n";
   write_stdout(text);
 }

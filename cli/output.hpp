@@ -3,7 +3,7 @@
 // carries diagnostics (errors, warnings, summaries, progress). With a JSON
 // format, errors are one JSON object on stderr.
 
-#include "common.hpp"
+#include "context.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -11,6 +11,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace taskstore {
+struct Violation;
+}
 
 namespace taskctl {
 
@@ -21,6 +25,10 @@ void flush_stdout();
 
 // nlohmann dump that never throws on invalid UTF-8 (it is replaced).
 std::string dump_json(const Json& value, int indent = -1);
+
+// Returns the start of a single document: {"schema_version":1} for -o json,
+// {} otherwise (a jsonl line carries no schema version).
+Json new_document(const Context& ctx);
 
 // A single document: pretty (2-space indent) on a terminal, compact otherwise;
 // one line per object for jsonl.
@@ -47,8 +55,20 @@ struct ErrorReport
 };
 void print_error(const Context& ctx, const ErrorReport& report);
 
-// Replaces secrets and URL passwords in text with "********".
+// Replaces secrets (known_secrets() of at least 3 bytes) and URL passwords in
+// text with "********".
 std::string scrub_secrets(std::string text);
+
+// Violations of the validator and of prepare_record:
+// "/pointer: message (actual > limit)" (the limit figures only for the
+// depth, string-length and size rules); "/" stands for the root pointer.
+std::string format_violation(const taskstore::Violation& v);
+// {"pointer","rule","message"[,"limit","actual"]}.
+Json violation_to_json(const taskstore::Violation& v);
+
+// Warns (unless quiet) "unknown field POINTER is not stored (pmcp-tasks
+// ignores it too)" for each pointer ("/extra", "/task/extra").
+void warn_unknown_fields(const Context& ctx, const std::vector<std::string>& pointers);
 
 // ANSI colours, applied only when enabled.
 enum class Color

@@ -1,0 +1,36 @@
+#pragma once
+// The program and its subcommands: run_taskctl is all of taskctl (main.cpp
+// only calls it); each register_* adds one subcommand to the CLI11 app.
+
+#include <functional>
+
+namespace CLI {
+class App;
+}
+
+namespace taskctl {
+
+struct Context;
+
+// A registered subcommand: the CLI11 app and what running it does (returns
+// the exit status; throws for failures).
+struct Command
+{
+  CLI::App* app = nullptr;
+  std::function<int(Context&)> run;
+};
+
+Command register_get(CLI::App& root);
+Command register_put(CLI::App& root);
+Command register_cas(CLI::App& root);
+Command register_delete(CLI::App& root);
+Command register_ls(CLI::App& root);
+Command register_gc(CLI::App& root);
+Command register_validate(CLI::App& root);
+
+// Runs taskctl: installs the signal handlers, parses argv, runs the chosen
+// subcommand and prints any failure (failure_report). Returns the exit
+// status; never throws a std::exception.
+int run_taskctl(int argc, char** argv);
+
+} // namespace taskctl

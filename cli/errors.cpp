@@ -1,0 +1,110 @@
+#include "errors.hpp"
+
+#include "context.hpp"
+#include "store.hpp"
+
+#include "taskstore/error.hpp"
+
+#include <fmt/format.h>
+
+namespace taskctl {
+
+namespace {
+
+ErrorReport
+report_for(const std::exception& e, int exit_code, std::string code)
+{
+  ErrorReport r;
+  r.code = std::move(code);
+  r.exit_code = exit_code;
+  auto chain = taskstore::error_chain(e);
+  r.message = chain.front();
+  r.causes.assign(chain.begin() + 1, chain.end());
+  return r;
+}
+
+ErrorReport
+interrupted_report()
+{
+  ErrorReport r;
+  r.code = "interrupted";
+  r.exit_code = interrupt_exit_code();
+  r.message = "interrupted";
+  return r;
+}
+
+ErrorReport
+storage_report(const Context& ctx, const taskstore::StorageError& e)
+{
+  ErrorReport r;
+  switch (e.kind()) {
+  case taskstore::StorageErrorKind::not_found:
+    r = report_for(e, exit_not_found, "not_found");
+    r.extra["key"] = e.key();
+    break;
+  case taskstore::StorageErrorKind::version_conflict:
+    r = report_for(e, exit_conflict, "version_conflict");
+    r.extra["key"] = e.key();
+    r.extra["expected_version"] = e.expected();
+    r.extra["current_version"] = e.actual();
+    r.hint =
+      fmt::format("the current version is {}; read it with `taskctl get {}` and retry", e.actual(), e.key());
+    break;
+  case taskstore::StorageErrorKind::capacity_exceeded:
+    r = report_for(e, exit_failure, "capacity_exceeded");
+    break;
+  case taskstore::StorageErrorKind::backend:
+    if (e.unavailable()) {
+      r = report_for(e, exit_unavailable, "unavailable");
+      r.hint = fmt::format("is the store reachable? store: {}; --timeout {} (raise it to wait longer)",
+                           store_display(ctx), ctx.global.timeout);
+    } else {
+      r = report_for(e, exit_failure, "backend");
+      r.hint = fmt::format("store: {}", store_display(ctx));
+    }
+    break;
+  }
+  return r;
+}
+
+} // namespace
+
+ErrorReport
+failure_report(const Context& ctx, std::exception_ptr error)
+{
+  try {
+    std::rethrow_exception(error);
+  } catch (const Interrupted&) {
+    return interrupted_report();
+  } catch (const CliError& e) {
+    if (interrupted()) {
+      return interrupted_report();
+    }
+    ErrorReport r = report_for(e, e.exit_code(), e.code());
+    r.causes.insert(r.causes.begin(), e.causes.begin(), e.causes.end());
+    r.details = e.details;
+    r.hint = e.hint;
+    r.extra = e.extra;
+    return r;
+  } catch (const taskstore::StorageError& e) {
+    if (interrupted()) {
+      return interrupted_report();
+    }
+    return storage_report(ctx, e);
+  } catch (const taskstore::InvalidArgument& e) {
+    return report_for(e, exit_usage, "invalid_argument");
+  } catch (const taskstore::ConfigError& e) {
+    ErrorReport r = report_for(e, exit_config, "config");
+    r.hint = fmt::format("store: {}", store_display(ctx));
+    return r;
+  } catch (const taskstore::TaskError& e) {
+    return report_for(e, exit_failure, "task_error");
+  } catch (const std::exception& e) {
+    if (interrupted()) {
+      return interrupted_report();
+    }
+    return report_for(e, exit_failure, "internal");
+  }
+}
+
+} // namespace taskctl

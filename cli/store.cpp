@@ -1,0 +1,244 @@
+#include "store.hpp"
+
+#include "output.hpp"
+
+#include "taskstore/backend.hpp"
+#include "taskstore/error.hpp"
+#include "taskstore/registry.hpp"
+#include "taskstore/text.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace taskctl {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// What this run resolved and read, so that messages and the secret scrubber
+// see the same store and password as the open did.
+struct StoreState
+{
+  bool resolved = false;
+  ResolvedStore store;
+  std::optional<std::string> env_password;
+  bool env_password_read = false;
+};
+
+StoreState&
+state()
+{
+  static StoreState s;
+  return s;
+}
+
+// password_from_environment(), read once per run.
+const std::optional<std::string>&
+env_password()
+{
+  auto& s = state();
+  if (!s.env_password_read) {
+    s.env_password_read = true; // a file that cannot be read fails this run once
+    s.env_password = password_from_environment();
+  }
+  return s.env_password;
+}
+
+const char* const k_store_hint =
+  "point taskctl at a store with --store URI or TASKCTL_STORE, e.g. sqlite:///var/lib/app/tasks.db, "
+  "redis://127.0.0.1:6379/0?prefix=pmcp or dynamodb://TABLE?region=eu-west-1 (see taskctl --help)";
+
+// The open's CliError for a library error e: code and exit status as given,
+// the nested causes of e, and hint.
+CliError
+open_error(int exit_code, const char* code, const std::exception& e, std::string hint)
+{
+  CliError error(exit_code, code, e.what());
+  auto chain = taskstore::error_chain(e);
+  error.causes.assign(chain.begin() + 1, chain.end());
+  error.hint = std::move(hint);
+  return error;
+}
+
+} // namespace
+
+std::string
+default_store_path()
+{
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && xdg[0] == '/') {
+    return (fs::path(xdg) / "taskctl" / "tasks.db").string();
+  }
+  std::string home;
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') {
+    home = h;
+  } else if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_dir != nullptr) {
+    home = pw->pw_dir;
+  }
+  if (home.empty()) {
+    throw taskstore::ConfigError("no default store: neither XDG_DATA_HOME nor HOME is set; " +
+                                 std::string(k_store_hint));
+  }
+  return (fs::path(home) / ".local" / "share" / "taskctl" / "tasks.db").string();
+}
+
+ResolvedStore
+locate_store(const std::string& flag)
+{
+  ResolvedStore r;
+  if (!flag.empty()) {
+    r.uri_text = flag;
+    r.source = StoreSource::flag;
+  } else if (const char* env = std::getenv("TASKCTL_STORE"); env != nullptr && *env != '\0') {
+    r.uri_text = env;
+    r.source = StoreSource::environment;
+  } else {
+    r.default_path = default_store_path();
+    r.uri_text = "sqlite://" + taskstore::percent_encode(r.default_path, "/");
+    r.source = StoreSource::default_store;
+  }
+  try {
+    r.uri = taskstore::StoreUri::parse(r.uri_text);
+  } catch (const taskstore::InvalidArgument& e) {
+    CliError error(exit_usage, "invalid_store_uri", e.what());
+    error.hint = k_store_hint;
+    throw error;
+  }
+  return r;
+}
+
+ResolvedStore
+resolve_store(const Context& ctx)
+{
+  auto& s = state();
+  if (s.resolved) {
+    return s.store;
+  }
+  ResolvedStore r = locate_store(ctx.global.store);
+  if (r.source == StoreSource::flag && r.uri.password && !ctx.global.quiet) {
+    warn(ctx, "a password given in --store is visible to other users of this machine (ps, shell "
+              "history); prefer TASKCTL_STORE_PASSWORD or TASKCTL_STORE_PASSWORD_FILE");
+  }
+  s.store = r;
+  s.resolved = true;
+  return r;
+}
+
+std::chrono::milliseconds
+parse_timeout(const Context& ctx)
+{
+  try {
+    return std::chrono::milliseconds(taskstore::parse_duration_ms(ctx.global.timeout));
+  } catch (const taskstore::InvalidArgument& e) {
+    throw CliError(exit_usage, "usage", fmt::format("--timeout: {}", e.what()));
+  }
+}
+
+std::optional<std::string>
+password_from_environment()
+{
+  if (const char* pw = std::getenv("TASKCTL_STORE_PASSWORD"); pw != nullptr && *pw != '\0') {
+    return std::string(pw);
+  }
+  const char* file = std::getenv("TASKCTL_STORE_PASSWORD_FILE");
+  if (file == nullptr || *file == '\0') {
+    return std::nullopt;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    throw taskstore::ConfigError(
+      fmt::format("cannot read TASKCTL_STORE_PASSWORD_FILE {}: {}", file, std::strerror(errno)));
+  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+std::unique_ptr<taskstore::StorageBackend>
+open_store(const Context& ctx, StoreAccess access)
+{
+  const auto timeout = parse_timeout(ctx);
+  const ResolvedStore store = resolve_store(ctx);
+  taskstore::OpenOptions options;
+  options.create_if_missing = access == StoreAccess::write;
+  options.timeout = timeout;
+  try {
+    options.password = env_password();
+  } catch (const taskstore::ConfigError& e) {
+    throw CliError(exit_config, "config", e.what());
+  }
+
+  if (store.source == StoreSource::default_store) {
+    std::error_code ec;
+    const fs::path path(store.default_path);
+    if (access == StoreAccess::read && !fs::exists(path, ec)) {
+      CliError error(exit_config, "no_store",
+                     fmt::format("no store: the default store {} does not exist", store.default_path));
+      error.hint = std::string(k_store_hint) + "; `taskctl put` creates the default store";
+      throw error;
+    }
+    if (access == StoreAccess::write && !fs::exists(path.parent_path(), ec)) {
+      fs::create_directories(path.parent_path(), ec);
+      if (ec) {
+        throw CliError(exit_config, "config",
+                       fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
+      }
+      ::chmod(path.parent_path().c_str(), 0700);
+    }
+  }
+
+  try {
+    return taskstore::open_store(store.uri, options);
+  } catch (const taskstore::InvalidArgument& e) {
+    throw open_error(exit_usage, "invalid_store_uri", e, k_store_hint);
+  } catch (const taskstore::ConfigError& e) {
+    throw open_error(exit_config, "config", e, fmt::format("the store is {}", store.uri.redacted()));
+  }
+}
+
+std::string
+store_display(const Context& ctx)
+{
+  try {
+    return resolve_store(ctx).uri.redacted();
+  } catch (...) {
+    return "(invalid store URI)";
+  }
+}
+
+std::vector<std::string>
+known_secrets()
+{
+  std::vector<std::string> out;
+  const auto& s = state();
+  if (s.resolved && s.store.uri.password && !s.store.uri.password->empty()) {
+    out.push_back(*s.store.uri.password);
+  }
+  if (s.env_password && !s.env_password->empty()) {
+    out.push_back(*s.env_password);
+  }
+  if (const char* pw = std::getenv("TASKCTL_STORE_PASSWORD"); pw != nullptr && *pw != '\0') {
+    out.emplace_back(pw);
+  }
+  return out;
+}
+
+taskstore::KeyParts
+check_key(const std::string& key)
+{
+  return taskstore::split_key(key);
+}
+
+} // namespace taskctl

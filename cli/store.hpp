@@ -1,0 +1,91 @@
+#pragma once
+// Which store a run uses and how it is opened: --store, then TASKCTL_STORE,
+// then the default SQLite file; the password sources; --timeout; every
+// failure to open turned into a CliError with its exit status and a hint.
+
+#include "context.hpp"
+
+#include "taskstore/key.hpp"
+#include "taskstore/uri.hpp"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace taskstore {
+class StorageBackend;
+}
+
+namespace taskctl {
+
+enum class StoreAccess
+{
+  read,  // never creates the store; a missing store is a ConfigError (exit 7)
+  write, // creates the store (and the default store's directory, mode 0700)
+};
+
+// Where the store URI came from.
+enum class StoreSource
+{
+  flag,
+  environment,
+  default_store,
+};
+
+struct ResolvedStore
+{
+  std::string uri_text;  // as given (may hold a password: never print it)
+  taskstore::StoreUri uri;
+  StoreSource source = StoreSource::default_store;
+  std::string default_path; // the default SQLite file, when source == default_store
+};
+
+// The default store file: $XDG_DATA_HOME/taskctl/tasks.db when XDG_DATA_HOME
+// is an absolute path, else ~/.local/share/taskctl/tasks.db (HOME, else the
+// passwd entry). Throws
+// ConfigError when no home directory can be found.
+std::string default_store_path();
+
+// Returns the store named by flag (the --store value; "" = not given), else
+// by TASKCTL_STORE, else the default store (sqlite:// and the percent-encoded
+// default_store_path()), with its URI parsed. Reads the environment on every
+// call and warns about nothing. Throws CliError invalid_store_uri (exit 2)
+// for a malformed URI, ConfigError when the default store has no location.
+ResolvedStore locate_store(const std::string& flag);
+
+// locate_store(ctx.global.store), once per run (later calls return the first
+// result). Warns (unless quiet) when a password is inline in a URI given on
+// the command line.
+ResolvedStore resolve_store(const Context& ctx);
+
+// Returns --timeout as a duration; throws CliError usage (exit 2) for a
+// malformed one.
+std::chrono::milliseconds parse_timeout(const Context& ctx);
+
+// Returns the password from TASKCTL_STORE_PASSWORD, else from the file named
+// by TASKCTL_STORE_PASSWORD_FILE (trailing newlines stripped), else nullopt.
+// Reads the environment on every call. Throws ConfigError when the file
+// cannot be read.
+std::optional<std::string> password_from_environment();
+
+// Opens the store: password_from_environment() (read once per run),
+// --timeout, create_if_missing from access. Throws CliError: no_store
+// (exit 7) for a missing default store on a read, invalid_store_uri (exit 2),
+// config (exit 7), each with a hint naming how to point taskctl at a store.
+std::unique_ptr<taskstore::StorageBackend> open_store(const Context& ctx, StoreAccess access);
+
+// The redacted URI of the store this run uses (for messages); never throws.
+std::string store_display(const Context& ctx);
+
+// Every secret this run knows (the store URI's password, the password from
+// the environment or file), so the error printer can scrub them.
+std::vector<std::string> known_secrets();
+
+// Checks a KEY argument: it must contain ':' (split at the first one); empty
+// parts are allowed, as in pmcp-tasks. Returns the parts; throws
+// InvalidArgument (exit 2) for a key without ':'.
+taskstore::KeyParts check_key(const std::string& key);
+
+} // namespace taskctl

@@ -1,0 +1,266 @@
+#include "write.hpp"
+
+#include "context.hpp"
+#include "input.hpp"
+#include "output.hpp"
+#include "store.hpp"
+
+#include "taskstore/backend.hpp"
+#include "taskstore/error.hpp"
+#include "taskstore/prepare.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace taskctl {
+
+// --- limits ------------------------------------------------------------------
+
+void
+LimitOptions::add_to(CLI::App& app)
+{
+  app.add_option("--max-depth", max_depth,
+                 "Largest nesting depth of a variable's value (pmcp-tasks max_variable_depth)")
+    ->capture_default_str()
+    ->group("Limits");
+  app.add_option("--max-string-length", max_string_length,
+                 "Largest UTF-8 byte length of a string value (pmcp-tasks max_string_length)")
+    ->capture_default_str()
+    ->group("Limits");
+  app.add_option("--max-size", max_size,
+                 "Largest compact serialized size of the variables object, in bytes "
+                 "(pmcp-tasks max_variable_size_bytes)")
+    ->capture_default_str()
+    ->group("Limits");
+}
+
+taskstore::StoreConfig
+LimitOptions::config() const
+{
+  taskstore::StoreConfig config;
+  config.max_variable_depth = max_depth;
+  config.max_string_length = max_string_length;
+  config.max_variable_size_bytes = max_size;
+  return config;
+}
+
+// --- preparing ---------------------------------------------------------------
+
+namespace {
+
+// The CliError validation_failed for a record that prepare_record rejected.
+CliError
+validation_error(const std::string& key, const taskstore::PreparedRecord& prepared)
+{
+  const std::uint64_t total = prepared.total_violations;
+  CliError error(exit_invalid, "validation_failed",
+                 fmt::format("invalid record for key {}: {} problem{}", key, total, total == 1 ? "" : "s"));
+  Json list = Json::array();
+  for (const auto& v : prepared.violations) {
+    error.details.push_back(format_violation(v));
+    list.push_back(violation_to_json(v));
+  }
+  if (total > prepared.violations.size()) {
+    error.details.push_back(fmt::format("... and {} more", total - prepared.violations.size()));
+  }
+  error.hint = "fix the record, or pass --no-validate to store the bytes as given";
+  error.extra["key"] = key;
+  error.extra["violations"] = std::move(list);
+  error.extra["total_violations"] = total;
+  return error;
+}
+
+} // namespace
+
+std::string
+prepare_for_write(const Context& ctx, const std::string& key, std::string_view data, const LimitOptions& limits)
+{
+  auto prepared = taskstore::prepare_record(key, data, limits.config());
+  if (!prepared.ok()) {
+    throw validation_error(key, prepared);
+  }
+  warn_unknown_fields(ctx, prepared.unknown_fields);
+  return std::move(prepared.bytes);
+}
+
+// --- writing -----------------------------------------------------------------
+
+namespace {
+
+// The current version of key, 0 when it does not exist.
+std::uint64_t
+current_version(taskstore::StorageBackend& store, const std::string& key)
+{
+  try {
+    return store.get(key).version;
+  } catch (const taskstore::StorageError& e) {
+    if (e.kind() == taskstore::StorageErrorKind::not_found) {
+      return 0;
+    }
+    throw;
+  }
+}
+
+CliError
+exists_error(const std::string& key, std::uint64_t version)
+{
+  CliError error(exit_conflict, "already_exists", fmt::format("key {} already exists (version {})", key, version));
+  error.extra["key"] = key;
+  error.extra["current_version"] = version;
+  error.hint = fmt::format("use `taskctl cas --expect-version {} {} FILE` to replace it", version, key);
+  return error;
+}
+
+CliError
+missing_error(const std::string& key, std::uint64_t expected)
+{
+  CliError error(exit_not_found, "not_found", fmt::format("key not found: {}", key));
+  error.extra["key"] = key;
+  error.extra["expected_version"] = expected;
+  error.extra["current_version"] = 0;
+  error.hint = "use `taskctl put` (or --expect-version 0) to create it";
+  return error;
+}
+
+CliError
+conflict_error(const std::string& key, std::uint64_t expected, std::uint64_t actual)
+{
+  CliError error(exit_conflict, "version_conflict",
+                 fmt::format("version conflict on key {}: expected {}, found {} (the current version is {})", key,
+                             expected, actual, actual));
+  error.extra["key"] = key;
+  error.extra["expected_version"] = expected;
+  error.extra["current_version"] = actual;
+  error.hint = fmt::format("someone changed it since you read it: `taskctl get {}` shows version {}; "
+                           "re-apply your change to that and retry",
+                           key, actual);
+  return error;
+}
+
+// The dry run of apply_write: the same rules against the current version.
+WriteOutcome
+plan_write(taskstore::StorageBackend& store, const WriteRequest& request, const std::string& bytes)
+{
+  const std::uint64_t current = current_version(store, request.key);
+  if (request.if_absent && current != 0) {
+    throw exists_error(request.key, current);
+  }
+  if (request.expect_version && *request.expect_version != current) {
+    if (current == 0) {
+      throw missing_error(request.key, *request.expect_version);
+    }
+    if (*request.expect_version == 0) {
+      throw exists_error(request.key, current);
+    }
+    throw conflict_error(request.key, *request.expect_version, current);
+  }
+  return {request.key, current + 1, current, true, bytes.size()};
+}
+
+} // namespace
+
+WriteOutcome
+apply_write(taskstore::StorageBackend& store, const WriteRequest& request, const std::string& bytes)
+{
+  if (request.dry_run) {
+    return plan_write(store, request, bytes);
+  }
+  const bool is_cas = request.expect_version.has_value();
+  std::uint64_t version = 0;
+  std::uint64_t previous = 0;
+  if (request.if_absent || (is_cas && *request.expect_version == 0)) {
+    // put_if_version(key, data, 0) is the store's atomic create-if-absent.
+    try {
+      version = store.put_if_version(request.key, bytes, 0);
+    } catch (const taskstore::StorageError& e) {
+      if (e.kind() == taskstore::StorageErrorKind::version_conflict) {
+        throw exists_error(request.key, e.actual());
+      }
+      throw;
+    }
+  } else if (is_cas) {
+    try {
+      version = store.put_if_version(request.key, bytes, *request.expect_version);
+      previous = *request.expect_version;
+    } catch (const taskstore::StorageError& e) {
+      if (e.kind() == taskstore::StorageErrorKind::version_conflict) {
+        if (e.actual() == 0) {
+          throw missing_error(request.key, *request.expect_version);
+        }
+        throw conflict_error(request.key, *request.expect_version, e.actual());
+      }
+      throw;
+    }
+  } else {
+    version = store.put(request.key, bytes);
+    previous = version - 1;
+  }
+  return {request.key, version, previous, false, bytes.size()};
+}
+
+void
+print_write_outcome(const Context& ctx, const WriteOutcome& outcome)
+{
+  switch (ctx.format) {
+  case Format::raw:
+    write_stdout(fmt::format("{}\n", outcome.version));
+    return;
+  case Format::table:
+    if (outcome.dry_run) {
+      write_stdout(fmt::format("dry run: {} is valid; would write version {} ({}); nothing was written\n",
+                               outcome.key, outcome.version,
+                               outcome.previous == 0 ? std::string("a new key")
+                                                     : fmt::format("replacing version {}", outcome.previous)));
+    } else {
+      write_stdout(fmt::format("stored {} (version {})\n", outcome.key, outcome.version));
+    }
+    return;
+  case Format::json:
+  case Format::jsonl:
+  case Format::unset: {
+    Json out = new_document(ctx);
+    out["key"] = outcome.key;
+    out["version"] = outcome.version;
+    out["previous_version"] = outcome.previous;
+    out["dry_run"] = outcome.dry_run;
+    out["bytes"] = outcome.bytes;
+    print_document(ctx, out);
+    return;
+  }
+  }
+}
+
+int
+run_write(Context& ctx, const WriteRequest& request)
+{
+  ctx.resolve_format(Format::table);
+  check_key(request.key);
+  const std::string data = read_input(ctx, request.input);
+  const std::string bytes = request.no_validate ? data : prepare_for_write(ctx, request.key, data, request.limits);
+  // put creates the store; cas never does (there is nothing to compare with),
+  // nor does a dry run.
+  const bool creates = !request.dry_run && !request.expect_version;
+  auto store = open_store(ctx, creates ? StoreAccess::write : StoreAccess::read);
+  if (!request.dry_run) {
+    check_interrupted();
+  }
+  print_write_outcome(ctx, apply_write(*store, request, bytes));
+  return exit_ok;
+}
+
+void
+add_write_options(CLI::App& app, WriteRequest& request)
+{
+  app.add_option("KEY", request.key, "Record key OWNER:TASK_ID; must match the record's ownerId and task.taskId")
+    ->required();
+  app.add_option("FILE", request.input,
+                 "The record (a TaskRecord JSON document): a file, or - for stdin; stdin when omitted "
+                 "and not a terminal");
+  app.add_flag("--no-validate", request.no_validate,
+               "Store the input bytes exactly as given, without any check (for repairs of foreign data)");
+  app.add_flag("-n,--dry-run", request.dry_run,
+               "Validate, read the current version and report what would be written; write nothing");
+  request.limits.add_to(app);
+}
+
+} // namespace taskctl
