@@ -27,17 +27,9 @@ struct BackendStore
   RunResult run(std::vector<std::string> args, std::string input = {})
   {
     args.insert(args.begin(), {"-s", store.uri});
-    RunOptions options;
-    options.input = std::move(input);
-    return taskctl(args, options);
+    return taskctl(args, with_input(std::move(input)));
   }
 };
-
-bool
-contains(const std::string& text, const std::string& part)
-{
-  return text.find(part) != std::string::npos;
-}
 
 } // namespace
 

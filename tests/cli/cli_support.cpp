@@ -1,5 +1,7 @@
 #include "cli_support.hpp"
 
+#include "taskstore/registry.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -130,6 +132,36 @@ describe(const RunResult& r)
     s << "\n--- tty ---\n" << r.tty;
   }
   return s.str();
+}
+
+bool
+contains(const std::string& text, const std::string& part)
+{
+  return text.find(part) != std::string::npos;
+}
+
+RunOptions
+with_input(std::string input)
+{
+  RunOptions o;
+  o.input = std::move(input);
+  return o;
+}
+
+taskstore::StorageBackend&
+SqliteStore::lib()
+{
+  if (!handle) {
+    handle = taskstore::open_store(uri);
+  }
+  return *handle;
+}
+
+RunResult
+SqliteStore::run(std::vector<std::string> args, RunOptions options)
+{
+  args.insert(args.begin(), {"-s", uri});
+  return taskctl(args, std::move(options));
 }
 
 } // namespace clitest

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,5 +55,27 @@ Snapshot snapshot(taskstore::StorageBackend& store);
 
 // Renders a RunResult for failure messages.
 std::string describe(const RunResult& r);
+
+// Whether text contains part.
+bool contains(const std::string& text, const std::string& part);
+
+// RunOptions whose stdin is input.
+RunOptions with_input(std::string input);
+
+// A temporary SQLite store, the URI that names it, and a library handle to
+// seed and inspect it (the SQLite-only suite, [sqlite-cli]).
+struct SqliteStore
+{
+  TempDir dir;
+  std::string path = dir.file("tasks.db");
+  std::string uri = "sqlite://" + path;
+  std::unique_ptr<taskstore::StorageBackend> handle;
+
+  // The library handle, opened on first use.
+  taskstore::StorageBackend& lib();
+  void seed(const std::string& key, const std::string& data) { lib().put(key, data); }
+  // Runs taskctl -s uri args.
+  RunResult run(std::vector<std::string> args, RunOptions options = {});
+};
 
 } // namespace clitest
