@@ -1,0 +1,262 @@
+// Unit tests of cli/output: violation lines and objects, secret scrubbing,
+// colour, the streaming table and JSON writers, per-key results, the error
+// printer and warnings.
+
+#include "output.hpp"
+#include "unit_support.hpp"
+
+#include "taskstore/validate.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+using namespace taskctl;
+using clitest::captured;
+using clitest::ScopedEnv;
+
+TEST_CASE("format_violation: /pointer: message, figures for the depth, string-length and size rules", "[unit]")
+{
+  using taskstore::Rule;
+  CHECK(format_violation({"/variables/a", Rule::depth, "nesting depth 11 exceeds maximum 10", 10, 11}) ==
+        "/variables/a: nesting depth 11 exceeds maximum 10 (11 > 10)");
+  CHECK(format_violation({"/variables/s", Rule::string_length, "too long", 65536, 70000}) ==
+        "/variables/s: too long (70000 > 65536)");
+  CHECK(format_violation({"/variables", Rule::size, "too big", 100, 101}) == "/variables: too big (101 > 100)");
+  CHECK(format_violation({"", Rule::syntax, "unexpected end of input", 0, 0}) == "/: unexpected end of input");
+  CHECK(format_violation({"/task/status", Rule::schema, "unknown status", 3, 4}) == "/task/status: unknown status");
+}
+
+TEST_CASE("violation_to_json: pointer, rule, message; limit and actual only where they mean something", "[unit]")
+{
+  using taskstore::Rule;
+  CHECK(violation_to_json({"/variables/a", Rule::depth, "deep", 10, 11}).dump() ==
+        R"({"pointer":"/variables/a","rule":"depth","message":"deep","limit":10,"actual":11})");
+  CHECK(violation_to_json({"", Rule::schema, "not an object", 1, 2}).dump() ==
+        R"({"pointer":"","rule":"schema","message":"not an object"})");
+  CHECK(violation_to_json({"/v", Rule::string_length, "long", 5, 6})["rule"] == "string_length");
+}
+
+TEST_CASE("scrub_secrets: URL passwords and the known secrets become ********", "[unit]")
+{
+  ScopedEnv env;
+  env.set("TASKCTL_STORE_PASSWORD", std::nullopt);
+  CHECK(scrub_secrets("cannot connect to redis://admin:s3cret@127.0.0.1:6379/0") ==
+        "cannot connect to redis://admin:********@127.0.0.1:6379/0");
+  CHECK(scrub_secrets("see 'redis://:pw@host' and dynamodb://t") == "see 'redis://:********@host' and dynamodb://t");
+  CHECK(scrub_secrets("no url: a:b@c") == "no url: a:b@c");
+
+  env.set("TASKCTL_STORE_PASSWORD", "hunter2");
+  CHECK(scrub_secrets("AUTH hunter2 failed; hunter2 again") == "AUTH ******** failed; ******** again");
+  env.set("TASKCTL_STORE_PASSWORD", "ab"); // too short to replace without mangling the message
+  CHECK(scrub_secrets("a table about ab") == "a table about ab");
+}
+
+TEST_CASE("paint colours only when enabled; status_color per task status", "[unit]")
+{
+  CHECK(paint("x", Color::red, false) == "x");
+  CHECK(paint("x", Color::none, true) == "x");
+  CHECK(paint("x", Color::red, true) == "\033[1;31mx\033[0m");
+  CHECK(paint("x", Color::dim, true) == "\033[2mx\033[0m");
+  CHECK(status_color("working") == Color::blue);
+  CHECK(status_color("input_required") == Color::magenta);
+  CHECK(status_color("completed") == Color::green);
+  CHECK(status_color("failed") == Color::red);
+  CHECK(status_color("cancelled") == Color::yellow);
+  CHECK(status_color("running") == Color::none);
+}
+
+TEST_CASE("TableWriter: widths from the buffered rows, two spaces between columns, no trailing blanks", "[unit]")
+{
+  Context ctx;
+  const auto out = captured(STDOUT_FILENO, [&] {
+    TableWriter table(ctx, {"KEY", "VERSION", "STATUS"});
+    table.row({{"alice:t1"}, {"1"}, {"working", Color::blue}});
+    table.row({{"b:t"}, {"12"}, {""}});
+    table.finish();
+  });
+  CHECK(out == "KEY       VERSION  STATUS\n"
+               "alice:t1  1        working\n"
+               "b:t       12\n");
+
+  const auto streamed = captured(STDOUT_FILENO, [&] {
+    TableWriter table(ctx, {"A", "B"}, 1); // one buffered row: later rows keep its widths
+    table.row({{"xx"}, {"1"}});
+    table.row({{"longer"}, {"2"}});
+    table.row({{"y"}}); // missing cells are empty
+    table.finish();
+  });
+  CHECK(streamed == "A   B\n"
+                    "xx  1\n"
+                    "longer  2\n"
+                    "y\n");
+
+  ctx.color_stdout = true;
+  const auto coloured = captured(STDOUT_FILENO, [&] {
+    TableWriter table(ctx, {"S"});
+    table.row({{"failed", Color::red}});
+    table.finish();
+  });
+  CHECK(coloured == "\033[1mS\033[0m\n\033[1;31mfailed\033[0m\n");
+
+  const auto empty = captured(STDOUT_FILENO, [&] {
+    TableWriter table(ctx, {"KEY"});
+    table.finish();
+  });
+  CHECK(empty == "\033[1mKEY\033[0m\n"); // the header alone
+}
+
+TEST_CASE("JsonStreamWriter: one document, the array streamed; pretty only for json on a terminal", "[unit]")
+{
+  Context ctx;
+  ctx.format = Format::json;
+  auto out = captured(STDOUT_FILENO, [&] {
+    JsonStreamWriter json(ctx, Json{{"prefix", "a:"}}, "records");
+    json.item(Json{{"key", "a:1"}});
+    json.item(Json(2));
+    json.finish(Json{{"count", 2}});
+  });
+  CHECK(out == R"({"schema_version":1,"prefix":"a:","records":[{"key":"a:1"},2],"count":2})"
+               "\n");
+
+  out = captured(STDOUT_FILENO, [&] {
+    JsonStreamWriter json(ctx, Json::object(), "keys");
+    json.finish(Json::object());
+  });
+  CHECK(out == "{\"schema_version\":1,\"keys\":[]}\n");
+
+  ctx.stdout_tty = true;
+  out = captured(STDOUT_FILENO, [&] {
+    JsonStreamWriter json(ctx, Json{{"head", Json{{"a", 1}}}}, "items");
+    json.item(Json{{"k", "v"}});
+    json.finish(Json{{"n", 1}});
+  });
+  CHECK(out == "{\n"
+               "  \"schema_version\": 1,\n"
+               "  \"head\": {\n"
+               "    \"a\": 1\n"
+               "  },\n"
+               "  \"items\": [\n"
+               "    {\n"
+               "      \"k\": \"v\"\n"
+               "    }\n"
+               "  ],\n"
+               "  \"n\": 1\n"
+               "}\n");
+}
+
+TEST_CASE("ResultStream: jsonl lines then a summary; table sentences; raw keys", "[unit]")
+{
+  Context ctx;
+  ctx.format = Format::jsonl;
+  auto out = captured(STDOUT_FILENO, [&] {
+    ResultStream results(ctx, Json{{"dry_run", false}});
+    results.result("a:1", "deleted", 3, std::string("2020-01-01T00:00:00Z"));
+    results.result("a:2", "not_found", 0);
+    results.finish(Json{{"deleted", 1}}, "deleted 1 record");
+  });
+  CHECK(out == R"({"key":"a:1","status":"deleted","version":3,"expiresAt":"2020-01-01T00:00:00Z"})"
+               "\n"
+               R"({"key":"a:2","status":"not_found","version":null})"
+               "\n"
+               R"({"summary":{"deleted":1}})"
+               "\n");
+
+  ctx.format = Format::table;
+  out = captured(STDOUT_FILENO, [&] {
+    ResultStream results(ctx, Json::object());
+    results.result("a:1", "would_delete", 2);
+    results.result("a:2", "deleted", 4, std::string("2020-01-01T00:00:00Z"));
+    results.result("a:3", "not_found", 0);
+    results.finish(Json::object(), "would delete 1 record");
+  });
+  CHECK(out == "would delete a:1 (version 2)\n"
+               "deleted a:2 (version 4, expired at 2020-01-01T00:00:00Z)\n"
+               "not found a:3\n"
+               "would delete 1 record\n");
+
+  out = captured(STDOUT_FILENO, [&] {
+    ResultStream results(ctx, Json::object(), false); // no per-key lines, only the sentence
+    results.result("a:1", "deleted", 2);
+    results.finish(Json::object(), "removed 1 expired record");
+  });
+  CHECK(out == "removed 1 expired record\n");
+
+  ctx.format = Format::raw;
+  out = captured(STDOUT_FILENO, [&] {
+    ResultStream results(ctx, Json::object());
+    results.result("a:1", "deleted", 2);
+    results.finish(Json::object(), "ignored");
+  });
+  CHECK(out == "a:1\n");
+}
+
+TEST_CASE("print_error: text with causes, details and hint; or one JSON object; secrets scrubbed", "[unit]")
+{
+  ErrorReport report;
+  report.code = "unavailable";
+  report.exit_code = exit_unavailable;
+  report.message = "backend error: redis://u:pw12@h:1 refused";
+  report.causes = {"connection refused"};
+  report.details = {"detail one"};
+  report.hint = "is the store reachable?";
+  report.extra["key"] = "a:1";
+
+  Context ctx;
+  auto err = captured(STDERR_FILENO, [&] { print_error(ctx, report); });
+  CHECK(err == "taskctl: error: backend error: redis://u:********@h:1 refused\n"
+               "  caused by: connection refused\n"
+               "  detail one\n"
+               "  hint: is the store reachable?\n");
+
+  ctx.global.output = Format::jsonl;
+  err = captured(STDERR_FILENO, [&] { print_error(ctx, report); });
+  CHECK(err == R"({"error":{"code":"unavailable","exit":5,"message":"backend error: redis://u:********@h:1 refused",)"
+               R"("causes":["connection refused"],"details":["detail one"],"hint":"is the store reachable?",)"
+               R"("key":"a:1"}})"
+               "\n");
+
+  ctx.global.output = Format::unset;
+  ctx.color_stderr = true;
+  err = captured(STDERR_FILENO, [&] { print_error(ctx, ErrorReport{"x", 1, "m", {}, {}, {}, Json::object()}); });
+  CHECK(err == "taskctl: \033[1;31merror:\033[0m m\n");
+}
+
+TEST_CASE("warn and note go to stderr unless --quiet; unknown fields are warned about by pointer", "[unit]")
+{
+  Context ctx;
+  auto err = captured(STDERR_FILENO, [&] {
+    warn(ctx, "careful");
+    note(ctx, "3 records");
+    warn_unknown_fields(ctx, {"/extra", "/task/extra"});
+  });
+  CHECK(err == "taskctl: warning: careful\n"
+               "3 records\n"
+               "taskctl: warning: unknown field /extra is not stored (pmcp-tasks ignores it too)\n"
+               "taskctl: warning: unknown field /task/extra is not stored (pmcp-tasks ignores it too)\n");
+
+  ctx.global.quiet = true;
+  err = captured(STDERR_FILENO, [&] {
+    warn(ctx, "careful");
+    note(ctx, "3 records");
+    warn_unknown_fields(ctx, {"/extra"});
+  });
+  CHECK(err.empty());
+}
+
+TEST_CASE("print_document: compact, or pretty for json on a terminal", "[unit]")
+{
+  Context ctx;
+  ctx.format = Format::jsonl;
+  CHECK(new_document(ctx).dump() == "{}");
+  ctx.format = Format::json;
+  CHECK(new_document(ctx).dump() == R"({"schema_version":1})");
+  const Json doc = {{"schema_version", 1}, {"key", "a:1"}};
+  CHECK(captured(STDOUT_FILENO, [&] { print_document(ctx, doc); }) == "{\"schema_version\":1,\"key\":\"a:1\"}\n");
+  ctx.stdout_tty = true;
+  CHECK(captured(STDOUT_FILENO, [&] { print_document(ctx, doc); }) ==
+        "{\n  \"schema_version\": 1,\n  \"key\": \"a:1\"\n}\n");
+  ctx.format = Format::jsonl; // one line even on a terminal
+  CHECK(captured(STDOUT_FILENO, [&] { print_document(ctx, doc); }) == "{\"schema_version\":1,\"key\":\"a:1\"}\n");
+  CHECK(dump_json(Json("\xff")) == "\"\xEF\xBF\xBD\""); // invalid UTF-8 is replaced, not thrown
+}
