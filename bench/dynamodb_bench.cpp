@@ -16,7 +16,7 @@
 // the figures depend on the machine, and dynalite is a single-threaded node
 // process, so they say little about DynamoDB's own latency.
 
-#include "taskstore/backends/aws_http.hpp"
+#include "taskstore/backends/aws_transport.hpp"
 #include "taskstore/backends/dynamodb.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/registry.hpp"

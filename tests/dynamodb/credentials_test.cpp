@@ -3,7 +3,7 @@
 // open_store("dynamodb://...").
 #include "dynamodb/support.hpp"
 
-#include "taskstore/backends/aws_http.hpp"
+#include "taskstore/backends/aws_config.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/registry.hpp"
 

@@ -1,9 +1,10 @@
-// AWS Signature Version 4: our signer against AWS's published examples, and
+// AWS Signature Version 4: our signer (sigv4_oracle) against AWS's published examples, and
 // libcurl's CURLOPT_AWS_SIGV4 (what the backend sends) against our signer,
 // request by request, as captured by a local HTTP server.
+#include "dynamodb/sigv4_oracle.hpp"
 #include "dynamodb/support.hpp"
 
-#include "taskstore/backends/aws_http.hpp"
+#include "taskstore/backends/aws_transport.hpp"
 
 #include <catch2/catch.hpp>
 

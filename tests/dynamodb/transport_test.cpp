@@ -2,7 +2,7 @@
 // server that answers with scripted errors.
 #include "dynamodb/support.hpp"
 
-#include "taskstore/backends/aws_http.hpp"
+#include "taskstore/backends/aws_transport.hpp"
 
 #include <catch2/catch.hpp>
 

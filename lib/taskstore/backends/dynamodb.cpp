@@ -1,5 +1,5 @@
 // The dynamodb backend: pmcp-tasks' single-table layout over DynamoDB's JSON
-// API (facts §5.3), through aws_http's libcurl client.
+// API (facts §5.3), through aws_transport's libcurl client.
 //
 // Operations:
 //   get            GetItem, ConsistentRead
@@ -10,13 +10,15 @@
 //   scan           Query (a prefix with ':': one owner) or Scan (every owner, or
 //                  an owner-id prefix), ConsistentRead, one page at a time
 //   cleanup        the same Query/Scan filtered on expires_at <= now (coarse),
-//                  judged precisely on the data's expiresAt, then concurrent
-//                  DeleteItems conditioned on the version that was judged
+//                  judged precisely on the data's expiresAt by the CleanupDriver,
+//                  then concurrent DeleteItems conditioned on the version judged
 #include "taskstore/backends/dynamodb.hpp"
 
-#include "taskstore/backends/aws_http.hpp"
+#include "taskstore/backends/aws_config.hpp"
+#include "taskstore/backends/aws_transport.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/key.hpp"
+#include "taskstore/text.hpp"
 #include "taskstore/time.hpp"
 
 #include <nlohmann/json.hpp>
@@ -28,9 +30,9 @@
 #include <future>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace taskstore {
 
@@ -202,68 +204,13 @@ raise(const aws::AwsError& e, const Settings& s, const std::string& context)
 
 // ------------------------------------------------------------------ items
 
-// Returns the offset of the first byte that does not belong to well-formed
-// UTF-8 (no overlongs, surrogates or code points past U+10FFFF), or npos.
-std::size_t
-invalid_utf8_at(std::string_view s)
-{
-  std::size_t i = 0;
-  const std::size_t n = s.size();
-  while (i < n) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t length = 0;
-    std::uint32_t cp = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-      length = 2;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      length = 3;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      length = 4;
-      cp = c & 0x07;
-    } else {
-      return i;
-    }
-    if (i + length > n) {
-      return i;
-    }
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) {
-        return i;
-      }
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((length == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (length == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
-      return i;
-    }
-    i += length;
-  }
-  return std::string_view::npos;
-}
-
-std::string
-describe_bad_utf8(std::string_view s, std::size_t at)
-{
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  const auto byte = static_cast<unsigned char>(s[at]);
-  return std::string("invalid byte 0x") + k_hex[byte >> 4] + k_hex[byte & 15] + " at offset " +
-         std::to_string(at);
-}
-
 // Throws StorageError backend ("data is not valid UTF-8: ...", as the anchor)
 // when data cannot be a DynamoDB string.
 void
 require_utf8_data(std::string_view data)
 {
-  if (const auto at = invalid_utf8_at(data); at != std::string_view::npos) {
-    throw StorageError::backend("data is not valid UTF-8: " + describe_bad_utf8(data, at));
+  if (const auto fault = check_utf8(data)) {
+    throw StorageError::backend("data is not valid UTF-8: " + fault->message);
   }
 }
 
@@ -271,9 +218,9 @@ require_utf8_data(std::string_view data)
 void
 require_utf8_key(std::string_view key, std::string_view what)
 {
-  if (const auto at = invalid_utf8_at(key); at != std::string_view::npos) {
+  if (const auto fault = check_utf8(key)) {
     throw InvalidArgument("invalid " + std::string(what) + ": DynamoDB keys must be valid UTF-8 (" +
-                          describe_bad_utf8(key, at) + ")");
+                          fault->message + ")");
   }
 }
 
@@ -403,61 +350,6 @@ struct Listing
 {
   std::string prefix;                 // as given to scan / cleanup
   std::optional<std::int64_t> expired_by; // cleanup: only items with expires_at <= this
-};
-
-// JSON clients (each one keep-alive connection, plus a pool of them for
-// concurrent requests), leased one per operation: the backend may be used
-// from several threads, and a scan visitor or on_removed callback may call
-// back into it.
-class ClientPool
-{
-public:
-  explicit ClientPool(aws::ClientOptions options)
-    : m_options(std::move(options))
-  {
-  }
-
-  class Lease
-  {
-  public:
-    Lease(ClientPool& pool, std::unique_ptr<aws::JsonClient> client)
-      : m_pool(pool)
-      , m_client(std::move(client))
-    {
-    }
-    ~Lease() { m_pool.release(std::move(m_client)); }
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    aws::JsonClient* operator->() { return m_client.get(); }
-
-  private:
-    ClientPool& m_pool;
-    std::unique_ptr<aws::JsonClient> m_client;
-  };
-
-  Lease acquire()
-  {
-    {
-      std::lock_guard lock(m_mutex);
-      if (!m_idle.empty()) {
-        auto client = std::move(m_idle.back());
-        m_idle.pop_back();
-        return Lease(*this, std::move(client));
-      }
-    }
-    return Lease(*this, std::make_unique<aws::JsonClient>(m_options));
-  }
-
-private:
-  void release(std::unique_ptr<aws::JsonClient> client)
-  {
-    std::lock_guard lock(m_mutex);
-    m_idle.push_back(std::move(client));
-  }
-
-  aws::ClientOptions m_options;
-  std::mutex m_mutex;
-  std::vector<std::unique_ptr<aws::JsonClient>> m_idle;
 };
 
 class DynamoBackend final : public StorageBackend
@@ -618,73 +510,63 @@ public:
   }
 
 protected:
+  // The driver judges each listed item by its data's expiresAt (the listing's
+  // expires_at filter is only coarse), counts and reports. It is flushed every
+  // k_cleanup_in_flight expired items (one window of concurrent DeleteItems)
+  // and at the end of each page, so each removal is reported before more than
+  // one window of others is sent; the next page is prefetched meanwhile.
   std::size_t
   do_cleanup_expired(const CleanupOptions& options) override
   {
-    struct Candidate
-    {
-      std::string key;
-      ItemKey item;
-      std::uint64_t version;
-      Timestamp expires_at;
-    };
-    std::size_t count = 0;
-    std::vector<Candidate> candidates;
     std::vector<json> requests;
-    for_each_page(Listing{options.prefix, options.now.seconds}, [&](const json& items) {
-      candidates.clear();
-      for (const auto& item : items) {
-        auto key = key_of(item);
-        const auto version = version_attribute(item);
-        const std::string* data = string_attribute(item, "data");
-        if (!key || !version || data == nullptr) {
-          continue;
-        }
-        // expires_at is only a coarse filter: judge the record's own expiresAt.
-        const auto expires_at = extract_expires_at(*data);
-        if (!is_expired_at(expires_at, options.now)) {
-          continue;
-        }
-        candidates.push_back(Candidate{std::move(*key),
-                                       ItemKey{*string_attribute(item, "PK"), *string_attribute(item, "SK")},
-                                       *version, *expires_at});
-      }
-      if (options.dry_run) {
-        for (const auto& c : candidates) {
-          ++count;
-          if (options.on_removed) {
-            options.on_removed(c.key, c.version, c.expires_at);
-          }
-        }
-        return true;
-      }
+    std::vector<bool> removed;
+    CleanupDriver driver(options, [&](std::vector<ExpiredRecord>& records) {
       // Delete each only if it still has the version that was judged, so a
       // record refreshed meanwhile survives; 16 requests in flight.
       requests.clear();
-      for (const auto& c : candidates) {
+      for (const auto& r : records) {
         requests.push_back(json{{"TableName", m_s.table},
-                                {"Key", key_document(c.item)},
+                                {"Key", key_document(item_key(r.key))},
                                 {"ConditionExpression", "#v = :v"},
                                 {"ExpressionAttributeNames", {{"#v", "version"}}},
-                                {"ExpressionAttributeValues", {{":v", number_value(c.version)}}}});
+                                {"ExpressionAttributeValues", {{":v", number_value(r.version)}}}});
       }
+      removed.assign(records.size(), false);
       m_pool.acquire()->call_many("DeleteItem", requests, k_cleanup_in_flight,
-                         [&](std::size_t index, aws::JsonClient::Outcome&& outcome) {
-                           const Candidate& c = candidates[index];
-                           if (!outcome.ok()) {
-                             if (outcome.error->type == "ConditionalCheckFailedException") {
-                               return; // rewritten or removed meanwhile
-                             }
-                             raise(*outcome.error, m_s, "DeleteItem on key " + c.key);
-                           }
-                           ++count;
-                           if (options.on_removed) {
-                             options.on_removed(c.key, c.version, c.expires_at);
-                           }
-                         });
+                                  [&](std::size_t index, aws::JsonClient::Outcome&& outcome) {
+                                    if (!outcome.ok()) {
+                                      if (outcome.error->type == "ConditionalCheckFailedException") {
+                                        return; // rewritten or removed meanwhile
+                                      }
+                                      raise(*outcome.error, m_s, "DeleteItem on key " + records[index].key);
+                                    }
+                                    removed[index] = true;
+                                  });
+      std::size_t kept = 0;
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        if (removed[i]) {
+          if (kept != i) {
+            records[kept] = std::move(records[i]);
+          }
+          ++kept;
+        }
+      }
+      records.erase(records.begin() + static_cast<std::ptrdiff_t>(kept), records.end());
+    });
+    for_each_page(Listing{options.prefix, options.now.seconds}, [&](const json& items) {
+      for (const auto& item : items) {
+        const auto key = key_of(item);
+        const auto version = version_attribute(item);
+        const std::string* data = string_attribute(item, "data");
+        if (key && version && data != nullptr && driver.offer(*key, *version, *data) &&
+            driver.pending() >= k_cleanup_in_flight) {
+          driver.flush();
+        }
+      }
+      driver.flush();
       return true;
     });
-    return count;
+    return driver.removed();
   }
 
 private:
@@ -807,7 +689,7 @@ private:
   }
 
   Settings m_s;
-  ClientPool m_pool;
+  aws::ClientPool m_pool;
 };
 
 // A client for the table operations of create/delete_dynamodb_table.

@@ -1,0 +1,428 @@
+// AWS configuration: the shared config and credentials files, profiles, the
+// credential chain, region and endpoint resolution.
+#include "taskstore/backends/aws_config.hpp"
+
+#include "taskstore/error.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <pwd.h>
+#include <unistd.h>
+
+namespace taskstore::aws {
+
+// ======================================================================== text
+
+std::string_view
+trim(std::string_view text)
+{
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+namespace {
+
+// Returns text with convert (std::tolower or std::toupper) applied to each byte.
+std::string
+convert_case(std::string_view text, int (*convert)(int))
+{
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [convert](unsigned char c) { return static_cast<char>(convert(c)); });
+  return out;
+}
+
+std::string
+ascii_upper(std::string_view text)
+{
+  return convert_case(text, [](int c) { return std::toupper(c); });
+}
+
+} // namespace
+
+std::string
+ascii_lower(std::string_view text)
+{
+  return convert_case(text, [](int c) { return std::tolower(c); });
+}
+
+// ======================================================================== configuration
+
+EnvLookup
+process_environment()
+{
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    return std::string(value);
+  };
+}
+
+namespace {
+
+// An environment variable that is set and not empty.
+std::optional<std::string>
+env_value(const EnvLookup& env, const std::string& name)
+{
+  auto value = env(name);
+  if (value && !trim(*value).empty()) {
+    return std::string(trim(*value));
+  }
+  return std::nullopt;
+}
+
+std::string
+home_directory(const EnvLookup& env)
+{
+  if (auto home = env_value(env, "HOME")) {
+    return *home;
+  }
+  if (const passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_dir != nullptr) {
+    return pw->pw_dir;
+  }
+  return {};
+}
+
+std::string
+expand_home(const std::string& path, const EnvLookup& env)
+{
+  if (path == "~" || path.rfind("~/", 0) == 0) {
+    return home_directory(env) + path.substr(1);
+  }
+  return path;
+}
+
+// An AWS shared config or credentials file: sections of key = value lines.
+// Full-line comments start with '#' or ';'. Indented lines under a key with
+// an empty value are nested settings (e.g. "s3 =\n  addressing_style = path")
+// and are kept as "key.sub".
+struct IniFile
+{
+  std::string path;
+  bool exists = false;
+  std::string problem;  // why it could not be read, when it exists but could not be
+  std::map<std::string, std::map<std::string, std::string>> sections;
+
+  const std::map<std::string, std::string>* section(const std::string& name) const
+  {
+    const auto it = sections.find(name);
+    return it == sections.end() ? nullptr : &it->second;
+  }
+};
+
+IniFile
+read_ini(const std::string& path)
+{
+  IniFile file;
+  file.path = path;
+  std::ifstream in(path);
+  if (!in) {
+    if (errno != ENOENT && access(path.c_str(), F_OK) == 0) {
+      file.exists = true;
+      file.problem = std::strerror(errno);
+    }
+    return file;
+  }
+  file.exists = true;
+  std::string line;
+  std::string section;
+  std::string parent;  // the key whose value was empty (nested block), if any
+  bool in_section = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') {
+      line.pop_back();
+    }
+    const std::string_view text = trim(line);
+    if (text.empty() || text.front() == '#' || text.front() == ';') {
+      continue;
+    }
+    const bool indented = std::isspace(static_cast<unsigned char>(line.front())) != 0;
+    if (text.front() == '[' && text.back() == ']') {
+      section = std::string(trim(text.substr(1, text.size() - 2)));
+      file.sections[section];
+      in_section = true;
+      parent.clear();
+      continue;
+    }
+    if (!in_section) {
+      continue;
+    }
+    const auto eq = text.find('=');
+    if (eq == std::string_view::npos) {
+      continue;
+    }
+    std::string key = std::string(trim(text.substr(0, eq)));
+    std::string value = std::string(trim(text.substr(eq + 1)));
+    if (indented && !parent.empty()) {
+      file.sections[section][parent + "." + key] = value;
+      continue;
+    }
+    parent = value.empty() ? key : std::string{};
+    file.sections[section][key] = value;
+  }
+  return file;
+}
+
+// Returns "(not found)", "(could not be read: ...)" or "" for a file.
+std::string
+file_state(const IniFile& file)
+{
+  if (!file.exists) {
+    return " (not found)";
+  }
+  if (!file.problem.empty()) {
+    return " (could not be read: " + file.problem + ")";
+  }
+  return {};
+}
+
+const std::map<std::string, std::string>*
+config_profile(const IniFile& config, const std::string& profile)
+{
+  if (const auto* s = config.section("profile " + profile)) {
+    return s;
+  }
+  if (profile == "default") {
+    return config.section("default");
+  }
+  return nullptr;
+}
+
+std::optional<std::string>
+setting(const std::map<std::string, std::string>* section, const std::string& key)
+{
+  if (section == nullptr) {
+    return std::nullopt;
+  }
+  const auto it = section->find(key);
+  if (it == section->end() || it->second.empty()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+// Sets out's key pair from key and secret when both are given and returns
+// true; returns false when neither is. Throws ConfigError ("PARTIAL: NAME is
+// set but OTHER is not") when only one is.
+bool
+take_key_pair(const std::optional<std::string>& key, const std::optional<std::string>& secret,
+              std::string_view key_name, std::string_view secret_name, const std::string& partial,
+              Credentials& out)
+{
+  if (key && secret) {
+    out.access_key_id = *key;
+    out.secret_access_key = *secret;
+    return true;
+  }
+  if (key || secret) {
+    const std::string_view set = key ? key_name : secret_name;
+    const std::string_view unset = key ? secret_name : key_name;
+    throw ConfigError(partial + ": " + std::string(set) + " is set but " + std::string(unset) + " is not");
+  }
+  return false;
+}
+
+// Returns the endpoint without a trailing '/'; throws InvalidArgument when it
+// is not an http:// or https:// URL.
+std::string
+check_endpoint(const std::string& endpoint, const std::string& source)
+{
+  const std::string lower = ascii_lower(endpoint);
+  if (lower.rfind("http://", 0) != 0 && lower.rfind("https://", 0) != 0) {
+    throw InvalidArgument("invalid DynamoDB endpoint '" + endpoint + "' (from " + source +
+                          "): expected an http:// or https:// URL");
+  }
+  std::string out = endpoint;
+  while (out.size() > 8 && out.back() == '/') {
+    out.pop_back();
+  }
+  const auto host_start = out.find("://") + 3;
+  if (host_start >= out.size()) {
+    throw InvalidArgument("invalid DynamoDB endpoint '" + endpoint + "' (from " + source +
+                          "): no host");
+  }
+  return out;
+}
+
+} // namespace
+
+ResolvedConfig
+resolve_config(const ConfigRequest& request, const EnvLookup& env)
+{
+  ResolvedConfig out;
+  const std::string what = request.what.empty() ? std::string("AWS") : request.what;
+
+  std::string profile = "default";
+  std::string profile_source = "the default profile";
+  if (auto p = env_value(env, "AWS_PROFILE")) {
+    profile = *p;
+    profile_source = "AWS_PROFILE";
+  } else if (auto dp = env_value(env, "AWS_DEFAULT_PROFILE")) {
+    profile = *dp;
+    profile_source = "AWS_DEFAULT_PROFILE";
+  }
+  out.profile = profile;
+
+  const std::string credentials_path = expand_home(
+    env_value(env, "AWS_SHARED_CREDENTIALS_FILE").value_or(home_directory(env) + "/.aws/credentials"),
+    env);
+  const std::string config_path = expand_home(
+    env_value(env, "AWS_CONFIG_FILE").value_or(home_directory(env) + "/.aws/config"), env);
+  // Read lazily: only when the environment does not answer.
+  std::optional<IniFile> credentials_file;
+  std::optional<IniFile> config_file;
+  const auto credentials_ini = [&]() -> const IniFile& {
+    if (!credentials_file) {
+      credentials_file = read_ini(credentials_path);
+    }
+    return *credentials_file;
+  };
+  const auto config_ini = [&]() -> const IniFile& {
+    if (!config_file) {
+      config_file = read_ini(config_path);
+    }
+    return *config_file;
+  };
+  const std::string profile_text = "profile \"" + profile + "\"";
+
+  // ---- credentials
+  if (take_key_pair(env_value(env, "AWS_ACCESS_KEY_ID"), env_value(env, "AWS_SECRET_ACCESS_KEY"),
+                    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                    "partial AWS credentials in the environment for " + what, out.credentials)) {
+    out.credentials.session_token = env_value(env, "AWS_SESSION_TOKEN");
+    if (!out.credentials.session_token) {
+      out.credentials.session_token = env_value(env, "AWS_SECURITY_TOKEN");
+    }
+    out.credentials.source = "environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY";
+  } else {
+    // The profile in the shared credentials file, then in the config file.
+    const auto from_section = [&](const std::map<std::string, std::string>* section,
+                                  const std::string& where) -> bool {
+      if (!take_key_pair(setting(section, "aws_access_key_id"), setting(section, "aws_secret_access_key"),
+                         "aws_access_key_id", "aws_secret_access_key",
+                         "partial AWS credentials for " + what + " in " + where + " (" + profile_text + ")",
+                         out.credentials)) {
+        return false;
+      }
+      out.credentials.session_token = setting(section, "aws_session_token");
+      out.credentials.source = where + " (" + profile_text + ")";
+      return true;
+    };
+    const IniFile& creds = credentials_ini();
+    bool found = from_section(creds.section(profile), "the shared credentials file " + creds.path);
+    if (!found) {
+      const IniFile& config = config_ini();
+      const auto* section = config_profile(config, profile);
+      found = from_section(section, "the config file " + config.path);
+      if (!found && section != nullptr) {
+        for (const char* unsupported :
+             {"role_arn", "credential_process", "sso_session", "sso_start_url",
+              "web_identity_token_file"}) {
+          if (setting(section, unsupported)) {
+            throw ConfigError(
+              "AWS " + profile_text + " in " + config.path + " gets its credentials through " +
+              unsupported + ", which taskctl does not support; export static credentials "
+              "instead (for example: eval \"$(aws configure export-credentials --profile " +
+              profile + " --format env)\")");
+          }
+        }
+      }
+    }
+    if (!found) {
+      const IniFile& config = config_ini();
+      std::string creds_detail = file_state(creds);
+      if (creds_detail.empty()) {
+        creds_detail = creds.section(profile) == nullptr ? " (no [" + profile + "] section)"
+                                                         : " ([" + profile + "] has no keys)";
+      }
+      std::string config_detail = file_state(config);
+      if (config_detail.empty()) {
+        config_detail = config_profile(config, profile) == nullptr
+                          ? " (no " + std::string(profile == "default" ? "[default]" : "[profile " + profile + "]") + " section)"
+                          : " (the profile has no keys)";
+      }
+      throw ConfigError(
+        "no AWS credentials for " + what + ": looked in the environment variables "
+        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (not set), the shared credentials file " +
+        creds.path + creds_detail + " and the config file " + config.path + config_detail +
+        ", for " + profile_text + " (from " + profile_source +
+        "); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure the profile "
+        "(aws configure)");
+    }
+  }
+
+  // ---- region
+  if (request.region && !trim(*request.region).empty()) {
+    out.region = std::string(trim(*request.region));
+    out.region_source = "the store URI";
+  } else if (auto r = env_value(env, "AWS_REGION")) {
+    out.region = *r;
+    out.region_source = "AWS_REGION";
+  } else if (auto dr = env_value(env, "AWS_DEFAULT_REGION")) {
+    out.region = *dr;
+    out.region_source = "AWS_DEFAULT_REGION";
+  } else {
+    const IniFile& config = config_ini();
+    if (auto cr = setting(config_profile(config, profile), "region")) {
+      out.region = *cr;
+      out.region_source = "the config file " + config.path + " (" + profile_text + ")";
+    } else {
+      std::string detail = file_state(config);
+      if (detail.empty()) {
+        detail = config_profile(config, profile) == nullptr ? " (no section for the profile)"
+                                                            : " (the profile sets no region)";
+      }
+      throw ConfigError("no AWS region for " + what +
+                        ": looked in the store URI (?region=), AWS_REGION, AWS_DEFAULT_REGION "
+                        "and the config file " + config.path + detail + " for " + profile_text +
+                        "; add ?region=REGION to the URI or set AWS_REGION");
+    }
+  }
+  const bool region_ok = std::all_of(out.region.begin(), out.region.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+  });
+  if (!region_ok) {
+    throw InvalidArgument("invalid AWS region '" + out.region + "' (from " + out.region_source + ")");
+  }
+
+  // ---- endpoint
+  const std::string service_env =
+    "AWS_ENDPOINT_URL_" + ascii_upper(request.service_id);
+  const bool ignore_configured =
+    ascii_lower(env_value(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").value_or("")) == "true";
+  if (request.endpoint && !trim(*request.endpoint).empty()) {
+    out.endpoint_source = "the store URI";
+    out.endpoint = check_endpoint(std::string(trim(*request.endpoint)), out.endpoint_source);
+  } else if (auto se = ignore_configured ? std::nullopt : env_value(env, service_env)) {
+    out.endpoint_source = service_env;
+    out.endpoint = check_endpoint(*se, out.endpoint_source);
+  } else if (auto ge = ignore_configured ? std::nullopt : env_value(env, "AWS_ENDPOINT_URL")) {
+    out.endpoint_source = "AWS_ENDPOINT_URL";
+    out.endpoint = check_endpoint(*ge, out.endpoint_source);
+  } else if (auto ce = ignore_configured
+                         ? std::nullopt
+                         : setting(config_profile(config_ini(), profile), "endpoint_url")) {
+    out.endpoint_source = "the config file " + config_ini().path + " (" + profile_text + ")";
+    out.endpoint = check_endpoint(*ce, out.endpoint_source);
+  } else {
+    const bool china = out.region.rfind("cn-", 0) == 0;
+    out.endpoint = "https://" + request.service_id + "." + out.region +
+                   (china ? ".amazonaws.com.cn" : ".amazonaws.com");
+    out.endpoint_source = "default";
+  }
+  return out;
+}
+
+} // namespace taskstore::aws
