@@ -276,7 +276,7 @@ TEST_CASE("validate_variables: size (facts §7.3)")
   {
     // Whitespace is not counted; escapes and floats are re-written as serde does.
     const auto r = validate_everywhere(" {\n \"a\" : 1E2 , \"b\":\"\\u00e9\\/\\u001F\" ,\"c\":[ 0.10 , -5 ,1e21]}\n");
-    CHECK(r.variables_size == std::string(R"({"a":100.0,"b":"é/\u001f","c":[0.1,-5,1e21]})").size());
+    CHECK(r.variables_size == std::string(R"({"a":100.0,"b":"é/\u001f","c":[0.1,-5,1e+21]})").size());
   }
   SECTION("-0 is the float -0.0 for serde_json")
   {

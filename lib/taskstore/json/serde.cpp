@@ -108,11 +108,14 @@ layout_double(double value, char* out)
       *p++ = digits[static_cast<std::size_t>(i)];
     }
   };
+  // serde_json >= 1.0.147 (zmij): "e+21", "e-7"; never zero-padded.
   auto put_exponent = [&](int e) {
     *p++ = 'e';
     if (e < 0) {
       *p++ = '-';
       e = -e;
+    } else {
+      *p++ = '+';
     }
     char tmp[8];
     const auto r = std::to_chars(tmp, tmp + sizeof tmp, e);

@@ -26,8 +26,11 @@ void append_serde_string(std::string& out, std::string_view utf8);
 std::uint64_t serde_json_size(const Json& value);
 // The byte length of a JSON string token as serde_json writes it, quotes included.
 std::uint64_t serde_string_size(std::string_view utf8);
-// serde_json's text of a double (ryu, shortest round trip): "1.0", "0.1",
-// "1e21", "1.5e-7", "-0.0"; NaN and infinities are written as "null".
+// serde_json 1.0.150's text of a double (zmij: the shortest round-trip
+// digits, as ryu's): "1.0", "0.1", "1000000000000000.0", "1e+16", "1.5e-7",
+// "-0.0"; fixed notation for decimal exponents -5..15. serde_json up to
+// 1.0.146 wrote "1e16" (no '+'); both read either. NaN and infinities are
+// written as "null".
 std::string format_serde_double(double value);
 
 } // namespace taskstore
