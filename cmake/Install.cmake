@@ -52,7 +52,7 @@ install(TARGETS taskstore EXPORT taskstoreTargets
 
 # Public headers only: the top-level module headers, plus the factory header of
 # each backend compiled in (a header whose backend is missing would only give
-# link errors). Internal headers of a backend (aws_http.hpp) stay private.
+# link errors). Internal headers of a backend (aws_*.hpp, redis/) stay private.
 # Internal headers (validate_input.hpp, json/builder.hpp: they expose
 # nlohmann::detail or implementation classes) are not installed.
 file(GLOB taskstore_public_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lib/taskstore/*.hpp)

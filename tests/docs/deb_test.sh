@@ -88,8 +88,8 @@ lib=$(dpkg-deb -c "$dev" | awk '{print $6}' | grep -E '/libtaskstore\.a$' | head
 [ -n "$lib" ] || fail "libtaskstore-dev lacks libtaskstore.a"
 has_file "$dev" "${lib#./}"
 has_file "$dev" "$(dirname "${lib#./}")/cmake/taskstore/taskstoreConfig.cmake"
-if dpkg-deb -c "$dev" | grep -q aws_http; then
-  fail "libtaskstore-dev ships the internal header aws_http.hpp"
+if dpkg-deb -c "$dev" | grep -qE 'aws_|builder\.hpp|validate_input\.hpp|backends/redis/'; then
+  fail "libtaskstore-dev ships an internal header"
 fi
 dev_depends=$(field "$dev" Depends)
 echo "Depends: $dev_depends"

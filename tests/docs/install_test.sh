@@ -40,6 +40,11 @@ expected=(
   "$prefix/include/taskstore/backend.hpp"
   "$prefix/include/taskstore/error.hpp"
   "$prefix/include/taskstore/backends/memory.hpp"
+  "$prefix/include/taskstore/prepare.hpp"
+  "$prefix/include/taskstore/summary.hpp"
+  "$prefix/include/taskstore/json/serde.hpp"
+  "$prefix/include/taskstore/json/parse.hpp"
+  "$prefix/include/taskstore/json/peek.hpp"
 )
 if [ "$expect_taskctl" = 1 ]; then
   expected+=(
@@ -54,8 +59,14 @@ for f in "${expected[@]}"; do
   [ -f "$f" ] || fail "not installed: ${f#"$prefix"/}"
   echo "installed: ${f#"$prefix"/}"
 done
-if find "$prefix/include" -name 'aws_http*' | grep -q .; then
-  fail "internal header aws_http.hpp was installed"
+# Internal headers (they expose client libraries or nlohmann::detail) stay private.
+for internal in 'aws_*' 'builder.hpp' 'validate_input.hpp' 'connection.hpp' 'scripts.hpp' 'walk.hpp'; do
+  if find "$prefix/include" -name "$internal" | grep -q .; then
+    fail "internal header $internal was installed"
+  fi
+done
+if grep -rq 'nlohmann/detail\|nlohmann::detail\|hiredis\|curl/curl.h\|sqlite3.h' "$prefix/include/taskstore"; then
+  fail "an installed header exposes nlohmann::detail or a client library"
 fi
 if [ "$expect_taskctl" = 1 ]; then
   "$prefix/bin/taskctl" --version >"$work/version.txt" || fail "installed taskctl --version failed"

@@ -1,13 +1,18 @@
 // Uses the installed taskstore library: opens stores by URI, then put, get and
-// compare-and-swap, as an MCP server's storage layer would. Prints what it did
+// compare-and-swap, as an MCP server's storage layer would; then does what
+// taskctl does with records (prepare_record, summarize_record, remove_prefix),
+// so a program of its own needs no taskctl code. Prints what it did
 // and exits 0 when every step behaves as the storage contract says, 1 otherwise.
 //
 // Usage: consumer [STORE-URI...]   (default: mem://)
 
 #include <taskstore/backend.hpp>
 #include <taskstore/error.hpp>
+#include <taskstore/json/serde.hpp>
 #include <taskstore/key.hpp>
+#include <taskstore/prepare.hpp>
 #include <taskstore/registry.hpp>
+#include <taskstore/summary.hpp>
 
 #include <exception>
 #include <iostream>
@@ -59,6 +64,38 @@ exercise(const std::string& uri)
   }
 }
 
+// The record domain: prepare a record for its key, store the canonical
+// bytes, summarize them, remove the owner's records in batches.
+void
+exercise_records(const std::string& uri)
+{
+  auto store = taskstore::open_store(uri);
+  const std::string key = taskstore::make_key("owner-7", "t1");
+  const std::string pretty = R"({ "task": {"taskId": "t1", "status": "working",
+    "createdAt": "2025-11-25T10:30:00.123Z", "lastUpdatedAt": "2025-11-25T10:30:00.123Z", "ttl": null},
+    "ownerId": "owner-7", "variables": {"n": 1.5e300}, "result": null, "requestMethod": "tools/call",
+    "expiresAt": "2025-11-25T11:30:00+01:00", "extra": 1 })";
+  const auto prepared = taskstore::prepare_record(key, pretty, taskstore::StoreConfig{});
+  check(prepared.ok(), "prepare_record accepts the record");
+  check(prepared.unknown_fields == std::vector<std::string>{"/extra"}, "prepare_record names the unknown field");
+  check(prepared.bytes.find("\"expiresAt\":\"2025-11-25T10:30:00Z\"") != std::string::npos,
+        "prepare_record writes expiresAt as pmcp-tasks does");
+  const auto wrong = taskstore::prepare_record("someone-else:t1", pretty, taskstore::StoreConfig{});
+  check(!wrong.ok() && wrong.violations.at(0).pointer == "/ownerId", "prepare_record checks the key");
+  store->put(key, prepared.bytes);
+  for (int i = 0; i < 5; ++i) {
+    store->put(taskstore::make_key("owner-7", "x" + std::to_string(i)), prepared.bytes);
+  }
+  const auto summary = taskstore::summarize_record(store->get(key).data);
+  check(summary.status == "working" && summary.owner_id == "owner-7" && summary.expired,
+        "summarize_record reads the listing fields");
+  taskstore::RemovePrefixOptions options;
+  options.batch = 2;
+  check(taskstore::remove_prefix(*store, taskstore::make_prefix("owner-7"), options) == 6,
+        "remove_prefix removes the owner's 6 records");
+  check(taskstore::count_prefix(*store, taskstore::make_prefix("owner-7")) == 0, "count_prefix finds none left");
+}
+
 } // namespace
 
 int
@@ -76,6 +113,7 @@ main(int argc, char** argv)
   for (const auto& uri : uris) {
     try {
       exercise(uri);
+      exercise_records(uri);
     } catch (const std::exception& e) {
       std::cout << "FAIL " << uri << ": " << e.what() << '\n';
       ++failures;
