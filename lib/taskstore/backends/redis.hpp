@@ -1,5 +1,6 @@
 #pragma once
-// The redis backend. The concrete class lives in redis.cpp (anonymous namespace).
+// The redis backend. The concrete class lives in redis/backend.cpp (anonymous
+// namespace); the other files under redis/ are its private parts.
 
 #include "taskstore/registry.hpp"
 

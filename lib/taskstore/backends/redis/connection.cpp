@@ -1,0 +1,411 @@
+#include "taskstore/backends/redis/connection.hpp"
+
+#include "taskstore/error.hpp"
+#include "taskstore/uri.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstdlib>
+#include <pthread.h>
+#include <signal.h>
+#include <stdexcept>
+#include <sys/time.h>
+
+namespace taskstore::redis_detail {
+namespace {
+
+constexpr std::size_t max_idle_connections = 4;
+
+// ---------------------------------------------------------------------------
+// Error translation: the ONE place where hiredis and Redis failures become
+// taskstore errors.
+
+struct Failure
+{
+  Stage stage = Stage::command;
+  int io_error = 0;  // hiredis redisContext::err; 0 for an error reply
+  int sys_errno = 0; // errno right after the failure
+  std::string text;  // hiredis errstr, or the error reply
+  std::string key;   // the record key concerned ("" when none)
+};
+
+bool
+is_timeout(const Failure& f)
+{
+  if (f.io_error != REDIS_ERR_IO) {
+    return false;
+  }
+  return f.sys_errno == EAGAIN || f.sys_errno == EWOULDBLOCK || f.sys_errno == ETIMEDOUT ||
+         f.text.find("timed out") != std::string::npos ||
+         f.text.find("temporarily unavailable") != std::string::npos;
+}
+
+// Throws the taskstore error for f, the hiredis/Redis text nested as its cause.
+// Unreachable/timed out -> StorageError::backend(unavailable); rejected
+// credentials or setup -> ConfigError; Redis out of memory -> capacity_exceeded;
+// anything else -> StorageError::backend("Redis error for key K: ...").
+[[noreturn]] void
+raise(const Settings& s, const Failure& f)
+{
+  const std::string& at = s.address;
+  auto with_cause = [&](auto error) {
+    try {
+      throw std::runtime_error((f.io_error != 0 ? "hiredis: " : "redis: ") + f.text);
+    } catch (...) {
+      std::throw_with_nested(error);
+    }
+  };
+
+  if (f.io_error != 0) {
+    if (is_timeout(f)) {
+      with_cause(StorageError::backend("Redis at " + at + " did not answer within " +
+                                         std::to_string(s.timeout.count()) + " ms (timed out)",
+                                       true));
+    }
+    if (f.io_error == REDIS_ERR_EOF) {
+      with_cause(StorageError::backend("the connection to Redis at " + at + " was closed", true));
+    }
+    if (f.stage == Stage::connect) {
+      with_cause(StorageError::backend("cannot connect to Redis at " + at + ": " + f.text, true));
+    }
+    if (f.io_error == REDIS_ERR_IO) {
+      with_cause(StorageError::backend("lost the connection to Redis at " + at + ": " + f.text, true));
+    }
+    with_cause(StorageError::backend("Redis client failure talking to " + at + ": " + f.text));
+  }
+
+  const std::string_view code = error_code(f.text);
+  const std::string who = s.user.empty() ? std::string() : " for user '" + s.user + "'";
+  if (code == "NOAUTH") {
+    with_cause(ConfigError("Redis at " + at + " requires authentication: supply a password"));
+  }
+  if (code == "WRONGPASS" ||
+      (f.stage == Stage::handshake && f.text.find("password") != std::string::npos)) {
+    with_cause(ConfigError("Redis at " + at + " rejected the credentials" + who));
+  }
+  if (code == "NOPERM") {
+    with_cause(ConfigError("Redis at " + at + " denied a command" + who + ": " + f.text));
+  }
+  if (f.stage == Stage::handshake) {
+    with_cause(ConfigError("Redis at " + at + " refused the connection setup: " + f.text));
+  }
+  if (code == "LOADING" || code == "BUSY" || code == "MASTERDOWN" || code == "TRYAGAIN" ||
+      code == "CLUSTERDOWN") {
+    with_cause(StorageError::backend("Redis at " + at + " is not ready: " + f.text, true));
+  }
+  if (code == "OOM") {
+    with_cause(StorageError::capacity_exceeded("Redis at " + at + " is out of memory: " + f.text));
+  }
+  if (code == "MOVED" || code == "ASK" || code == "CROSSSLOT") {
+    with_cause(StorageError::backend("Redis Cluster is not supported (" + at + "): " + f.text));
+  }
+  with_cause(StorageError::backend(f.key.empty() ? "Redis error: " + f.text
+                                                 : "Redis error for key " + f.key + ": " + f.text));
+  std::abort(); // unreachable: with_cause always throws
+}
+
+// ---------------------------------------------------------------------------
+
+// hiredis writes with write(2): a peer that went away raises SIGPIPE, which
+// would kill the process. Blocks SIGPIPE in this thread for the duration of a
+// round trip and swallows one raised meanwhile, leaving the process' signal
+// dispositions alone.
+class SigpipeGuard
+{
+public:
+  SigpipeGuard()
+  {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) == 0) {
+      active_ = pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0;
+    }
+  }
+  ~SigpipeGuard()
+  {
+    if (!active_) {
+      return;
+    }
+    const int saved = errno;
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    if (sigismember(&pending, SIGPIPE) != 0) {
+      const timespec zero{0, 0};
+      while (sigtimedwait(&pipe_, nullptr, &zero) == -1 && errno == EINTR) {
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+    errno = saved;
+  }
+  SigpipeGuard(const SigpipeGuard&) = delete;
+  SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+private:
+  sigset_t pipe_;
+  sigset_t old_;
+  bool active_ = false;
+};
+
+timeval
+to_timeval(std::chrono::milliseconds ms)
+{
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------
+// Connection
+
+Connection::Connection(const Settings& settings) : s_(settings)
+{
+  SigpipeGuard guard;
+  redisContext* raw = nullptr;
+  if (s_.unix_socket) {
+    raw = s_.timeout.count() > 0 ? redisConnectUnixWithTimeout(s_.socket_path.c_str(), to_timeval(s_.timeout))
+                                 : redisConnectUnix(s_.socket_path.c_str());
+  } else {
+    raw = s_.timeout.count() > 0 ? redisConnectWithTimeout(s_.host.c_str(), s_.port, to_timeval(s_.timeout))
+                                 : redisConnect(s_.host.c_str(), s_.port);
+  }
+  const int saved_errno = errno;
+  if (raw == nullptr) {
+    raise(s_, Failure{Stage::connect, REDIS_ERR_OOM, 0, "cannot allocate a redis context", ""});
+  }
+  ctx_.reset(raw);
+  if (ctx_->err != 0) {
+    raise(s_, Failure{Stage::connect, ctx_->err, saved_errno, ctx_->errstr, ""});
+  }
+  if (s_.timeout.count() > 0 && redisSetTimeout(ctx_.get(), to_timeval(s_.timeout)) != REDIS_OK) {
+    raise(s_, Failure{Stage::connect, REDIS_ERR_IO, errno, "cannot set the socket timeout", ""});
+  }
+
+  std::vector<Command> setup;
+  if (s_.password) {
+    Command auth{"AUTH"};
+    if (!s_.user.empty()) {
+      auth << s_.user;
+    }
+    auth << *s_.password;
+    setup.push_back(std::move(auth));
+  }
+  if (s_.db != 0) {
+    setup.push_back(Command{"SELECT", std::to_string(s_.db)});
+  }
+  if (!setup.empty()) {
+    for (auto& reply : round_trip(setup, Stage::handshake)) {
+      if (is_error(reply.get())) {
+        broken_ = true;
+        raise(s_, Failure{Stage::handshake, 0, 0, std::string(reply_text(reply.get())), ""});
+      }
+    }
+  }
+}
+
+void
+Connection::append(const Command& command, Stage stage)
+{
+  if (broken_) {
+    raise(s_, Failure{stage, REDIS_ERR_EOF, 0, "connection already failed", ""});
+  }
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  argv.reserve(command.args().size());
+  lens.reserve(command.args().size());
+  for (const std::string& a : command.args()) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK) {
+    broken_ = true;
+    raise(s_, Failure{stage, ctx_->err != 0 ? ctx_->err : REDIS_ERR_OOM, errno, ctx_->errstr, command.key});
+  }
+  ++outstanding_;
+}
+
+void
+Connection::append_hmget(const std::string& hash, const std::string& key)
+{
+  if (broken_) {
+    raise(s_, Failure{Stage::command, REDIS_ERR_EOF, 0, "connection already failed", key});
+  }
+  const char* argv[4] = {"HMGET", hash.data(), "version", "data"};
+  const std::size_t lens[4] = {5, hash.size(), 7, 4};
+  if (redisAppendCommandArgv(ctx_.get(), 4, argv, lens) != REDIS_OK) {
+    broken_ = true;
+    raise(s_, Failure{Stage::command, ctx_->err != 0 ? ctx_->err : REDIS_ERR_OOM, errno, ctx_->errstr, key});
+  }
+  ++outstanding_;
+}
+
+Reply
+Connection::read(const std::string& key, Stage stage)
+{
+  // Only a read that first sends queued commands can raise SIGPIPE.
+  std::optional<SigpipeGuard> guard;
+  if (sdslen(ctx_->obuf) > 0) {
+    guard.emplace();
+  }
+  void* raw = nullptr;
+  if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
+    const int saved_errno = errno;
+    broken_ = true;
+    raise(s_, Failure{stage, ctx_->err != 0 ? ctx_->err : REDIS_ERR_IO, saved_errno, ctx_->errstr, key});
+  }
+  --outstanding_;
+  return Reply(static_cast<redisReply*>(raw));
+}
+
+void
+Connection::drain()
+{
+  while (outstanding_ > 0 && !broken_) {
+    read();
+  }
+}
+
+std::vector<Reply>
+Connection::round_trip(const std::vector<Command>& commands, Stage stage)
+{
+  for (const Command& c : commands) {
+    append(c, stage);
+  }
+  std::vector<Reply> replies;
+  replies.reserve(commands.size());
+  for (const Command& c : commands) {
+    replies.push_back(read(c.key, stage));
+  }
+  return replies;
+}
+
+Reply
+Connection::run(const Command& command)
+{
+  append(command);
+  return checked(read(command.key), command.key);
+}
+
+Reply
+Connection::checked(Reply reply, const std::string& key) const
+{
+  if (is_error(reply.get())) {
+    raise(s_, Failure{Stage::command, 0, 0, std::string(reply_text(reply.get())), key});
+  }
+  return reply;
+}
+
+void
+Connection::fail(const std::string& message, const std::string& key) const
+{
+  raise(s_, Failure{Stage::command, 0, 0, message, key});
+}
+
+// ---------------------------------------------------------------------------
+// Pool
+
+Pool::Lease
+Pool::acquire()
+{
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      std::unique_ptr<Connection> c = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(*this, std::move(c));
+    }
+  }
+  return Lease(*this, std::make_unique<Connection>(settings_));
+}
+
+void
+Pool::release(std::unique_ptr<Connection> c)
+{
+  std::lock_guard lock(mutex_);
+  if (idle_.size() < max_idle_connections) {
+    idle_.push_back(std::move(c));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// URI -> settings.
+
+Settings
+settings_from(const StoreUri& uri, const OpenOptions& options)
+{
+  Settings s;
+  s.address = uri.redacted();
+  if (uri.scheme == "rediss") {
+    throw InvalidArgument("rediss:// (Redis over TLS) is not supported: this build's hiredis "
+                          "(0.14) has no TLS. Reach the server through a TLS tunnel (e.g. "
+                          "stunnel) with redis://, or over a local socket with redis+unix://");
+  }
+  s.unix_socket = uri.scheme == "redis+unix";
+  if (s.unix_socket) {
+    uri.require_params({"prefix", "timeout", "db"});
+    if (!uri.host.empty() && uri.host != "localhost") {
+      throw InvalidArgument("redis+unix:// takes a socket path, not a host: " + s.address +
+                            " (write redis+unix:///path/to/redis.sock)");
+    }
+    s.socket_path = uri.path;
+    if (s.socket_path.empty()) {
+      throw InvalidArgument("redis+unix:// needs the socket path: redis+unix:///path/to/redis.sock");
+    }
+  } else {
+    uri.require_params({"prefix", "timeout"});
+    if (!uri.has_authority || uri.host.empty()) {
+      throw InvalidArgument("redis:// needs a host: redis://[user[:pass]@]host[:port][/db] (got " + s.address + ")");
+    }
+    s.host = uri.host;
+    if (s.host.size() > 2 && s.host.front() == '[' && s.host.back() == ']') {
+      s.host = s.host.substr(1, s.host.size() - 2);
+    }
+    if (uri.port) {
+      s.port = *uri.port;
+    }
+  }
+
+  std::optional<std::string> db_text;
+  if (s.unix_socket) {
+    db_text = uri.param("db");
+  } else if (!uri.path.empty() && uri.path != "/") {
+    db_text = uri.path.substr(uri.path.front() == '/' ? 1 : 0);
+  }
+  if (db_text) {
+    long db = -1;
+    const auto [end, ec] = std::from_chars(db_text->data(), db_text->data() + db_text->size(), db);
+    if (db_text->empty() || ec != std::errc() || end != db_text->data() + db_text->size() || db < 0) {
+      throw InvalidArgument("invalid Redis database number '" + *db_text + "' in " + s.address +
+                            " (a number such as /0 or ?db=0)");
+    }
+    s.db = db;
+  }
+
+  if (auto p = uri.param("prefix")) {
+    s.prefix = *p;
+  }
+  s.timeout = options.timeout;
+  if (auto t = uri.param("timeout")) {
+    s.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(parse_duration_ms(*t)));
+  }
+  if (s.timeout.count() < 0) {
+    s.timeout = std::chrono::milliseconds(0);
+  }
+
+  s.user = uri.user;
+  s.password = uri.password ? uri.password : options.password;
+  if (!s.user.empty() && !s.password) {
+    throw ConfigError("Redis user '" + s.user + "' given without a password (" + s.address +
+                      "): supply the password");
+  }
+  return s;
+}
+
+} // namespace taskstore::redis_detail

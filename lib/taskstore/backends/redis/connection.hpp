@@ -1,0 +1,210 @@
+#pragma once
+// The Redis backend's connections (private to backends/redis/, not installed):
+// hiredis handles held by RAII, connecting with AUTH and SELECT, a small pool,
+// and (in connection.cpp) the ONE place where hiredis and Redis failures become
+// taskstore errors: every failure leaves through Connection, translated.
+//
+// Connections: a small pool of hiredis contexts. Every operation leases one, so
+// the backend may be used from several threads, and a scan visitor may call
+// back into the same backend. A connection that failed is dropped; the next
+// operation connects again (nothing is retried automatically).
+
+#include "taskstore/registry.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <cstddef>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace taskstore::redis_detail {
+
+inline constexpr std::string_view default_prefix = "pmcp";
+
+// Settings taken from the URI and the open options.
+struct Settings
+{
+  std::string address; // the redacted URI: safe in any message
+  bool unix_socket = false;
+  std::string host;
+  int port = 6379;
+  std::string socket_path;
+  std::string user; // "" = the default user
+  std::optional<std::string> password;
+  long db = 0;
+  std::string prefix{default_prefix};
+  std::chrono::milliseconds timeout{5000}; // 0 = none
+};
+
+// Returns the settings of a redis://, redis+unix:// URI. Throws InvalidArgument
+// for a malformed URI (or rediss://, which this hiredis cannot do) and
+// ConfigError for a user given without a password.
+Settings settings_from(const StoreUri& uri, const OpenOptions& options);
+
+// Where a failure happened, which decides how it is translated.
+enum class Stage
+{
+  connect,   // opening the socket
+  handshake, // AUTH, SELECT
+  command,   // everything else
+};
+
+struct ReplyFree
+{
+  void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyFree>;
+
+inline bool
+is_error(const redisReply* r)
+{
+  return r != nullptr && r->type == REDIS_REPLY_ERROR;
+}
+
+inline std::string_view
+reply_text(const redisReply* r)
+{
+  return r->str == nullptr ? std::string_view() : std::string_view(r->str, r->len);
+}
+
+// The first word of an error reply ("WRONGPASS", "ERR", "NOSCRIPT", ...).
+inline std::string_view
+error_code(std::string_view text)
+{
+  return text.substr(0, text.find(' '));
+}
+
+// A command with owned, binary-safe arguments.
+class Command
+{
+public:
+  Command() = default;
+  Command(std::initializer_list<std::string_view> args)
+  {
+    for (auto a : args) {
+      args_.emplace_back(a);
+    }
+  }
+  Command& operator<<(std::string_view a)
+  {
+    args_.emplace_back(a);
+    return *this;
+  }
+  Command& operator<<(std::string&& a)
+  {
+    args_.push_back(std::move(a));
+    return *this;
+  }
+  const std::vector<std::string>& args() const { return args_; }
+  std::string key; // the record key for messages ("" = none)
+
+private:
+  std::vector<std::string> args_;
+};
+
+struct ContextFree
+{
+  void operator()(redisContext* c) const noexcept { redisFree(c); }
+};
+using ContextPtr = std::unique_ptr<redisContext, ContextFree>;
+
+// One hiredis connection: connected, authenticated and on its database.
+// Every method that talks to the server throws the translated StorageError
+// (or ConfigError) on failure; after an I/O failure the connection is broken.
+class Connection
+{
+public:
+  // Connects, then AUTH and SELECT as the settings say. Throws
+  // StorageError::backend (unavailable) when the server cannot be reached and
+  // ConfigError when it rejects the credentials or the setup. settings must
+  // outlive the connection.
+  explicit Connection(const Settings& settings);
+
+  // True when the connection cannot be reused: it failed, or replies to
+  // commands sent are still unread.
+  bool broken() const { return broken_ || outstanding_ != 0; }
+
+  // Queues a command without waiting (sent by the next read()).
+  void append(const Command& command, Stage stage = Stage::command);
+
+  // Queues HMGET hash version data (the hot path of every walk: no Command).
+  void append_hmget(const std::string& hash, const std::string& key);
+
+  // Sends what is queued and reads the next reply. Throws on I/O failure
+  // (the connection is then broken: it may hold unread replies).
+  Reply read(const std::string& key = std::string(), Stage stage = Stage::command);
+
+  // Reads and drops the replies still due (after a walk stopped early).
+  void drain();
+
+  // Writes every command, then reads every reply, returned in order. Error
+  // replies are returned, not thrown (check them with checked()). Any I/O
+  // failure marks the connection broken and throws.
+  std::vector<Reply> round_trip(const std::vector<Command>& commands, Stage stage = Stage::command);
+
+  // One command; the reply is checked: an error reply throws.
+  Reply run(const Command& command);
+
+  // Returns reply, or throws the translated error when it is an error reply.
+  Reply checked(Reply reply, const std::string& key) const;
+
+  // Throws StorageError::backend for an unexpected reply (message, about key).
+  [[noreturn]] void fail(const std::string& message, const std::string& key) const;
+
+private:
+  const Settings& s_;
+  ContextPtr ctx_;
+  bool broken_ = false;
+  std::size_t outstanding_ = 0; // commands appended whose replies are unread
+};
+
+// The connections of one backend: idle ones are kept (a few) for reuse.
+class Pool
+{
+public:
+  // A leased connection; returned to the pool unless it failed.
+  class Lease
+  {
+  public:
+    Lease(Pool& owner, std::unique_ptr<Connection> c) : owner_(owner), c_(std::move(c)) {}
+    ~Lease()
+    {
+      if (c_ && !c_->broken()) {
+        owner_.release(std::move(c_));
+      }
+    }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Connection* operator->() { return c_.get(); }
+    Connection& operator*() { return *c_; }
+
+  private:
+    Pool& owner_;
+    std::unique_ptr<Connection> c_;
+  };
+
+  explicit Pool(Settings settings) : settings_(std::move(settings)) {}
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // An idle connection, or a new one (which throws as Connection does).
+  Lease acquire();
+
+  const Settings& settings() const { return settings_; }
+
+private:
+  void release(std::unique_ptr<Connection> c);
+
+  const Settings settings_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+} // namespace taskstore::redis_detail

@@ -1,0 +1,89 @@
+#include "taskstore/backends/redis/layout.hpp"
+
+#include "taskstore/error.hpp"
+
+#include <charconv>
+#include <system_error>
+
+namespace taskstore::redis_detail {
+
+std::optional<std::string>
+Layout::composite_of(const std::string& hash, std::string_view prefix) const
+{
+  if (!std::string_view(hash).starts_with(tasks_)) {
+    return std::nullopt;
+  }
+  std::string key = hash.substr(tasks_.size());
+  if (key.find(':') == std::string::npos || !std::string_view(key).starts_with(prefix)) {
+    return std::nullopt;
+  }
+  return key;
+}
+
+std::string
+glob_escape(std::string_view text)
+{
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::optional<std::uint64_t>
+parse_version(std::string_view text)
+{
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::uint64_t
+version_of(Connection& c, const redisReply* r, const std::string& key)
+{
+  if (r->type == REDIS_REPLY_INTEGER && r->integer >= 0) {
+    return static_cast<std::uint64_t>(r->integer);
+  }
+  if (r->type == REDIS_REPLY_STRING) {
+    if (auto v = parse_version(reply_text(r))) {
+      return *v;
+    }
+  }
+  c.fail("invalid version in the reply for key " + key, key);
+}
+
+std::optional<VersionedRecord>
+to_record(Connection& c, const redisReply* r, const std::string& key)
+{
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+    c.fail("unexpected reply to HMGET", key);
+  }
+  const redisReply* version = r->element[0];
+  const redisReply* data = r->element[1];
+  if (version->type == REDIS_REPLY_NIL && data->type == REDIS_REPLY_NIL) {
+    return std::nullopt;
+  }
+  std::optional<std::uint64_t> v;
+  if (version->type == REDIS_REPLY_STRING) {
+    v = parse_version(reply_text(version));
+  }
+  if (!v) {
+    throw StorageError::backend("missing or invalid version field for key " + key);
+  }
+  if (data->type != REDIS_REPLY_STRING) {
+    throw StorageError::backend("missing data field for key " + key);
+  }
+  return VersionedRecord{std::string(reply_text(data)), *v};
+}
+
+} // namespace taskstore::redis_detail
