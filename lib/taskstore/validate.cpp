@@ -21,6 +21,7 @@
 #include <cstring>
 #include <iterator>
 #include <map>
+#include <unordered_set>
 #include <memory>
 #include <type_traits>
 
@@ -159,6 +160,9 @@ public:
   {
     scalar(Kind::null, 4);
     capture_scalar(nullptr);
+    if (dropping_member()) {
+      variables_.size = member_start_; // set_variables drops a null-valued variable
+    }
     return true;
   }
   bool boolean(bool v) override
@@ -186,8 +190,12 @@ public:
     capture_scalar(v);
     return true;
   }
-  bool number_float(number_float_t v, const string_t& /*raw*/) override
+  bool number_float(number_float_t v, const string_t& raw) override
   {
+    if (count_size_ && in_known_field() && !serde_parse_f64(raw)) {
+      add_document_violation({node_pointer(), Rule::schema,
+                              "number " + raw + " is out of range: serde_json (pmcp-tasks) refuses it", 0, 0});
+    }
     // serde_json measures the f64 it parsed, re-printed (ryu), not the raw text.
     scalar(Kind::number, counting() ? format_serde_double(v).size() : 0);
     capture_scalar(v);
@@ -205,7 +213,11 @@ public:
   }
   bool start_object(std::size_t n) override
   {
+    if (frames_.size() == 1 && root_key_ == "task") {
+      task_fields_seen_ = 0;
+    }
     open(Kind::object);
+    key_hashes_.emplace_back();
     if (capture_on_) {
       capture_.start_object(n);
     }
@@ -217,7 +229,13 @@ public:
     on_key(k);
     return true;
   }
-  bool end_object() override { return close('}'); }
+  bool end_object() override
+  {
+    if (!key_hashes_.empty()) {
+      key_hashes_.pop_back();
+    }
+    return close('}');
+  }
   bool start_array(std::size_t n) override
   {
     open(Kind::array);
@@ -240,6 +258,18 @@ public:
 
   // ---- results ----
   bool failed() const { return failed_; }
+  // True when some object held a key twice (serde keeps the last value in the
+  // first position): a report with violations must then be re-judged on the
+  // tree serde would build.
+  bool saw_duplicate_key() const { return saw_duplicate_key_; }
+  // Makes the document a syntax error at byte offset `offset` (framing
+  // faults the parser does not see: a byte order mark, a NUL byte).
+  void fail_at(std::size_t offset, std::string message)
+  {
+    failed_ = true;
+    error_position_ = offset + 1;
+    error_message_ = std::move(message);
+  }
   std::size_t error_position() const { return error_position_; }
 
   // Assembles the report. measured_size, when given, replaces the size
@@ -263,6 +293,9 @@ public:
       ++document_total;
       document.push_back(std::move(v));
     };
+    for (const auto& v : extra_document_) {
+      add_document(v); // copied: extras() may still be asked for
+    }
 
     if (failed_) {
       report.syntax_error_at = position;
@@ -364,12 +397,23 @@ private:
     const bool first = f.count++ == 0;
     if (counting()) {
       const std::uint64_t n = (first ? 0 : 1) + serde_string_size(k) + 1;
-      add_size(variables_, n);
+      if (measuring_input() && frames_.size() == 1) {
+        // A variable of a set_variables input: its comma counts only after a kept one.
+        member_start_ = variables_.size;
+        variables_.size += (kept_members_ > 0 ? 1 : 0) + serde_string_size(k) + 1;
+      } else {
+        add_size(variables_, n);
+      }
       add_size(record_, n);
     }
+    note_key(k);
     if (frames_.size() == 1) {
+      check_duplicate_field(k, k_record_field_names, root_fields_seen_, "/");
       root_key(k);
-    } else if (capture_on_) {
+    } else if (frames_.size() == 2 && root_key_ == "task" && (frames_[1].key_off & k_object_flag) != 0) {
+      check_duplicate_field(k, k_task_field_names, task_fields_seen_, "/task/");
+    }
+    if (frames_.size() != 1 && capture_on_) {
       std::string copy = k;
       capture_.key(copy);
     }
@@ -404,6 +448,9 @@ private:
       root_kind_ = kind;
       return;
     }
+    if (depth == 1 && kind != Kind::null && measuring_input()) {
+      ++kept_members_;
+    }
     Frame& parent = frames_.back();
     if ((parent.key_off & k_object_flag) == 0) {
       const bool first = parent.count++ == 0;
@@ -432,6 +479,97 @@ private:
       }
     }
   }
+
+  // A variables document measured as set_variables input, at its top level.
+  bool measuring_input() const
+  {
+    return !options_.size_as_stored && variables_.in_region && variables_.region_depth == 0 && count_size_;
+  }
+
+  // The value being read is a null member of such a document.
+  bool dropping_member() const { return measuring_input() && frames_.size() == 1; }
+
+  // Inside a field pmcp-tasks reads (serde skips unknown fields unread).
+  bool in_known_field() const
+  {
+    if (frames_.empty()) {
+      return true;
+    }
+    if (!record_.alive || (!decided_ && variables_.alive)) {
+      return true; // a variables document: every value is read
+    }
+    for (const char* name : k_record_field_names) {
+      if (root_key_ == name) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // serde_json's recursion limit, counted from the record's root; reported
+  // once, at the first container past it.
+  void check_recursion(std::size_t depth)
+  {
+    if (recursion_reported_ || !count_size_ || !in_known_field()) {
+      return;
+    }
+    const bool variables_document = !record_.alive || (!decided_ && variables_.alive);
+    const std::uint64_t level = depth + 1 + (variables_document ? 1 : 0);
+    if (level > k_serde_max_nesting) {
+      recursion_reported_ = true;
+      add_document_violation({node_pointer(), Rule::depth,
+                              "nesting depth " + std::to_string(level) +
+                                " exceeds serde_json's recursion limit: pmcp-tasks cannot read it",
+                              k_serde_max_nesting, level});
+    }
+  }
+
+  // A declared field of TaskRecord or Task given twice: serde refuses it.
+  template <std::size_t N>
+  void check_duplicate_field(const std::string& k, const std::array<const char*, N>& names, std::uint32_t& seen,
+                             const char* parent)
+  {
+    if (!record_.alive) {
+      return;
+    }
+    for (std::size_t i = 0; i < N; ++i) {
+      if (k == names[i]) {
+        if ((seen & (1U << i)) != 0 && count_size_) {
+          std::string pointer = parent;
+          append_pointer_token(pointer.erase(pointer.size() - 1), k);
+          add_document_violation({pointer, Rule::schema, "duplicate field `" + k + "`", 0, 0});
+        }
+        seen |= 1U << i;
+        return;
+      }
+    }
+  }
+
+  // Remembers the key in its object; flags a key seen twice there.
+  void note_key(const std::string& k)
+  {
+    if (key_hashes_.empty()) {
+      return;
+    }
+    if (!key_hashes_.back().insert(std::hash<std::string>{}(k)).second) {
+      saw_duplicate_key_ = true;
+    }
+  }
+
+  void add_document_violation(Violation v) { extra_document_.push_back(std::move(v)); }
+
+public:
+  // The violations only a parse of the bytes finds (recursion, duplicate
+  // fields, number range), to carry into a re-judgement on the tree.
+  std::vector<Violation> extras() const { return extra_document_; }
+  void add_extras(std::vector<Violation> v)
+  {
+    for (auto& x : v) {
+      extra_document_.push_back(std::move(x));
+    }
+  }
+
+private:
 
   static void add_size(Lane& lane, std::uint64_t n)
   {
@@ -509,6 +647,7 @@ private:
     const std::size_t depth = frames_.size();
     max_nesting_ = std::max<std::uint64_t>(max_nesting_, depth + 1);
     enter_value(kind, depth);
+    check_recursion(depth);
     for (Lane* lane : {&variables_, &record_}) {
       if (lane->in_region) {
         lane->size += 1;
@@ -636,6 +775,19 @@ private:
   bool failed_ = false;
   std::size_t error_position_ = 0;
   std::string error_message_;
+
+  static constexpr std::array<const char*, 6> k_record_field_names = {"task",   "ownerId",       "variables",
+                                                                      "result", "requestMethod", "expiresAt"};
+  static constexpr std::array<const char*, 8> k_task_field_names = {
+    "taskId", "status", "statusMessage", "createdAt", "lastUpdatedAt", "ttl", "pollInterval", "_meta"};
+  std::uint32_t root_fields_seen_ = 0;
+  std::uint32_t task_fields_seen_ = 0;
+  std::vector<std::unordered_set<std::size_t>> key_hashes_; // per open object
+  bool saw_duplicate_key_ = false;
+  bool recursion_reported_ = false;
+  std::vector<Violation> extra_document_; // recursion, duplicate fields, number range
+  std::uint64_t member_start_ = 0;        // size before the current top-level variable
+  std::uint64_t kept_members_ = 0;        // top-level variables that are not null
 };
 
 // Feeds one parse's events to the checker and, while the document stays
@@ -730,17 +882,101 @@ finish_bytes(Checker& checker, std::string_view data)
   return report;
 }
 
+// The compact size of a variables object as set_variables measures it: the
+// null-valued variables dropped.
+std::uint64_t
+input_size(const Json& variables)
+{
+  std::uint64_t size = 2; // {}
+  std::size_t kept = 0;
+  for (const auto& [name, value] : variables.items()) {
+    if (value.is_null()) {
+      continue;
+    }
+    size += (kept++ > 0 ? 1 : 0) + serde_string_size(name) + 1 + serde_json_size(value);
+  }
+  return size;
+}
+
+// Checks a tree in memory (parser events replayed). extras: the violations
+// only a parse of the bytes finds (recursion, duplicate fields, numbers).
 ValidationReport
-validate_in_memory(const Json& document, const ValidateOptions& options, const Json* variables)
+validate_in_memory(const Json& document, const ValidateOptions& options, const Json* variables,
+                   std::vector<Violation> extras = {})
 {
   Checker checker(options, false);
   replay_sax(document, checker);
-  std::optional<std::uint64_t> size;
+  checker.add_extras(std::move(extras));
+  std::uint64_t size = 0;
   if (variables != nullptr && variables->is_object()) {
-    size = serde_json_size(*variables);
+    const bool as_input = options.kind != DocumentKind::record && !options.size_as_stored && variables == &document;
+    size = as_input ? input_size(*variables) : serde_json_size(*variables);
   }
-  return checker.finish(size.value_or(0), std::nullopt);
+  return checker.finish(size, std::nullopt);
 }
+
+// A document whose objects repeat a key is judged on the tree serde keeps
+// (first position, last value); the rest of the report stays the stream's.
+ValidationReport
+rejudge_on_tree(const Json& tree, const ValidateOptions& options, Checker& stream, ValidationReport report)
+{
+  const Json* variables = &tree;
+  ValidateOptions tree_options = options;
+  if (report.is_record) {
+    tree_options.kind = DocumentKind::record;
+    variables = nullptr;
+    if (tree.is_object()) {
+      if (const auto it = tree.find("variables"); it != tree.end()) {
+        variables = &*it;
+      }
+    }
+  } else {
+    tree_options.kind = DocumentKind::variables;
+  }
+  ValidationReport judged = validate_in_memory(tree, tree_options, variables, stream.extras());
+  judged.bytes_read = report.bytes_read;
+  judged.max_nesting_depth = report.max_nesting_depth;
+  return judged;
+}
+
+// serde_json's framing the parser does not apply: a leading byte order mark is
+// not JSON, and nothing but whitespace may follow the value (the parser takes
+// a NUL byte for the end of the input).
+struct Framing
+{
+  bool bom = false;
+  std::optional<std::size_t> nul; // offset of the first NUL byte
+};
+
+Framing
+frame(std::string_view data)
+{
+  Framing f;
+  f.bom = data.size() >= 3 && data.compare(0, 3, "\xEF\xBB\xBF") == 0;
+  if (const void* z = std::memchr(data.data(), 0, data.size()); z != nullptr) {
+    f.nul = static_cast<std::size_t>(static_cast<const char*>(z) - data.data());
+  }
+  return f;
+}
+
+// Turns a framing fault into the document's syntax error.
+void
+apply_framing(Checker& checker, bool bom, std::optional<std::uint64_t> nul)
+{
+  if (bom) {
+    checker.fail_at(0, "expected value (a byte order mark is not allowed)");
+  } else if (nul) {
+    if (!checker.failed()) {
+      checker.fail_at(static_cast<std::size_t>(*nul), "trailing characters (a NUL byte)");
+    } else if (checker.error_position() > *nul) {
+      checker.fail_at(static_cast<std::size_t>(*nul), "unexpected NUL byte");
+    }
+  }
+}
+
+// Files up to this size are re-read whole when repeated keys make the
+// streamed verdict too strict (serde keeps only the last value of a key).
+constexpr std::uint64_t k_max_rejudged_file = std::uint64_t{256} << 20;
 
 ValidationReport
 validate_chunked(Source& source, const ValidateOptions& options)
@@ -748,6 +984,7 @@ validate_chunked(Source& source, const ValidateOptions& options)
   ChunkedInput input(source);
   Checker checker(options, true);
   Json::sax_parse(ChunkIterator(&input), ChunkIterator(), &checker);
+  apply_framing(checker, input.bom(), input.nul_offset());
   std::optional<ParsePosition> position;
   if (checker.failed()) {
     const std::size_t p = checker.error_position();
@@ -755,18 +992,26 @@ validate_chunked(Source& source, const ValidateOptions& options)
   }
   ValidationReport report = checker.finish(std::nullopt, position);
   report.bytes_read = input.bytes_read();
+  report.needs_tree = !report.ok() && !report.syntax_error_at && checker.saw_duplicate_key();
   return report;
 }
 
 } // namespace
 
 ValidationReport
-validate_variables(const Json& variables, const StoreConfig& limits)
+validate_variables(const Json& variables, const StoreConfig& limits, bool size_as_stored)
 {
   ValidateOptions options;
   options.limits = limits;
   options.kind = DocumentKind::variables;
-  return validate_in_memory(variables, options, &variables);
+  options.size_as_stored = size_as_stored;
+  Checker checker(options, false);
+  replay_sax(variables, checker);
+  std::uint64_t size = 0;
+  if (variables.is_object()) {
+    size = size_as_stored ? serde_json_size(variables) : input_size(variables);
+  }
+  return checker.finish(size, std::nullopt);
 }
 
 ValidationReport
@@ -805,30 +1050,64 @@ validate_file(const std::string& path, const ValidateOptions& options)
   } closer{fd};
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   FdSource source(fd, path);
-  return validate_chunked(source, options);
+  ValidationReport report = validate_chunked(source, options);
+  if (report.needs_tree && report.bytes_read <= k_max_rejudged_file) {
+    // Repeated keys: judge the file on the tree serde keeps, read whole.
+    std::string data;
+    data.resize(static_cast<std::size_t>(report.bytes_read));
+    std::size_t got = 0;
+    while (got < data.size()) {
+      const ssize_t n = ::pread(fd, data.data() + got, data.size() - got, static_cast<off_t>(got));
+      if (n <= 0) {
+        return report;
+      }
+      got += static_cast<std::size_t>(n);
+    }
+    return validate_bytes(data, options);
+  }
+  return report;
 }
 
 ValidationReport
 validate_bytes(std::string_view data, const ValidateOptions& options)
 {
-  Checker checker(options, true);
-  Json::sax_parse(data.data(), data.data() + data.size(), &checker);
-  return finish_bytes(checker, data);
+  std::optional<Json> tree;
+  return validate_and_parse(data, options, tree, 0);
 }
 
 ValidationReport
 validate_and_parse(std::string_view data, const ValidateOptions& options, std::optional<Json>& tree,
                    std::size_t max_tree_depth)
 {
+  tree.reset();
+  const Framing framing = frame(data);
+  const std::string_view body = framing.bom ? std::string_view() : data.substr(0, framing.nul.value_or(data.size()));
   Checker checker(options, true);
   JsonBuilder builder;
   TreeTee tee(checker, builder, max_tree_depth);
-  Json::sax_parse(data.data(), data.data() + data.size(), &tee);
-  tree.reset();
-  if (!checker.failed() && tee.built()) {
+  if (!framing.bom) {
+    if (max_tree_depth > 0) {
+      Json::sax_parse(body.data(), body.data() + body.size(), &tee);
+    } else {
+      Json::sax_parse(body.data(), body.data() + body.size(), &checker);
+    }
+  }
+  apply_framing(checker, framing.bom, framing.nul);
+  if (!checker.failed() && max_tree_depth > 0 && tee.built()) {
     tree = builder.take();
   }
-  return finish_bytes(checker, data);
+  ValidationReport report = finish_bytes(checker, data);
+  if (!report.ok() && !report.syntax_error_at && checker.saw_duplicate_key()) {
+    if (tree) {
+      return rejudge_on_tree(*tree, options, checker, std::move(report));
+    }
+    try {
+      return rejudge_on_tree(parse_json(body), options, checker, std::move(report));
+    } catch (const std::exception&) {
+      return report; // (cannot happen: the bytes parsed) judged as written
+    }
+  }
+  return report;
 }
 
 } // namespace taskstore

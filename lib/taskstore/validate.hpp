@@ -60,6 +60,10 @@ struct ValidationReport
   std::uint64_t variables_size = 0;    // measured compact size of the variables
   std::uint64_t bytes_read = 0;
   std::uint64_t max_nesting_depth = 0; // deepest nesting of arrays/objects read
+  // Streamed input only: objects repeated a key and there are violations, so
+  // the verdict on the tree serde keeps may differ (validate_file re-reads
+  // files up to 256 MiB whole; a stream is judged as written).
+  bool needs_tree = false;
   bool ok() const { return total_violations == 0; }
 };
 
@@ -75,10 +79,20 @@ struct ValidateOptions
   StoreConfig limits;
   DocumentKind kind = DocumentKind::detect;
   std::size_t max_reported = 1000;
+  // How a variables document's size is measured. false (the default): as the
+  // input of pmcp-tasks' set_variables, which drops null-valued variables
+  // before it measures the merged map. true: the bytes as given.
+  bool size_as_stored = false;
 };
 
-// Checks a variables object held in memory.
-ValidationReport validate_variables(const Json& variables, const StoreConfig& limits);
+// serde_json's recursion limit: pmcp-tasks cannot read a record with 128 or
+// more nested arrays/objects, counted from the record's root (a variables
+// document's root is level 2 of the record it goes into).
+constexpr std::uint64_t k_serde_max_nesting = 127;
+
+// Checks a variables object held in memory (its size as set_variables
+// measures it, null-valued variables dropped, unless size_as_stored).
+ValidationReport validate_variables(const Json& variables, const StoreConfig& limits, bool size_as_stored = false);
 
 // Checks a whole record held in memory: schema (record_from_json) plus the
 // variable limits on its "variables".

@@ -15,6 +15,7 @@
 #include <istream>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace taskstore::validate_input {
@@ -131,11 +132,27 @@ public:
         cur_.len += n;
       }
     }
+    if (cur_.start == 0 && cur_.len >= 3 && std::memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+      bom_ = true; // not JSON for serde: the parser is given nothing
+      cur_.len = 0;
+      eof_ = true;
+    }
+    if (const void* z = std::memchr(buf, 0, cur_.len); z != nullptr) {
+      // The parser would take a NUL for the end: stop there and say where it is.
+      const auto at = static_cast<std::size_t>(static_cast<const char*>(z) - buf);
+      nul_offset_ = cur_.start + at;
+      cur_.len = at;
+      eof_ = true;
+    }
     pos = buf;
     end = buf + cur_.len;
   }
 
   std::uint64_t bytes_read() const { return cur_.start + cur_.len; }
+  // The input began with a UTF-8 byte order mark.
+  bool bom() const { return bom_; }
+  // Where the first NUL byte is, when there is one.
+  std::optional<std::uint64_t> nul_offset() const { return nul_offset_; }
 
   // Line and column (1-based, in bytes) of absolute offset `offset`, which
   // lies in the current or the previous chunk (or at the end of the input).
@@ -174,6 +191,8 @@ private:
   Chunk cur_;
   Chunk prev_;
   bool eof_ = false;
+  bool bom_ = false;
+  std::optional<std::uint64_t> nul_offset_;
 };
 
 // The input iterator nlohmann's parser reads from: a pointer into the chunk,

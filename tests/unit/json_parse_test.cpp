@@ -65,3 +65,37 @@ TEST_CASE("parse_json")
   }
 }
 
+
+TEST_CASE("serde_parse_f64: serde_json's reading, and what it refuses as out of range")
+{
+  CHECK(serde_parse_f64("0") == 0.0);
+  CHECK(serde_parse_f64("1.5") == 1.5);
+  CHECK(serde_parse_f64("-2.5e-3") == -2.5e-3);
+  CHECK(serde_parse_f64("1E2") == 100.0);
+  CHECK(serde_parse_f64("0.1") == 0.1);
+  CHECK(serde_parse_f64("123.456") == 123.456);
+  CHECK(serde_parse_f64("1e23") == 1e23);
+  CHECK(serde_parse_f64("5e-324") == 5e-324);
+  CHECK(serde_parse_f64("1.7976931348623157e308") == 1.7976931348623157e308);
+  // Out of range for serde_json although they round to f64::MAX.
+  CHECK_FALSE(serde_parse_f64("1.7976931348623158e308"));
+  CHECK_FALSE(serde_parse_f64("1.797693134862315807e308"));
+  CHECK_FALSE(serde_parse_f64("1.7976931348623159e308"));
+  CHECK_FALSE(serde_parse_f64("1e309"));
+  CHECK_FALSE(serde_parse_f64("-1e309"));
+  CHECK_FALSE(serde_parse_f64("2e308"));
+  CHECK_FALSE(serde_parse_f64("1E400"));
+  CHECK_FALSE(serde_parse_f64("1e99999999999"));
+  // Underflow is never an error.
+  CHECK(serde_parse_f64("1e-400") == 0.0);
+  CHECK(serde_parse_f64("0e2147483648") == 0.0);
+  CHECK(serde_parse_f64("1e-2147483648") == 0.0);
+  // Not one ulp of correct rounding: serde's truncating algorithm.
+  CHECK(serde_parse_f64("2.4703282292062328e-324") == 0.0);
+  CHECK(serde_parse_f64("1.603964615428183e143") == 1.6039646154281832e143);
+  // Not numbers.
+  for (const char* bad : {"", "-", "01", "1.", ".5", "+1", "1e", "1e+", "NaN", "1x"}) {
+    INFO(bad);
+    CHECK_FALSE(serde_parse_f64(bad));
+  }
+}

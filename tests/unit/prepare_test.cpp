@@ -98,15 +98,30 @@ TEST_CASE("prepare_record: every problem is reported with its pointer")
     CHECK(has(p, "/variables/arguments/path", Rule::string_length));
     CHECK(p.total_violations == 2);
   }
-  SECTION("a record nested deeper than 512 levels is never built")
+  SECTION("serde_json's recursion limit: a result may hold 126 nested arrays, not 127")
   {
-    const auto deep = with(k_pretty, "{\"answer\": 42}", std::string(600, '[') + std::string(600, ']'));
+    const auto fits = with(k_pretty, "{\"answer\": 42}", std::string(126, '[') + std::string(126, ']'));
+    CHECK(prepare_record(k_key, fits, StoreConfig{}).ok());
+    const auto deep = with(k_pretty, "{\"answer\": 42}", std::string(127, '[') + std::string(127, ']'));
     const auto p = prepare_record(k_key, deep, StoreConfig{});
     CHECK_FALSE(p.ok());
     REQUIRE(p.violations.size() == 1);
     CHECK(p.violations[0].rule == Rule::depth);
-    CHECK(p.violations[0].actual == 601);
-    CHECK(p.violations[0].limit == 512);
+    CHECK(p.violations[0].actual == 128);
+    CHECK(p.violations[0].limit == 127);
+    CHECK(p.violations[0].pointer == "/result" + std::string("/0").append(std::string()).substr(0, 0) +
+                                       [] { std::string s; for (int i = 0; i < 126; ++i) s += "/0"; return s; }());
+  }
+  SECTION("an unknown field is not read by serde, so not depth-limited (below taskctl's 512)")
+  {
+    auto deep = with(k_pretty, "\"ownerId\"", "\"zz\": " + std::string(300, '[') + std::string(300, ']') + ", \"ownerId\"");
+    const auto p = prepare_record(k_key, deep, StoreConfig{});
+    CHECK(p.ok());
+    CHECK(p.bytes == k_compact);
+    deep = with(k_pretty, "\"ownerId\"", "\"zz\": " + std::string(600, '[') + std::string(600, ']') + ", \"ownerId\"");
+    const auto q = prepare_record(k_key, deep, StoreConfig{});
+    CHECK_FALSE(q.ok());
+    CHECK(q.violations.at(0).limit == 512);
   }
 }
 

@@ -112,8 +112,16 @@ validate_everywhere(const std::string& doc, const StoreConfig& limits = {})
     check_same(in_memory, streamed);
     const Json* variables = streamed.is_record ? &j["variables"] : &j;
     if (variables->is_object()) {
-      CHECK(streamed.variables_size == serde_json_size(*variables));
-      CHECK(streamed.variables_size == to_serde_json(*variables).size());
+      // A record's variables as stored; a variables document as set_variables
+      // measures its input (null-valued variables dropped).
+      Json measured = *variables;
+      if (!streamed.is_record) {
+        for (auto it = measured.begin(); it != measured.end();) {
+          it = it->is_null() ? measured.erase(it) : std::next(it);
+        }
+      }
+      CHECK(streamed.variables_size == serde_json_size(measured));
+      CHECK(streamed.variables_size == to_serde_json(measured).size());
     }
   }
   return streamed;
@@ -334,42 +342,51 @@ TEST_CASE("validate_bytes: a depth bomb of 1,000,000 nested arrays")
   ValidateOptions o = options();
   o.limits.max_variable_size_bytes = 1U << 30;
   const auto r = validate_bytes(bomb, o);
-  REQUIRE(r.total_violations == 1);
+  // The variable's depth, and serde_json's recursion limit (once).
+  REQUIRE(r.total_violations == 2);
   CHECK(r.violations[0].rule == Rule::depth);
   CHECK(r.violations[0].pointer == "/bomb" + repeat("/0", 11));
   CHECK(r.violations[0].actual == n - 1);
   CHECK(r.violations[0].message == "nesting depth 999999 exceeds maximum 10");
+  CHECK(r.violations[1].rule == Rule::depth);
+  CHECK(r.violations[1].limit == k_serde_max_nesting);
+  CHECK(r.violations[1].actual == 128);
+  CHECK(r.violations[1].pointer == "/bomb" + repeat("/0", 125));
   CHECK(r.variables_size == bomb.size());
 
   SECTION("inside a record")
   {
     const auto rec = validate_bytes(record_with(R"({"bomb":)" + in_arrays(n, "1") + "}"), o);
     CHECK(rec.is_record);
-    REQUIRE(rec.total_violations == 1);
+    REQUIRE(rec.total_violations == 2);
     CHECK(rec.violations[0].pointer == "/variables/bomb" + repeat("/0", 11));
     CHECK(rec.violations[0].actual == n);
+    CHECK(rec.violations[1].message == "nesting depth 128 exceeds serde_json's recursion limit: pmcp-tasks cannot read it");
   }
-  SECTION("in a record's _meta and result (not checked, and no crash)")
+  SECTION("in a record's _meta and result: no variable limit, but serde_json's recursion limit")
   {
     std::string doc = record_with("{}");
     doc.replace(doc.find(R"("pollInterval":500})"), 19, R"("pollInterval":500,"_meta":{"m":)" + in_arrays(n, "") + "}}");
     doc.replace(doc.find(R"("result":null)"), 13, R"("result":)" + in_arrays(n, ""));
     const auto rec = validate_bytes(doc, o);
     CHECK(rec.is_record);
-    CHECK(rec.ok());
+    REQUIRE(rec.total_violations == 1);
+    CHECK(rec.violations[0].rule == Rule::depth);
+    CHECK(rec.violations[0].pointer == "/task/_meta/m" + repeat("/0", 123));
   }
   SECTION("as the root: not a variables object")
   {
     const auto root = validate_bytes(in_arrays(n, ""), options());
-    REQUIRE(root.total_violations == 1);
-    CHECK(root.violations[0].rule == Rule::schema);
-    CHECK(root.violations[0].message == "expected a JSON object of variables, found an array");
+    REQUIRE(root.total_violations == 2); // and serde_json's recursion limit
+    CHECK(root.violations[0].rule == Rule::depth);
+    CHECK(root.violations[1].rule == Rule::schema);
+    CHECK(root.violations[1].message == "expected a JSON object of variables, found an array");
   }
   SECTION("truncated")
   {
     const auto cut = validate_bytes(R"({"bomb":)" + repeat("[", n), o);
     CHECK(cut.syntax_error_at);
-    CHECK(cut.total_violations == 2);
+    CHECK(cut.total_violations == 3); // the depth, serde's recursion limit, the syntax error
     CHECK(cut.violations.back().pointer.size() == 5 + 2 * (n - 1));
   }
 }
@@ -547,7 +564,9 @@ TEST_CASE("validate_bytes: records")
   SECTION("the kind can be forced")
   {
     const std::string rec = record_with("{}");
-    const auto as_variables = validate_bytes(rec, options(DocumentKind::variables));
+    ValidateOptions as_given = options(DocumentKind::variables);
+    as_given.size_as_stored = true;
+    const auto as_variables = validate_bytes(rec, as_given);
     CHECK_FALSE(as_variables.is_record);
     CHECK(as_variables.variables_size == rec.size());
     const auto as_record = validate_bytes(R"({"a":1})", options(DocumentKind::record));
@@ -673,4 +692,138 @@ TEST_CASE("validate_and_parse: the check and the tree in one pass")
   report = validate_and_parse("{\"a\":", options, tree, 8);
   CHECK(report.syntax_error_at);
   CHECK_FALSE(tree);
+}
+
+TEST_CASE("validate: serde_json's framing (a BOM, a NUL byte, trailing bytes)")
+{
+  const std::string doc = R"({"a":1})";
+  for (const std::string& bad : {std::string("\xEF\xBB\xBF") + doc, doc + std::string(1, '\0'),
+                                 doc + std::string("\0{{{garbage", 11), doc + " x"}) {
+    INFO(bad);
+    const auto r = validate_bytes(bad, options());
+    REQUIRE(r.syntax_error_at);
+    std::istringstream in(bad);
+    CHECK(validate_stream(in, options()).syntax_error_at);
+    TempFile f(bad);
+    CHECK(validate_file(f.path(), options()).syntax_error_at);
+  }
+  const auto bom = validate_bytes("\xEF\xBB\xBF" + doc, options());
+  CHECK(bom.syntax_error_at->byte_offset == 0);
+  CHECK_THAT(bom.violations.at(0).message, Catch::Contains("byte order mark"));
+  const auto nul = validate_bytes(doc + std::string("\0x", 2), options());
+  CHECK(nul.syntax_error_at->byte_offset == doc.size());
+  CHECK_THAT(nul.violations.at(0).message, Catch::Contains("trailing characters"));
+  const auto mid = validate_bytes(std::string("{\"a\":\"x\0y\"}", 11), options());
+  CHECK(mid.syntax_error_at->byte_offset == 7);
+  CHECK(validate_bytes(doc + " \t\r\n", options()).ok());
+}
+
+TEST_CASE("validate: a declared field given twice is refused, as serde refuses it")
+{
+  const std::string rec = record_with("{}");
+  const std::pair<std::string, std::string> dups[] = {
+    {R"("ownerId":)", "/ownerId"},   {R"("task":)", "/task"},       {R"("variables":)", "/variables"},
+    {R"("result":)", "/result"},     {R"("expiresAt":)", "/expiresAt"}, {R"("requestMethod":)", "/requestMethod"},
+    {R"("status":)", "/task/status"}, {R"("ttl":)", "/task/ttl"},    {R"("taskId":)", "/task/taskId"}};
+  for (const auto& [field, pointer] : dups) {
+    INFO(field);
+    // Repeat the field with the same value right after itself.
+    const auto at = rec.find(field);
+    REQUIRE(at != std::string::npos);
+    std::size_t end = at + field.size();
+    int depth = 0;
+    bool in_string = false;
+    for (; end < rec.size(); ++end) {
+      const char c = rec[end];
+      if (in_string) {
+        in_string = c != '"' || rec[end - 1] == '\\';
+        continue;
+      }
+      if (c == '"') {
+        in_string = true;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if (c == '}' || c == ']') {
+        if (depth-- == 0) {
+          break;
+        }
+      } else if (c == ',' && depth == 0) {
+        break;
+      }
+    }
+    const std::string member = rec.substr(at, end - at);
+    const std::string doubled = rec.substr(0, end) + "," + member + rec.substr(end);
+    const auto r = validate_bytes(doubled, options(DocumentKind::record));
+    CHECK_FALSE(r.ok());
+    bool found = false;
+    for (const auto& v : r.violations) {
+      found = found || (v.pointer == pointer && v.message.find("duplicate field") != std::string::npos);
+    }
+    CHECK(found);
+  }
+  // _meta too, and an unknown key may repeat freely.
+  std::string meta = rec;
+  meta.replace(meta.find(R"("pollInterval":500})"), 19, R"("pollInterval":500,"_meta":{},"_meta":{}})");
+  CHECK_FALSE(validate_bytes(meta, options(DocumentKind::record)).ok());
+  std::string unknown = rec;
+  unknown.insert(1, R"("zz":1,"zz":2,"version":1,"version":2,)");
+  CHECK(validate_bytes(unknown, options(DocumentKind::record)).ok());
+}
+
+TEST_CASE("validate: a key repeated inside a value is judged as serde keeps it (last value)")
+{
+  // serde keeps {"a":1}: the deep first value is discarded, so nothing is wrong.
+  const std::string doc = R"({"a":)" + in_arrays(11, "1") + R"(,"a":1})";
+  CHECK(validate_bytes(doc, options()).ok());
+  TempFile f(doc);
+  CHECK(validate_file(f.path(), options()).ok()); // re-read whole: repeated keys
+  std::istringstream in(doc);
+  CHECK_FALSE(validate_stream(in, options()).ok()); // a stream is judged as written
+  // The last value is judged: here it is the deep one.
+  const std::string bad = R"({"a":1,"a":)" + in_arrays(11, "1") + "}";
+  CHECK_FALSE(validate_bytes(bad, options()).ok());
+  // Inside a record's variables, and the size is the kept map's.
+  const auto rec = validate_bytes(record_with(R"({"x":"long string","x":1})"), options(DocumentKind::record));
+  CHECK(rec.ok());
+}
+
+TEST_CASE("validate: the size of a variables document as set_variables measures it")
+{
+  // A 65,536-byte string plus ten null-valued variables: pmcp-tasks drops
+  // the nulls before it measures (65,544 bytes); as given it is 65,644.
+  std::string doc = R"({"s":")" + std::string(65'536, 'x') + "\"";
+  for (int i = 0; i < 10; ++i) {
+    doc += ",\"n" + std::to_string(i) + "\":null";
+  }
+  doc += "}";
+  ValidateOptions o = options(DocumentKind::variables);
+  o.limits.max_variable_size_bytes = 65'600;
+  const auto input = validate_bytes(doc, o);
+  CHECK(input.ok());
+  CHECK(input.variables_size == 65'544);
+  o.size_as_stored = true;
+  const auto stored = validate_bytes(doc, o);
+  CHECK_FALSE(stored.ok());
+  CHECK(stored.variables_size == 65'644);
+  CHECK(stored.variables_size == doc.size());
+  // The same in memory.
+  const Json j = parse_json(doc);
+  CHECK(validate_variables(j, o.limits).variables_size == 65'544);
+  CHECK(validate_variables(j, o.limits, true).variables_size == 65'644);
+  // Only nulls, and a null first.
+  CHECK(validate_bytes(R"({"a":null,"b":null})", options()).variables_size == 2);
+  CHECK(validate_bytes(R"({"a":null,"b":1})", options()).variables_size == std::string(R"({"b":1})").size());
+}
+
+TEST_CASE("validate: numbers serde_json refuses, in the fields it reads")
+{
+  const auto r = validate_bytes(R"({"a":1.7976931348623158e308})", options());
+  CHECK_FALSE(r.ok());
+  CHECK(r.violations.at(0).pointer == "/a");
+  CHECK_THAT(r.violations.at(0).message, Catch::Contains("out of range"));
+  CHECK(validate_bytes(R"({"a":1.7976931348623157e308})", options()).ok());
+  // An unknown field of a record is never read by serde.
+  std::string rec = record_with("{}");
+  rec.insert(1, R"("zz":1.7976931348623158e308,)");
+  CHECK(validate_bytes(rec, options(DocumentKind::record)).ok());
 }

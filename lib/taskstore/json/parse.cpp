@@ -4,11 +4,132 @@
 #include "taskstore/json/builder.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
 namespace taskstore {
+
+std::optional<double>
+serde_parse_f64(std::string_view t)
+{
+  static const std::array<double, 309> k_pow10 = [] {
+    std::array<double, 309> p{};
+    for (int i = 0; i < 309; ++i) {
+      p[static_cast<std::size_t>(i)] = std::strtod(("1e" + std::to_string(i)).c_str(), nullptr); // correctly rounded
+    }
+    return p;
+  }();
+  constexpr std::uint64_t k_max = UINT64_MAX;
+  std::size_t i = 0;
+  const bool negative = i < t.size() && t[i] == '-';
+  if (negative) {
+    ++i;
+  }
+  auto digit = [&](std::size_t at) { return at < t.size() && t[at] >= '0' && t[at] <= '9'; };
+  if (!digit(i)) {
+    return std::nullopt;
+  }
+  std::uint64_t sig = 0;
+  std::int64_t exponent = 0;
+  bool overflowed = false;
+  // Accumulates a digit into sig as serde's overflow! check allows; returns false once it does not fit.
+  auto take = [&](unsigned d) {
+    if (sig >= k_max / 10 && (sig > k_max / 10 || d > k_max % 10)) {
+      return false;
+    }
+    sig = sig * 10 + d;
+    return true;
+  };
+  if (t[i] == '0') {
+    ++i;
+  } else {
+    while (digit(i)) {
+      const auto d = static_cast<unsigned>(t[i] - '0');
+      if (overflowed || !take(d)) {
+        overflowed = true;
+        ++exponent; // a dropped integer digit
+      }
+      ++i;
+    }
+  }
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    if (!digit(i)) {
+      return std::nullopt;
+    }
+    while (digit(i)) {
+      const auto d = static_cast<unsigned>(t[i] - '0');
+      if (!overflowed && take(d)) {
+        --exponent;
+      } else {
+        overflowed = true; // dropped fraction digits: truncated
+      }
+      ++i;
+    }
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    bool exp_negative = false;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+      exp_negative = t[i] == '-';
+      ++i;
+    }
+    if (!digit(i)) {
+      return std::nullopt;
+    }
+    std::int64_t e = 0;
+    bool e_overflow = false;
+    while (digit(i)) {
+      if (e > (INT32_MAX - (t[i] - '0')) / 10) {
+        e_overflow = true;
+      } else {
+        e = e * 10 + (t[i] - '0');
+      }
+      ++i;
+    }
+    if (e_overflow) {
+      // serde_json: zero significand or a negative exponent gives 0, else out of range.
+      if (sig != 0 && !exp_negative) {
+        return std::nullopt;
+      }
+      return negative ? -0.0 : 0.0;
+    }
+    exponent = exp_negative ? exponent - e : exponent + e;
+    exponent = std::clamp<std::int64_t>(exponent, INT32_MIN, INT32_MAX); // saturating, as serde
+  }
+  if (i != t.size()) {
+    return std::nullopt;
+  }
+  double f = static_cast<double>(sig);
+  for (;;) {
+    const std::uint64_t magnitude = exponent < 0 ? static_cast<std::uint64_t>(-exponent) : static_cast<std::uint64_t>(exponent);
+    if (magnitude < k_pow10.size()) {
+      if (exponent >= 0) {
+        f *= k_pow10[magnitude];
+        if (std::isinf(f)) {
+          return std::nullopt;
+        }
+      } else {
+        f /= k_pow10[magnitude];
+      }
+      break;
+    }
+    if (f == 0.0) {
+      break;
+    }
+    if (exponent >= 0) {
+      return std::nullopt;
+    }
+    f /= 1e308;
+    exponent += 308;
+  }
+  return negative ? -f : f;
+}
 
 std::string
 parse_error_reason(std::string_view parser_message)

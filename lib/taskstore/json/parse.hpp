@@ -3,6 +3,7 @@
 
 #include "taskstore/json/serde.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,15 @@ namespace taskstore {
 // "malformed <what> at line L, column C (byte offset B): <reason>", the
 // parser's exception nested.
 Json parse_json(std::string_view text, std::string_view what = "JSON");
+
+// serde_json's reading of a JSON number token as an f64, without its
+// float_roundtrip feature (pmcp-tasks does not enable it): the digits that fit
+// a u64 (the rest truncated), then one multiplication or division by a power
+// of ten. Returns nullopt exactly when serde_json refuses the number as
+// "number out of range" (e.g. 1.7976931348623158e308, 1e309); nullopt too for
+// text that is not a JSON number. taskctl itself reads numbers correctly
+// rounded, so its value can be one ulp off serde's (docs/compatibility.md).
+std::optional<double> serde_parse_f64(std::string_view number);
 
 // The one parse-error formatter: the reason in a nlohmann parse error's
 // what(), without its "[json.exception.parse_error.101] parse error at line
