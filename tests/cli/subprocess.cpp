@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pty.h>
 #include <sys/ioctl.h>
@@ -98,6 +99,10 @@ run(const std::string& path, const std::vector<std::string>& args, const RunOpti
   }
   envp.push_back(nullptr);
 
+  // The child's ru_maxrss counts the pages it shares with this process between
+  // fork and execve. Give memory the test freed back to the system first, so
+  // max_rss_kb measures taskctl, not what the test built and dropped.
+  ::malloc_trim(0);
   const pid_t pid = ::fork();
   if (pid < 0) {
     throw std::runtime_error(std::string("fork: ") + std::strerror(errno));

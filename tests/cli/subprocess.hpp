@@ -36,7 +36,7 @@ struct RunResult
   std::string out;          // stdout (when a pipe)
   std::string err;          // stderr (when a pipe)
   std::string tty;          // everything written to the terminal
-  long max_rss_kb = 0;      // the child's peak resident set size
+  long max_rss_kb = 0;      // the child's peak resident set size (taskctl's, not this process's)
   bool timed_out = false;
 };
 
