@@ -11,32 +11,6 @@
 
 namespace clitest {
 
-ScopedEnv::~ScopedEnv()
-{
-  for (const auto& [name, value] : saved_) {
-    if (value) {
-      ::setenv(name.c_str(), value->c_str(), 1);
-    } else {
-      ::unsetenv(name.c_str());
-    }
-  }
-}
-
-ScopedEnv&
-ScopedEnv::set(const std::string& name, const std::optional<std::string>& value)
-{
-  if (saved_.count(name) == 0) {
-    const char* old = std::getenv(name.c_str());
-    saved_.emplace(name, old == nullptr ? std::nullopt : std::optional<std::string>(old));
-  }
-  if (value) {
-    ::setenv(name.c_str(), value->c_str(), 1);
-  } else {
-    ::unsetenv(name.c_str());
-  }
-  return *this;
-}
-
 namespace {
 
 // Puts file descriptor fd back to what saved duplicates, when destroyed.

@@ -3,6 +3,7 @@
 // environment variables for one scope, a file descriptor's output captured,
 // standard input fed from a pipe, and the CliError a call throws.
 
+#include "support/env_guard.hpp"
 #include "context.hpp"
 
 #include <functional>
@@ -12,21 +13,7 @@
 
 namespace clitest {
 
-// Sets (or, with nullopt, unsets) environment variables until destroyed,
-// then puts back what was there.
-class ScopedEnv
-{
-public:
-  ScopedEnv() = default;
-  ~ScopedEnv();
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-  ScopedEnv& set(const std::string& name, const std::optional<std::string>& value);
-
-private:
-  std::map<std::string, std::optional<std::string>> saved_;
-};
+using ScopedEnv = taskstore::testing::EnvGuard;
 
 // Runs f with file descriptor fd (1 or 2) sent to a temporary file and
 // returns what was written to it (stdio flushed before and after).

@@ -330,31 +330,6 @@ DynaliteProcess::resume()
   ::kill(m_pid, SIGCONT);
 }
 
-EnvGuard::~EnvGuard()
-{
-  for (const auto& [name, value] : m_saved) {
-    if (value) {
-      ::setenv(name.c_str(), value->c_str(), 1);
-    } else {
-      ::unsetenv(name.c_str());
-    }
-  }
-}
-
-void
-EnvGuard::set(const std::string& name, const std::optional<std::string>& value)
-{
-  if (m_saved.find(name) == m_saved.end()) {
-    const char* old = std::getenv(name.c_str());
-    m_saved[name] = old ? std::optional<std::string>(old) : std::nullopt;
-  }
-  if (value) {
-    ::setenv(name.c_str(), value->c_str(), 1);
-  } else {
-    ::unsetenv(name.c_str());
-  }
-}
-
 std::string
 shared_endpoint()
 {

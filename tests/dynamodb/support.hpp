@@ -2,6 +2,7 @@
 // Helpers of the dynamodb tests: a scripted local HTTP server that records the
 // requests it gets, a dynalite child process, the aws CLI, environment guards.
 
+#include "support/env_guard.hpp"
 #include "support/temp_dir.hpp"
 
 #include <nlohmann/json.hpp>
@@ -94,20 +95,7 @@ private:
   std::uint16_t m_port = 0;
 };
 
-// Sets (or, with nullopt, unsets) environment variables for a scope and
-// restores the previous values afterwards.
-class EnvGuard
-{
-public:
-  EnvGuard() = default;
-  ~EnvGuard();
-  EnvGuard(const EnvGuard&) = delete;
-  EnvGuard& operator=(const EnvGuard&) = delete;
-  void set(const std::string& name, const std::optional<std::string>& value);
-
-private:
-  std::map<std::string, std::optional<std::string>> m_saved;
-};
+using taskstore::testing::EnvGuard;
 
 // The shared test server's endpoint (TASKCTL_TEST_DYNAMODB_ENDPOINT); throws
 // std::runtime_error when it is not set.
