@@ -31,6 +31,7 @@ struct ValidateCliOptions
   bool record = false;
   bool variables = false;
   bool stored = false;
+  bool as_stored = false;
   std::string owner;
   std::size_t max_violations = 1000;
   LimitOptions limits;
@@ -45,6 +46,7 @@ library_options(const ValidateCliOptions& options)
              : options.variables ? taskstore::DocumentKind::variables
                                  : taskstore::DocumentKind::detect;
   out.max_reported = options.max_violations;
+  out.size_as_stored = options.as_stored;
   return out;
 }
 
@@ -255,6 +257,9 @@ register_validate(CLI::App& root)
   auto* variables = app->add_flag("--variables", options->variables, "Every file is a variables object");
   record->excludes(variables);
   app->add_flag("--stored", options->stored, "Check every record in the store instead of files");
+  app->add_flag("--as-stored", options->as_stored,
+                "Measure a variables file's size as the bytes are given (default: as set_variables measures its "
+                "input, null-valued variables dropped)");
   app->add_option("--owner", options->owner, "With --stored: only this owner's records")->type_name("OWNER");
   app->add_option("--max-violations", options->max_violations, "Report at most N violations per document")
     ->capture_default_str()

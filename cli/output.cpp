@@ -2,6 +2,7 @@
 
 #include "store.hpp"
 
+#include "taskstore/json/serde.hpp"
 #include "taskstore/validate.hpp"
 
 #include <fmt/format.h>
@@ -40,7 +41,8 @@ flush_stdout()
 std::string
 dump_json(const Json& value, int indent)
 {
-  return value.dump(indent, ' ', false, nlohmann::detail::error_handler_t::replace);
+  // The serde writer: floats as pmcp-tasks stores them, invalid UTF-8 replaced.
+  return taskstore::to_display_json(value, indent >= 0);
 }
 
 namespace {

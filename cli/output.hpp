@@ -23,7 +23,8 @@ void write_stdout(std::string_view text);
 // Flushes stdout; throws CliError io_error when stdout is broken.
 void flush_stdout();
 
-// nlohmann dump that never throws on invalid UTF-8 (it is replaced).
+// A JSON document as text through taskstore's serde writer (numbers as
+// stored, invalid UTF-8 replaced): compact, or pretty with indent >= 0.
 std::string dump_json(const Json& value, int indent = -1);
 
 // Returns the start of a single document: {"schema_version":1} for -o json,

@@ -33,7 +33,7 @@ _taskctl_command_opts()
   delete) own='-h --help --owner --ignore-not-found -n --dry-run -y --yes --max-delete' ;;
   ls) own='-h --help --owner --status --expired --live --limit --keys-only --count' ;;
   gc) own='-h --help --owner -n --dry-run -y --yes --max-delete' ;;
-  validate) own="-h --help --record --variables --stored --owner --max-violations $_taskctl_limit_opts" ;;
+  validate) own="-h --help --record --variables --stored --as-stored --owner --max-violations $_taskctl_limit_opts" ;;
   esac
   printf '%s\n' "$own ${_taskctl_global_opts/-h --help /}"
 }

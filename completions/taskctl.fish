@@ -163,6 +163,7 @@ complete -c taskctl -n '__fish_seen_subcommand_from validate' -F -a - -d 'standa
 complete -c taskctl -n '__fish_seen_subcommand_from validate' -l record -d 'Every file is a whole TaskRecord'
 complete -c taskctl -n '__fish_seen_subcommand_from validate' -l variables -d 'Every file is a variables object'
 complete -c taskctl -n '__fish_seen_subcommand_from validate' -l stored -d 'Check every record in the store'
+complete -c taskctl -n '__fish_seen_subcommand_from validate' -l as-stored -d "Measure a variables file's size as the bytes are given"
 complete -c taskctl -n '__fish_seen_subcommand_from validate' -l owner -x -a '(__taskctl_owners)' -d "With --stored: only this owner's records"
 complete -c taskctl -n '__fish_seen_subcommand_from validate' -l max-violations -x -d 'Report at most N violations per document'
 

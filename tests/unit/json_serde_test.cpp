@@ -130,3 +130,26 @@ TEST_CASE("serde_string_size and serde_json_size")
   CHECK(serde_json_size(j) == to_serde_json(j).size());
 }
 
+
+TEST_CASE("to_display_json: the serde writer for output, compact or pretty, valid UTF-8")
+{
+  const Json doc = parse_json(R"({"a":[1,1e+21,1000000000000000.0,1e-7,{}],"b":{"c":"x"},"d":[],"e":null})");
+  CHECK(to_display_json(doc) == R"({"a":[1,1e+21,1000000000000000.0,1e-7,{}],"b":{"c":"x"},"d":[],"e":null})");
+  CHECK(to_display_json(doc, true) == "{\n"
+                                      "  \"a\": [\n"
+                                      "    1,\n"
+                                      "    1e+21,\n"
+                                      "    1000000000000000.0,\n"
+                                      "    1e-7,\n"
+                                      "    {}\n"
+                                      "  ],\n"
+                                      "  \"b\": {\n"
+                                      "    \"c\": \"x\"\n"
+                                      "  },\n"
+                                      "  \"d\": [],\n"
+                                      "  \"e\": null\n"
+                                      "}");
+  Json bad = Json::object();
+  bad["k"] = std::string("ok\xff\xfe" "end\xe6\x97");
+  CHECK(to_display_json(bad) == "{\"k\":\"ok\xEF\xBF\xBD\xEF\xBF\xBD" "end\xEF\xBF\xBD\"}");
+}

@@ -1,5 +1,7 @@
 #include "taskstore/json/serde.hpp"
 
+#include "taskstore/text.hpp"
+
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -188,8 +190,15 @@ put_number(Sink& sink, const Json& v)
 // Writes value as serde_json does, with an explicit stack instead of recursion.
 template <typename Sink>
 void
-write_serde(Sink& sink, const Json& root)
+write_serde(Sink& sink, const Json& root, bool pretty = false)
 {
+  // serde_json's PrettyFormatter: two spaces a level, "key": value.
+  auto newline = [&](std::size_t depth) {
+    sink.put('\n');
+    for (std::size_t d = 0; d < depth; ++d) {
+      sink.put(std::string_view("  "));
+    }
+  };
   struct Frame
   {
     const Json* node;
@@ -255,26 +264,38 @@ write_serde(Sink& sink, const Json& root)
     if (node->is_object()) {
       const auto& obj = node->get_ref<const Json::object_t&>();
       if (i == obj.size()) {
-        sink.put('}');
         stack.pop_back();
+        if (pretty) {
+          newline(stack.size());
+        }
+        sink.put('}');
         continue;
       }
       if (i > 0) {
         sink.put(',');
       }
+      if (pretty) {
+        newline(stack.size());
+      }
       const auto& member = *(obj.begin() + static_cast<std::ptrdiff_t>(i));
       sink.put_string(member.first);
-      sink.put(':');
+      sink.put(pretty ? std::string_view(": ") : std::string_view(":"));
       open(member.second); // may reallocate the stack: f is not used after this
     } else {
       const auto& arr = node->get_ref<const Json::array_t&>();
       if (i == arr.size()) {
-        sink.put(']');
         stack.pop_back();
+        if (pretty) {
+          newline(stack.size());
+        }
+        sink.put(']');
         continue;
       }
       if (i > 0) {
         sink.put(',');
+      }
+      if (pretty) {
+        newline(stack.size());
       }
       open(arr[i]);
     }
@@ -345,6 +366,50 @@ serde_json_size(const Json& value)
   SizeSink sink;
   write_serde(sink, value);
   return sink.size;
+}
+
+namespace {
+
+// A StringSink whose strings are made valid UTF-8 first (each bad sequence
+// becomes U+FFFD), for documents shown to people and scripts.
+struct DisplaySink
+{
+  std::string& out;
+  void put(char c) { out.push_back(c); }
+  void put(std::string_view s) { out.append(s); }
+  void put_string(std::string_view s)
+  {
+    StringSink plain{out};
+    if (!check_utf8(s)) {
+      plain.put_string(s);
+      return;
+    }
+    std::string fixed;
+    std::string_view rest = s;
+    while (const auto fault = check_utf8(rest)) {
+      fixed.append(rest.substr(0, fault->offset));
+      fixed.append("\xEF\xBF\xBD");
+      // Skip the bad sequence: its lead byte and any continuation bytes after it.
+      std::size_t skip = fault->offset + 1;
+      while (skip < rest.size() && (static_cast<unsigned char>(rest[skip]) & 0xC0) == 0x80) {
+        ++skip;
+      }
+      rest.remove_prefix(skip);
+    }
+    fixed.append(rest);
+    plain.put_string(fixed);
+  }
+};
+
+} // namespace
+
+std::string
+to_display_json(const Json& value, bool pretty)
+{
+  std::string out;
+  DisplaySink sink{out};
+  write_serde(sink, value, pretty);
+  return out;
 }
 
 void

@@ -20,6 +20,11 @@ using Json = nlohmann::ordered_json;
 // decimal, floats via format_serde_double. Iterative: any nesting depth.
 std::string to_serde_json(const Json& value);
 void append_serde_json(std::string& out, const Json& value);
+// The same writer for documents shown to people and scripts (taskctl's
+// output): floats and escapes exactly as stored, optionally pretty
+// (serde_json's PrettyFormatter: two-space indent, "key": value), and any
+// invalid UTF-8 in a string replaced by U+FFFD so the output is valid JSON.
+std::string to_display_json(const Json& value, bool pretty = false);
 // Appends a JSON string token (quotes included) as serde_json writes it.
 void append_serde_string(std::string& out, std::string_view utf8);
 // The byte length of to_serde_json(value), computed without building it.
