@@ -53,10 +53,10 @@ install(TARGETS taskstore EXPORT taskstoreTargets
 # Public headers only: the top-level module headers, plus the factory header of
 # each backend compiled in (a header whose backend is missing would only give
 # link errors). Internal headers of a backend (aws_*.hpp, redis/) stay private.
-# Internal headers (validate_input.hpp, json/builder.hpp: they expose
+# Internal headers (validate_input.hpp, validate_checker.hpp, json/builder.hpp: they expose
 # nlohmann::detail or implementation classes) are not installed.
 file(GLOB taskstore_public_headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/lib/taskstore/*.hpp)
-list(FILTER taskstore_public_headers EXCLUDE REGEX "/validate_input\\.hpp$")
+list(FILTER taskstore_public_headers EXCLUDE REGEX "/validate_(input|checker)\\.hpp$")
 install(FILES ${taskstore_public_headers}
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/taskstore COMPONENT dev)
 install(FILES ${PROJECT_SOURCE_DIR}/lib/taskstore/json/serde.hpp

@@ -52,4 +52,15 @@ unique_name(const std::string& stem)
          std::to_string(counter.fetch_add(1));
 }
 
+ScopedTestStore::~ScopedTestStore()
+{
+  store.backend.reset();
+  try {
+    if (store.cleanup) {
+      store.cleanup();
+    }
+  } catch (...) {
+  }
+}
+
 } // namespace taskstore::testing

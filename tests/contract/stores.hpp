@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace taskstore::testing {
 
@@ -14,6 +15,18 @@ struct TestStore
   std::string uri;                          // a URI that opens this same store (for the CLI)
   std::unique_ptr<StorageBackend> backend;  // opened on uri
   std::function<void()> cleanup;            // removes what the store left behind (may be empty)
+};
+
+// A TestStore whose leftovers are removed when it goes out of scope (the
+// backend closed first; cleanup errors ignored).
+struct ScopedTestStore
+{
+  explicit ScopedTestStore(TestStore s) : store(std::move(s)) {}
+  ~ScopedTestStore();
+  ScopedTestStore(const ScopedTestStore&) = delete;
+  ScopedTestStore& operator=(const ScopedTestStore&) = delete;
+  StorageBackend& db() { return *store.backend; }
+  TestStore store;
 };
 
 // The backend the current test process runs against: the environment variable

@@ -60,7 +60,7 @@ for f in "${expected[@]}"; do
   echo "installed: ${f#"$prefix"/}"
 done
 # Internal headers (they expose client libraries or nlohmann::detail) stay private.
-for internal in 'aws_*' 'builder.hpp' 'validate_input.hpp' 'connection.hpp' 'scripts.hpp' 'walk.hpp'; do
+for internal in 'aws_*' 'builder.hpp' 'validate_input.hpp' 'validate_checker.hpp' 'connection.hpp' 'scripts.hpp' 'walk.hpp'; do
   if find "$prefix/include" -name "$internal" | grep -q .; then
     fail "internal header $internal was installed"
   fi

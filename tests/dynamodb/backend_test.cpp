@@ -20,22 +20,9 @@ using namespace taskstore::testing::dynamo;
 
 namespace {
 
-struct Fresh
+struct Fresh : taskstore::testing::ScopedTestStore
 {
-  Fresh()
-    : store(taskstore::testing::make_dynamodb_test_store())
-  {
-  }
-  ~Fresh()
-  {
-    store.backend.reset();
-    try {
-      store.cleanup();
-    } catch (...) {
-    }
-  }
-  StorageBackend& db() { return *store.backend; }
-  taskstore::testing::TestStore store;
+  Fresh() : ScopedTestStore(taskstore::testing::make_dynamodb_test_store()) {}
 };
 
 std::string

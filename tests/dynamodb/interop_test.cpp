@@ -21,23 +21,14 @@ using nlohmann::json;
 
 namespace {
 
-struct Fresh
+struct Fresh : taskstore::testing::ScopedTestStore
 {
   Fresh()
-    : store(taskstore::testing::make_dynamodb_test_store())
+    : ScopedTestStore(taskstore::testing::make_dynamodb_test_store())
     , endpoint(shared_endpoint())
     , table(StoreUri::parse(store.uri).host)
   {
   }
-  ~Fresh()
-  {
-    store.backend.reset();
-    try {
-      store.cleanup();
-    } catch (...) {
-    }
-  }
-  StorageBackend& db() { return *store.backend; }
 
   // Writes items with one aws CLI call (batch-write-item: at most 25).
   void put_items(const std::vector<json>& items) const
@@ -76,7 +67,6 @@ struct Fresh
     return out.is_object() && out.contains("Item") ? out["Item"] : json(nullptr);
   }
 
-  taskstore::testing::TestStore store;
   std::string endpoint;
   std::string table;
 };

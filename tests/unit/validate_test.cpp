@@ -1,3 +1,5 @@
+// Tests of lib/taskstore/validate.* (one test file per lib module: a little
+// over 800 lines, since validate is the module with the most rules).
 #include "taskstore/json/parse.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/validate.hpp"

@@ -12,6 +12,9 @@
 //   cleanup        the same Query/Scan filtered on expires_at <= now (coarse),
 //                  judged precisely on the data's expiresAt by the CleanupDriver,
 //                  then concurrent DeleteItems conditioned on the version judged
+//
+// One backend, one file (DESIGN.md); a little over 800 lines because the
+// error translation and the table layout stay beside the operations.
 #include "taskstore/backends/dynamodb.hpp"
 
 #include "taskstore/backends/aws_config.hpp"
