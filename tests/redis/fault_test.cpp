@@ -164,7 +164,7 @@ TEST_CASE("a server that goes away mid-listing is unavailable; after a restart e
   // While it is down: refused at once, naming the address.
   const auto start = Clock::now();
   const auto refused = unavailable_error_of([&] { db->get("owner1:task-1"); });
-  CHECK(seconds_since(start) < 1.5);
+  CHECK(seconds_since(start) < 4.0); // not the 5 s default timeout: refused at once (wide margin)
   CHECK_THAT(std::string(refused.what()), Catch::Contains("cannot connect to Redis at redis://127.0.0.1:" +
                                                           std::to_string(server.port())));
   CHECK_THROWS_AS(open_store(server.url()), StorageError);
@@ -255,7 +255,7 @@ TEST_CASE("opening a server that is down or hangs is unavailable, fast")
   const int port = redis_test::free_port();
   auto start = Clock::now();
   const auto refused = unavailable_error_of([&] { open_store("redis://127.0.0.1:" + std::to_string(port)); });
-  CHECK(seconds_since(start) < 1.5);
+  CHECK(seconds_since(start) < 4.0); // not the 5 s default timeout: refused at once (wide margin)
   CHECK_THAT(std::string(refused.what()), Catch::Contains("cannot connect to Redis at redis://127.0.0.1:" +
                                                           std::to_string(port)));
 
@@ -263,13 +263,13 @@ TEST_CASE("opening a server that is down or hangs is unavailable, fast")
   server.pause();
   start = Clock::now();
   const auto hung = unavailable_error_of([&] { open_store(server.url() + "?timeout=300ms"); });
-  CHECK(seconds_since(start) < 2.0);
+  CHECK(seconds_since(start) < 4.0); // the 300 ms / 250 ms timeout, not the 5 s default (wide margin)
   CHECK_THAT(std::string(hung.what()), Catch::Contains("timed out"));
   OpenOptions options;
   options.timeout = std::chrono::milliseconds(250);
   start = Clock::now();
   unavailable_error_of([&] { open_store(server.url(), options); });
-  CHECK(seconds_since(start) < 2.0);
+  CHECK(seconds_since(start) < 4.0); // the 300 ms / 250 ms timeout, not the 5 s default (wide margin)
   server.resume();
 }
 
