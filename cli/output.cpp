@@ -11,7 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <regex>
+#include <cctype>
 
 #include <unistd.h>
 
@@ -145,9 +145,58 @@ scrub_secrets(std::string text)
       pos += 8;
     }
   }
-  // Any URL with userinfo "scheme://user:password@" keeps only the user.
-  static const std::regex userinfo(R"(([A-Za-z][A-Za-z0-9+.\-]*://[^/@\s:'"]*):[^@\s/'"]+@)");
-  return std::regex_replace(text, userinfo, "$1:********@");
+  return scrub_userinfo(std::move(text));
+}
+
+std::string
+scrub_userinfo(std::string text)
+{
+  // Any URL with userinfo "scheme://user:password@" keeps only the user:
+  // scheme = [A-Za-z][A-Za-z0-9+.-]*, user = [^/@\s:'"]*, password =
+  // [^@\s/'"]+. One forward pass (each "://" is looked at once), so any
+  // input takes linear time; a std::regex here recursed once per character.
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
+  auto scheme_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '.' || c == '-';
+  };
+  std::string out;
+  out.reserve(text.size());
+  std::size_t copied = 0;
+  std::size_t at = 0;
+  while ((at = text.find("://", at)) != std::string::npos) {
+    // The scheme: scheme characters back to a letter that starts it.
+    std::size_t start = at;
+    while (start > 0 && scheme_char(text[start - 1])) {
+      --start;
+    }
+    while (start < at && std::isalpha(static_cast<unsigned char>(text[start])) == 0) {
+      ++start; // the scheme must begin with a letter
+    }
+    std::size_t p = at + 3;
+    if (start < at) {
+      while (p < text.size() && text[p] != '/' && text[p] != '@' && text[p] != ':' && text[p] != '\'' &&
+             text[p] != '"' && !is_space(text[p])) {
+        ++p;
+      }
+      if (p < text.size() && text[p] == ':') {
+        std::size_t q = p + 1;
+        while (q < text.size() && text[q] != '@' && text[q] != '/' && text[q] != '\'' && text[q] != '"' &&
+               !is_space(text[q])) {
+          ++q;
+        }
+        if (q > p + 1 && q < text.size() && text[q] == '@') {
+          out.append(text, copied, p + 1 - copied);
+          out.append("********");
+          copied = q;
+          at = q;
+          continue;
+        }
+      }
+    }
+    at += 3;
+  }
+  out.append(text, copied, std::string::npos);
+  return out;
 }
 
 void

@@ -59,6 +59,9 @@ void print_error(const Context& ctx, const ErrorReport& report);
 // Replaces secrets (known_secrets() of at least 3 bytes) and URL passwords in
 // text with "********".
 std::string scrub_secrets(std::string text);
+// Replaces the password of every "scheme://user:password@" in text; linear
+// time for any input.
+std::string scrub_userinfo(std::string text);
 
 // Violations of the validator and of prepare_record:
 // "/pointer: message (actual > limit)" (the limit figures only for the

@@ -45,3 +45,15 @@ TEST_CASE("a missing SQLite file is exit 7 for reads, and is not created", "[sql
     CHECK_FALSE(fs::exists(dir.file("absent.db")));
   }
 }
+
+TEST_CASE("a key of 30,000 letters is reported, not a crash", "[sqlite-cli]")
+{
+  SqliteStore store;
+  store.seed("alice:t1", record_json("alice", "t1"));
+  // The error text used to go through a std::regex that recursed once per
+  // letter: exit 139 at 26,000+ letters.
+  const auto r = store.run({"get", "a:" + std::string(30'000, 'k')});
+  INFO(r.exit_code);
+  CHECK(r.exit_code == 3);
+  CHECK(contains(r.err, "key not found"));
+}
