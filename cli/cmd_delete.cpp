@@ -177,6 +177,7 @@ register_delete(CLI::App& root)
   auto* owner =
     app->add_option("--owner", options->owner, "Delete every record of this owner instead (asks first)")
       ->type_name("OWNER");
+  require_owner_value(owner);
   keys->excludes(owner);
   app->add_flag("--ignore-not-found", options->ignore_not_found, "A named key that does not exist is not an error");
   app->add_flag("-n,--dry-run", options->dry_run, "Report what would be deleted; delete nothing");

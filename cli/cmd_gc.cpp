@@ -112,7 +112,7 @@ register_gc(CLI::App& root)
 {
   auto options = std::make_shared<GcOptions>();
   CLI::App* app = root.add_subcommand("gc", "Remove expired records (and backend debris such as stale index entries)");
-  app->add_option("--owner", options->owner, "Only this owner's records")->type_name("OWNER");
+  require_owner_value(app->add_option("--owner", options->owner, "Only this owner's records")->type_name("OWNER"));
   app->add_flag("-n,--dry-run", options->dry_run, "List what would be removed; remove nothing");
   app->add_flag("-y,--yes", options->yes, "Do not ask for confirmation (required when stdin is not a terminal)");
   options->max_delete.add_to(*app, "Refuse (exit 4, nothing removed) when more than N records would be removed");

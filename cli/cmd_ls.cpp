@@ -162,6 +162,7 @@ register_ls(CLI::App& root)
                                  "Only keys starting with this text (e.g. \"user-123:\"); default: every record");
   auto* owner = app->add_option("--owner", options->owner, "Only this owner's records (the prefix OWNER:)")
                   ->type_name("OWNER");
+  require_owner_value(owner);
   prefix->excludes(owner);
   app->add_option("--status", options->statuses,
                   "Only records in these states (repeat or comma-separate): working, input_required, "

@@ -260,7 +260,8 @@ register_validate(CLI::App& root)
   app->add_flag("--as-stored", options->as_stored,
                 "Measure a variables file's size as the bytes are given (default: as set_variables measures its "
                 "input, null-valued variables dropped)");
-  app->add_option("--owner", options->owner, "With --stored: only this owner's records")->type_name("OWNER");
+  require_owner_value(
+    app->add_option("--owner", options->owner, "With --stored: only this owner's records")->type_name("OWNER"));
   app->add_option("--max-violations", options->max_violations, "Report at most N violations per document")
     ->capture_default_str()
     ->type_name("N");

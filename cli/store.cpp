@@ -2,6 +2,10 @@
 
 #include "output.hpp"
 
+#include "taskstore/error.hpp"
+
+#include <CLI/CLI.hpp>
+
 #include "taskstore/backend.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/registry.hpp"
@@ -238,7 +242,22 @@ known_secrets()
 taskstore::KeyParts
 check_key(const std::string& key)
 {
-  return taskstore::split_key(key);
+  auto parts = taskstore::split_key(key);
+  if (parts.owner_id.empty() || parts.task_id.empty()) {
+    throw taskstore::InvalidArgument("invalid key \"" + key + "\": the owner id and the task id must not be empty");
+  }
+  return parts;
+}
+
+void
+require_owner_value(CLI::Option* option)
+{
+  option->check(
+    [](const std::string& value) {
+      return value.empty() ? std::string("an empty owner id would mean no owner (is a variable unset?)")
+                           : std::string();
+    },
+    "");
 }
 
 } // namespace taskctl

@@ -14,6 +14,10 @@
 #include <string>
 #include <vector>
 
+namespace CLI {
+class Option;
+} // namespace CLI
+
 namespace taskstore {
 class StorageBackend;
 }
@@ -83,9 +87,13 @@ std::string store_display(const Context& ctx);
 // the environment or file), so the error printer can scrub them.
 std::vector<std::string> known_secrets();
 
-// Checks a KEY argument: it must contain ':' (split at the first one); empty
-// parts are allowed, as in pmcp-tasks. Returns the parts; throws
-// InvalidArgument (exit 2) for a key without ':'.
+// Checks a KEY argument: it must contain ':' (split at the first one) and
+// neither part may be empty. Returns the parts; throws InvalidArgument
+// (exit 2) otherwise.
 taskstore::KeyParts check_key(const std::string& key);
+
+// Makes an --owner option refuse an empty value at parse time (exit 2): an
+// unset $OWNER must never widen a command to every owner.
+void require_owner_value(CLI::Option* option);
 
 } // namespace taskctl

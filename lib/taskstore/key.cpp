@@ -9,6 +9,11 @@ namespace {
 void
 require_plain_owner(std::string_view owner_id)
 {
+  if (owner_id.empty()) {
+    // "" would make the prefix ":" of no owner, and an unset $OWNER in a
+    // script would look like an owner.
+    throw InvalidArgument("invalid owner id: it must not be empty");
+  }
   if (owner_id.find(':') != std::string_view::npos) {
     throw InvalidArgument("invalid owner id \"" + std::string(owner_id) +
                           "\": owner ids must not contain ':' (the key would be read back as a "

@@ -13,12 +13,14 @@ struct KeyParts
   std::string task_id;
 };
 
-// Returns owner + ":" + task_id. Throws InvalidArgument when owner_id contains
-// ':' (such an owner would leak into another owner's listings, facts §11.13).
-// Empty parts are allowed, as in the anchor: ("", "t") -> ":t".
+// Returns owner + ":" + task_id. Throws InvalidArgument when owner_id is
+// empty or contains ':' (such an owner would leak into another owner's
+// listings, facts §11.13). Unlike the anchor, "" is no owner: an unset
+// variable must never look like one.
 std::string make_key(std::string_view owner_id, std::string_view task_id);
 
-// Returns owner + ":". Throws InvalidArgument when owner_id contains ':'.
+// Returns owner + ":". Throws InvalidArgument when owner_id is empty or
+// contains ':'. A prefix of every owner is "", never make_prefix("").
 std::string make_prefix(std::string_view owner_id);
 
 // Splits at the first ':'; "o:t:x" -> {"o", "t:x"}. Returns nullopt when the

@@ -164,3 +164,25 @@ TEST_CASE("backend: validate --stored finds records that break the rules", "[bac
   CHECK(r.exit_code == 6);
   CHECK(contains(r.out, "alice:t2: /task/taskId"));
 }
+
+TEST_CASE("backend: an empty --owner or key part is a usage error, never every owner", "[backend][persistent]")
+{
+  BackendStore s;
+  // Expired records of two owners: an empty owner must remove neither.
+  for (const char* owner : {"alice", "bob"}) {
+    s.store.backend->put(std::string(owner) + ":old",
+                         record_json(owner, "old", "working", "2000-01-01T00:00:00Z"));
+  }
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"gc", "--owner", "", "--yes"}, {"ls", "--owner", "", "--count"},
+        {"delete", "--owner", "", "--yes"}, {"validate", "--stored", "--owner", ""}, {"get", ":old"},
+        {"get", "alice:"}, {"delete", ":old"}}) {
+    const auto r = s.run(args);
+    INFO(describe(r));
+    CHECK(r.exit_code == 2);
+  }
+  const auto r = s.run({"put", ":e1"}, record_json("", "e1"));
+  CHECK(r.exit_code == 2);
+  // Nothing was removed.
+  CHECK(s.run({"ls", "--count"}).out == "2\n");
+}

@@ -139,13 +139,17 @@ TEST_CASE("parse_timeout: durations, and a usage error for anything else", "[uni
   CHECK_THAT(error->what(), Catch::StartsWith("--timeout: "));
 }
 
-TEST_CASE("check_key splits at the first ':'; a key without one is InvalidArgument", "[unit]")
+TEST_CASE("check_key splits at the first ':'; a key without one, or with an empty part, is InvalidArgument",
+          "[unit]")
 {
   const auto parts = check_key("alice:t1:x");
   CHECK(parts.owner_id == "alice");
   CHECK(parts.task_id == "t1:x");
-  CHECK(check_key(":").owner_id.empty());
   CHECK_THROWS_AS(check_key("nocolon"), taskstore::InvalidArgument);
+  for (const char* empty : {":", ":t1", "alice:"}) {
+    INFO(empty);
+    CHECK_THROWS_AS(check_key(empty), taskstore::InvalidArgument);
+  }
 }
 
 // Last: resolve_store remembers the first store for the rest of the process.
