@@ -1,6 +1,7 @@
 // taskctl cas KEY --expect-version N [FILE|-]: conditional write.
 
 #include "app.hpp"
+#include "input.hpp"
 #include "write.hpp"
 
 #include <CLI/CLI.hpp>
@@ -26,10 +27,10 @@ register_cas(CLI::App& root)
   CLI::App* app =
     root.add_subcommand("cas", "Write a record only if its current version is the one expected (compare-and-swap)");
   add_write_options(*app, options->request);
-  app->add_option("-e,--expect-version", options->expect_version,
-                  "The version the record must have now (0: the key must not exist)")
-    ->required()
-    ->type_name("N");
+  require_count_value(app->add_option("-e,--expect-version", options->expect_version,
+                                      "The version the record must have now (0: the key must not exist)")
+                        ->required()
+                        ->type_name("N"));
   app->footer(
     "The write happens only if the record's current version is N, atomically; it then gets\n"
     "version N+1. The input is validated exactly as by put (--no-validate skips it). On a\n"

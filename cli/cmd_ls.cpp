@@ -1,6 +1,7 @@
 // taskctl ls [--owner OWNER | PREFIX]: stream records through the store's scan.
 
 #include "app.hpp"
+#include "input.hpp"
 #include "context.hpp"
 #include "output.hpp"
 #include "store.hpp"
@@ -173,7 +174,8 @@ register_ls(CLI::App& root)
   auto* expired = app->add_flag("--expired", options->expired, "Only expired records (expiresAt has passed)");
   auto* live = app->add_flag("--live", options->live, "Only records that are not expired");
   expired->excludes(live);
-  app->add_option("--limit", options->limit, "Stop after N matching records (0: no limit)")->type_name("N");
+  require_count_value(
+    app->add_option("--limit", options->limit, "Stop after N matching records (0: no limit)")->type_name("N"));
   auto* keys_only = app->add_flag("--keys-only", options->keys_only, "Print only the keys");
   auto* count = app->add_flag("--count", options->count, "Print only the number of matching records");
   keys_only->excludes(count);

@@ -262,7 +262,8 @@ register_validate(CLI::App& root)
                 "input, null-valued variables dropped)");
   require_owner_value(
     app->add_option("--owner", options->owner, "With --stored: only this owner's records")->type_name("OWNER"));
-  app->add_option("--max-violations", options->max_violations, "Report at most N violations per document")
+  require_count_value(app->add_option("--max-violations", options->max_violations,
+                                      "Report at most N violations per document"))
     ->capture_default_str()
     ->type_name("N");
   options->limits.add_to(*app);

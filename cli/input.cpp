@@ -180,7 +180,7 @@ answer_is_yes(std::string answer)
 void
 MaxDeleteOption::add_to(CLI::App& app, const std::string& help)
 {
-  option_ = app.add_option("--max-delete", value_, help)->type_name("N");
+  option_ = require_count_value(app.add_option("--max-delete", value_, help)->type_name("N"));
 }
 
 std::optional<std::uint64_t>
@@ -205,6 +205,18 @@ MaxDeleteOption::check(std::uint64_t count, const std::string& what, const std::
   error.extra["max_delete"] = *max;
   error.hint = hint;
   throw error;
+}
+
+CLI::Option*
+require_count_value(CLI::Option* option)
+{
+  return option->check(
+    [](const std::string& value) {
+      const bool digits = !value.empty() && value.size() <= 20 &&
+                          value.find_first_not_of("0123456789") == std::string::npos;
+      return digits ? std::string() : "\"" + value + "\" is not a count: give a non-negative whole number";
+    },
+    "");
 }
 
 } // namespace taskctl

@@ -57,6 +57,11 @@ bool answer_is_yes(std::string answer);
 // is not a terminal: checked before the store is opened.
 void require_yes_without_tty(const Context& ctx, bool yes, const std::string& action);
 
+// Makes a count option (N) refuse anything but decimal digits at parse time
+// (exit 2): "-1" would otherwise wrap to the largest unsigned value, and ""
+// would read as 0.
+CLI::Option* require_count_value(CLI::Option* option);
+
 // --max-delete N of delete --owner and gc: nothing is removed when more than
 // N records would go.
 class MaxDeleteOption

@@ -19,19 +19,19 @@ namespace taskctl {
 void
 LimitOptions::add_to(CLI::App& app)
 {
-  app.add_option("--max-depth", max_depth,
+  require_count_value(app.add_option("--max-depth", max_depth,
                  "Largest nesting depth of a variable's value (pmcp-tasks max_variable_depth)")
     ->capture_default_str()
-    ->group("Limits");
-  app.add_option("--max-string-length", max_string_length,
+    ->group("Limits"));
+  require_count_value(app.add_option("--max-string-length", max_string_length,
                  "Largest UTF-8 byte length of a string value (pmcp-tasks max_string_length)")
     ->capture_default_str()
-    ->group("Limits");
-  app.add_option("--max-size", max_size,
+    ->group("Limits"));
+  require_count_value(app.add_option("--max-size", max_size,
                  "Largest compact serialized size of the variables object, in bytes "
                  "(pmcp-tasks max_variable_size_bytes)")
     ->capture_default_str()
-    ->group("Limits");
+    ->group("Limits"));
 }
 
 taskstore::StoreConfig

@@ -256,3 +256,29 @@ TEST_CASE("--timeout bounds a store that never answers: exit 5", "[sqlite-cli]")
   CHECK(contains(r.err, "--timeout"));
   CHECK_FALSE(r.timed_out);
 }
+
+TEST_CASE("numeric options refuse negatives and junk with exit 2, before anything is done", "[sqlite-cli]")
+{
+  SqliteStore store;
+  for (int i = 0; i < 3; ++i) {
+    store.seed("m:t" + std::to_string(i), record_json("m", "t" + std::to_string(i)));
+  }
+  // --max-delete -1 used to wrap to the largest count and delete all 3.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"delete", "--owner", "m", "--yes", "--max-delete", "-1"},
+        {"delete", "--owner", "m", "--yes", "--max-delete", ""},
+        {"gc", "--yes", "--max-delete", "-2"},
+        {"cas", "-e", "-1", "m:t0", "-"},
+        {"cas", "-e", "", "m:t0", "-"},
+        {"ls", "--limit", "-1"},
+        {"ls", "--limit", "1x"},
+        {"validate", "--max-string-length", "-1", "-"},
+        {"validate", "--max-size", "-1", "-"},
+        {"validate", "--max-depth", "-1", "-"},
+        {"validate", "--max-violations", "+3", "-"}}) {
+    const auto r = store.run(args, with_input(record_json("m", "t0")));
+    INFO(describe(r));
+    CHECK(r.exit_code == 2);
+  }
+  CHECK(store.run({"ls", "--count"}).out == "3\n");
+}
