@@ -1,8 +1,8 @@
 #pragma once
 // The one write path of a whole record (put, cas, import): the bytes a user
-// gives are checked once by the streaming validator, parsed once into a tree,
-// checked against the key they are written under, and written back in the
-// canonical form pmcp-tasks writes.
+// gives are read once, by one SAX pass that runs the validator and builds the
+// tree at the same time; the tree is checked against the key it is written
+// under and written back in the canonical form pmcp-tasks writes.
 
 #include "taskstore/record.hpp"
 #include "taskstore/validate.hpp"
@@ -34,9 +34,11 @@ struct PreparedRecord
 
 // Prepares record bytes for writing under key. Never throws for bad input:
 // every problem is in the result. Throws InvalidArgument for a key without ':'.
-// Checks: JSON syntax, the TaskRecord schema, the variable limits, ownerId
-// and task.taskId equal to the key's parts, and a nesting depth of at most
-// 512 levels (the deepest record taskctl builds a tree for).
+// Checks: JSON syntax and serde's framing, the TaskRecord schema (duplicate
+// fields included), the variable limits, serde_json's recursion limit in the
+// fields pmcp-tasks reads (docs/compatibility.md), ownerId and task.taskId
+// equal to the key's parts, and a nesting depth of at most 512 levels
+// anywhere (the deepest record taskctl builds a tree for).
 PreparedRecord prepare_record(std::string_view key, std::string_view bytes, const StoreConfig& limits,
                               std::size_t max_reported = 1000);
 
