@@ -134,7 +134,6 @@ public:
   std::size_t pending() const { return m_pending.size(); }
   // Records removed (or, on a dry run, that would be) so far.
   std::size_t removed() const { return m_removed; }
-  const CleanupOptions& options() const { return m_options; }
 
 private:
   const CleanupOptions& m_options;

@@ -14,11 +14,6 @@ namespace {
 // Records nested deeper than this are never built into a tree.
 constexpr std::size_t k_max_tree_depth = 512;
 
-constexpr std::array<std::string_view, 6> k_record_fields = {"task",   "ownerId",       "variables",
-                                                             "result", "requestMethod", "expiresAt"};
-constexpr std::array<std::string_view, 8> k_task_fields = {"taskId", "status", "statusMessage", "createdAt",
-                                                           "lastUpdatedAt", "ttl", "pollInterval", "_meta"};
-
 template <std::size_t N>
 bool
 known(const std::array<std::string_view, N>& names, std::string_view name)

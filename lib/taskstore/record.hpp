@@ -7,6 +7,7 @@
 #include "taskstore/status.hpp"
 #include "taskstore/time.hpp"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +15,14 @@
 #include <vector>
 
 namespace taskstore {
+
+// The JSON field names of TaskRecord (facts §2.1) and of its task (facts
+// §1.1), in the order pmcp-tasks writes them. A key not listed is a field
+// pmcp-tasks ignores.
+inline constexpr std::array<std::string_view, 6> k_record_fields = {"task",   "ownerId",       "variables",
+                                                                    "result", "requestMethod", "expiresAt"};
+inline constexpr std::array<std::string_view, 8> k_task_fields = {
+  "taskId", "status", "statusMessage", "createdAt", "lastUpdatedAt", "ttl", "pollInterval", "_meta"};
 
 // The MCP wire Task (facts §1.1).
 struct Task

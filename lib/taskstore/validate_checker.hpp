@@ -379,10 +379,10 @@ private:
     }
     note_key(k);
     if (frames_.size() == 1) {
-      check_duplicate_field(k, k_record_field_names, root_fields_seen_, "/");
+      check_duplicate_field(k, k_record_fields, root_fields_seen_, "");
       root_key(k);
     } else if (frames_.size() == 2 && root_key_ == "task" && (frames_[1].key_off & k_object_flag) != 0) {
-      check_duplicate_field(k, k_task_field_names, task_fields_seen_, "/task/");
+      check_duplicate_field(k, k_task_fields, task_fields_seen_, "/task");
     }
     if (frames_.size() != 1 && capture_on_) {
       std::string copy = k;
@@ -469,7 +469,7 @@ private:
     if (!record_.alive || (!decided_ && variables_.alive)) {
       return true; // a variables document: every value is read
     }
-    for (const char* name : k_record_field_names) {
+    for (const std::string_view name : k_record_fields) {
       if (root_key_ == name) {
         return true;
       }
@@ -497,17 +497,17 @@ private:
 
   // A declared field of TaskRecord or Task given twice: serde refuses it.
   template <std::size_t N>
-  void check_duplicate_field(const std::string& k, const std::array<const char*, N>& names, std::uint32_t& seen,
+  void check_duplicate_field(const std::string& k, const std::array<std::string_view, N>& names, std::uint32_t& seen,
                              const char* parent)
   {
     if (!record_.alive) {
       return;
     }
     for (std::size_t i = 0; i < N; ++i) {
-      if (k == names[i]) {
+      if (names[i] == k) {
         if ((seen & (1U << i)) != 0 && count_size_) {
           std::string pointer = parent;
-          append_pointer_token(pointer.erase(pointer.size() - 1), k);
+          append_pointer_token(pointer, k);
           add_document_violation({pointer, Rule::schema, "duplicate field `" + k + "`", 0, 0});
         }
         seen |= 1U << i;
@@ -710,9 +710,9 @@ private:
     Json j = Json::object();
     // Room for every field up front: a growing ordered_map copies its members.
     j.get_ref<Json::object_t&>().reserve(6);
-    for (const char* name : {"task", "ownerId", "variables", "result", "requestMethod", "expiresAt"}) {
+    for (const std::string_view name : k_record_fields) {
       if (auto it = captured_.find(name); it != captured_.end()) {
-        j[name] = std::move(it->second);
+        j[std::string(name)] = std::move(it->second);
       }
     }
     if (root_kind_ != Kind::object) {
@@ -747,10 +747,6 @@ private:
   std::size_t error_position_ = 0;
   std::string error_message_;
 
-  static constexpr std::array<const char*, 6> k_record_field_names = {"task",   "ownerId",       "variables",
-                                                                      "result", "requestMethod", "expiresAt"};
-  static constexpr std::array<const char*, 8> k_task_field_names = {
-    "taskId", "status", "statusMessage", "createdAt", "lastUpdatedAt", "ttl", "pollInterval", "_meta"};
   std::uint32_t root_fields_seen_ = 0;
   std::uint32_t task_fields_seen_ = 0;
   std::vector<std::unordered_set<std::size_t>> key_hashes_; // per open object

@@ -16,7 +16,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -651,7 +650,6 @@ TEST_CASE("concurrent read-modify-CAS from 8 clients loses no update")
   constexpr int k_threads = 8;
   constexpr int k_increments = 25;
   REQUIRE(s.db().put("o:counter", "0") == 1);
-  std::atomic<int> conflicts{0};
   const auto failures = run_clients(s, k_threads, [&](int, StorageBackend& client) {
     for (int done = 0; done < k_increments;) {
       const auto current = client.get("o:counter");
@@ -666,7 +664,6 @@ TEST_CASE("concurrent read-modify-CAS from 8 clients loses no update")
         if (e.actual() <= current.version) {
           throw std::runtime_error("conflict reported a version that is not newer: " + std::string(e.what()));
         }
-        ++conflicts;
       }
     }
   });
