@@ -74,6 +74,14 @@ public:
   // Returns true when the key existed and was removed, false otherwise.
   virtual bool remove(std::string_view key) = 0;
 
+  // Conditional delete (an extension: pmcp-tasks has none): removes the key
+  // only when its current version equals expected, atomically (no write can
+  // land between the comparison and the removal). Otherwise throws
+  // version_conflict{expected, actual} like put_if_version, actual 0 when the
+  // key does not exist. Throws InvalidArgument for expected 0 (no record has
+  // version 0).
+  virtual void remove_if_version(std::string_view key, std::uint64_t expected) = 0;
+
   // Streams every record whose key starts with prefix ("" = every owner), in
   // batches, in constant memory. Expired records are included. Order is the
   // backend's (documented per backend); each key is visited at most once.

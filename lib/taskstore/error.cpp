@@ -59,6 +59,8 @@ TaskError::invalid_transition(std::string task_id, std::string from, std::string
               "invalid transition from " + from + " to " + to + " for task " + task_id);
   e.task_id_ = std::move(task_id);
   e.suggested_action_ = std::move(suggested_action);
+  e.from_ = std::move(from);
+  e.to_ = std::move(to);
   return e;
 }
 
@@ -79,6 +81,7 @@ TaskError::expired(std::string task_id, std::optional<std::string> expired_at)
   }
   TaskError e(TaskErrorKind::expired, std::move(what));
   e.task_id_ = std::move(task_id);
+  e.expired_at_ = std::move(expired_at);
   return e;
 }
 
@@ -88,6 +91,7 @@ TaskError::not_ready(std::string task_id, std::string current_status)
   TaskError e(TaskErrorKind::not_ready,
               "task not in terminal state: " + task_id + " (status: " + current_status + ")");
   e.task_id_ = std::move(task_id);
+  e.from_ = std::move(current_status);
   return e;
 }
 
@@ -111,9 +115,12 @@ TaskError::resource_exhausted(std::optional<std::string> suggested_action)
 TaskError
 TaskError::variable_size_exceeded(std::uint64_t limit_bytes, std::uint64_t actual_bytes)
 {
-  return TaskError(TaskErrorKind::variable_size_exceeded,
-                   "variable size limit exceeded: " + std::to_string(actual_bytes) +
-                     " bytes exceeds " + std::to_string(limit_bytes) + " byte limit");
+  TaskError e(TaskErrorKind::variable_size_exceeded,
+              "variable size limit exceeded: " + std::to_string(actual_bytes) + " bytes exceeds " +
+                std::to_string(limit_bytes) + " byte limit");
+  e.expected_ = limit_bytes;
+  e.actual_ = actual_bytes;
+  return e;
 }
 
 TaskError
@@ -124,6 +131,8 @@ TaskError::concurrent_modification(std::string task_id, std::uint64_t expected_v
               "concurrent modification on task " + task_id + ": expected version " +
                 std::to_string(expected_version) + ", found " + std::to_string(actual_version));
   e.task_id_ = std::move(task_id);
+  e.expected_ = expected_version;
+  e.actual_ = actual_version;
   return e;
 }
 

@@ -106,12 +106,26 @@ public:
   int error_code() const noexcept; // -32602 or -32603
   const std::string& task_id() const noexcept { return task_id_; }
   const std::optional<std::string>& suggested_action() const noexcept { return suggested_action_; }
+  // invalid_transition: the statuses (snake_case); not_ready: from() is the current status.
+  const std::string& from() const noexcept { return from_; }
+  const std::string& to() const noexcept { return to_; }
+  // concurrent_modification: the versions; variable_size_exceeded: the limit
+  // (expected) and the measured size (actual).
+  std::uint64_t expected() const noexcept { return expected_; }
+  std::uint64_t actual() const noexcept { return actual_; }
+  // expired: when, as the anchor formats it ("+00:00" suffix).
+  const std::optional<std::string>& expired_at() const noexcept { return expired_at_; }
 
 private:
   TaskError(TaskErrorKind kind, std::string what);
   TaskErrorKind kind_;
   std::string task_id_;
   std::optional<std::string> suggested_action_;
+  std::string from_;
+  std::string to_;
+  std::uint64_t expected_ = 0;
+  std::uint64_t actual_ = 0;
+  std::optional<std::string> expired_at_;
 };
 
 // Returns the messages of e and of every exception nested in it, outermost first.

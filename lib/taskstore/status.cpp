@@ -66,6 +66,19 @@ can_transition(TaskStatus from, TaskStatus to)
   return !is_terminal(from);
 }
 
+std::vector<TaskStatus>
+legal_targets(TaskStatus from)
+{
+  std::vector<TaskStatus> out;
+  for (auto to : {TaskStatus::working, TaskStatus::input_required, TaskStatus::completed, TaskStatus::failed,
+                  TaskStatus::cancelled}) {
+    if (can_transition(from, to)) {
+      out.push_back(to);
+    }
+  }
+  return out;
+}
+
 void
 validate_transition(const std::string& task_id, TaskStatus from, TaskStatus to)
 {

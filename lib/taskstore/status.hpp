@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace taskstore {
 
@@ -23,6 +24,8 @@ std::optional<TaskStatus> parse_task_status(std::string_view text);
 bool is_terminal(TaskStatus status);
 // The legal transition table of facts §1.3 (self-transitions are illegal).
 bool can_transition(TaskStatus from, TaskStatus to);
+// The statuses from may move to, in enum order (none from a terminal status).
+std::vector<TaskStatus> legal_targets(TaskStatus from);
 // Throws TaskError::invalid_transition with the anchor's suggested_action.
 void validate_transition(const std::string& task_id, TaskStatus from, TaskStatus to);
 
