@@ -16,8 +16,11 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <barrier>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -218,6 +221,105 @@ TEST_CASE("remove: true when the key existed, then false; a recreated key starts
   CHECK(s.db().put("o:t", "again") == 1);
 }
 
+TEST_CASE("remove_if_version: the matching version removes the record; listings no longer show it")
+{
+  Fresh s;
+  REQUIRE(s.db().put("o:t", record_json("o", "t", std::nullopt)) == 1);
+  REQUIRE(s.db().put("o:t", record_json("o", "t", std::nullopt)) == 2);
+  REQUIRE(s.db().put("o:keep", record_json("o", "keep", std::nullopt)) == 1);
+  REQUIRE(s.db().put("other:t", record_json("other", "t", std::nullopt)) == 1);
+  s.db().remove_if_version("o:t", 2);
+  CHECK(storage_error_of([&] { s.db().get("o:t"); }).kind() == StorageErrorKind::not_found);
+  // One owner (Redis: its index) and every owner (Redis: SCAN).
+  CHECK(keys_of(listing(s.db(), "o:")) == std::set<std::string>{"o:keep"});
+  CHECK(keys_of(listing(s.db(), "o:t")).empty());
+  CHECK(keys_of(listing(s.db(), "")) == std::set<std::string>{"o:keep", "other:t"});
+  CHECK_FALSE(s.db().remove("o:t"));
+  // Seen by another client too; a recreated key starts at version 1 again.
+  auto other = s.open_another();
+  CHECK(storage_error_of([&] { other->get("o:t"); }).kind() == StorageErrorKind::not_found);
+  CHECK(s.db().put("o:t", "again") == 1);
+  other->remove_if_version("o:t", 1);
+  CHECK(s.db().list_by_prefix("o:t").empty());
+  CHECK(s.db().get("o:keep").version == 1);
+}
+
+TEST_CASE("remove_if_version: a wrong version is version_conflict with the real version; nothing is removed")
+{
+  Fresh s;
+  const std::string data = record_json("o", "t", std::nullopt);
+  s.db().put("o:t", data);
+  s.db().put("o:t", data);
+  s.db().put("o:t", data);
+  for (std::uint64_t expected : {std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{4}, std::uint64_t{999},
+                                 std::uint64_t{UINT64_MAX}}) {
+    INFO("expected " << expected);
+    auto e = storage_error_of([&] { s.db().remove_if_version("o:t", expected); });
+    CHECK(e.kind() == StorageErrorKind::version_conflict);
+    CHECK(e.key() == "o:t");
+    CHECK(e.expected() == expected);
+    CHECK(e.actual() == 3);
+    CHECK(std::string(e.what()) ==
+          "version conflict on key o:t: expected " + std::to_string(expected) + ", found 3");
+  }
+  CHECK(s.db().get("o:t") == VersionedRecord{data, 3});
+  CHECK(keys_of(listing(s.db(), "o:")) == std::set<std::string>{"o:t"});
+  CHECK(keys_of(listing(s.db(), "")) == std::set<std::string>{"o:t"});
+  // The record is still writable at its version, and removable at it.
+  CHECK(s.db().put_if_version("o:t", data, 3) == 4);
+  s.db().remove_if_version("o:t", 4);
+  CHECK(s.db().list_by_prefix("").empty());
+}
+
+TEST_CASE("remove_if_version on a missing key is version_conflict with actual 0")
+{
+  Fresh s;
+  s.db().put("o:present", "x");
+  auto e = storage_error_of([&] { s.db().remove_if_version("o:missing", 1); });
+  CHECK(e.kind() == StorageErrorKind::version_conflict);
+  CHECK(e.key() == "o:missing");
+  CHECK(e.expected() == 1);
+  CHECK(e.actual() == 0);
+  CHECK(std::string(e.what()) == "version conflict on key o:missing: expected 1, found 0");
+  // Removed already: the second removal of the same version conflicts the same way.
+  s.db().remove_if_version("o:present", 1);
+  e = storage_error_of([&] { s.db().remove_if_version("o:present", 1); });
+  CHECK(e.kind() == StorageErrorKind::version_conflict);
+  CHECK(e.actual() == 0);
+  CHECK(storage_error_of([&] { s.db().get("o:missing"); }).kind() == StorageErrorKind::not_found);
+  CHECK(s.db().list_by_prefix("").empty());
+}
+
+TEST_CASE("remove_if_version with expected 0 is InvalidArgument; nothing is removed")
+{
+  Fresh s;
+  s.db().put("o:t", "x");
+  CHECK_THROWS_AS(s.db().remove_if_version("o:t", 0), InvalidArgument);
+  CHECK_THROWS_WITH(s.db().remove_if_version("o:t", 0), Catch::Contains("o:t") && Catch::Contains("version 0"));
+  // Not a "remove if absent" either.
+  CHECK_THROWS_AS(s.db().remove_if_version("o:missing", 0), InvalidArgument);
+  CHECK(s.db().get("o:t") == VersionedRecord{"x", 1});
+}
+
+TEST_CASE("remove_if_version after a write: the version read before it conflicts")
+{
+  Fresh s;
+  const auto read = s.db().put("o:t", "v1");
+  auto other = s.open_another();
+  CHECK(other->put("o:t", "v2") == 2); // a put lands after the read
+  auto e = storage_error_of([&] { s.db().remove_if_version("o:t", read); });
+  CHECK(e.kind() == StorageErrorKind::version_conflict);
+  CHECK(e.expected() == 1);
+  CHECK(e.actual() == 2);
+  CHECK(s.db().get("o:t") == VersionedRecord{"v2", 2});
+  CHECK(other->put_if_version("o:t", "v3", 2) == 3); // and a CAS
+  e = storage_error_of([&] { s.db().remove_if_version("o:t", 2); });
+  CHECK(e.actual() == 3);
+  CHECK(s.db().get("o:t") == VersionedRecord{"v3", 3});
+  s.db().remove_if_version("o:t", 3);
+  CHECK(storage_error_of([&] { other->get("o:t"); }).kind() == StorageErrorKind::not_found);
+}
+
 TEST_CASE("keys without ':' are rejected with InvalidArgument")
 {
   Fresh s;
@@ -225,6 +327,7 @@ TEST_CASE("keys without ':' are rejected with InvalidArgument")
   CHECK_THROWS_AS(s.db().put("no-colon", "x"), InvalidArgument);
   CHECK_THROWS_AS(s.db().put_if_version("no-colon", "x", 1), InvalidArgument);
   CHECK_THROWS_AS(s.db().remove("no-colon"), InvalidArgument);
+  CHECK_THROWS_AS(s.db().remove_if_version("no-colon", 1), InvalidArgument);
   CHECK_THROWS_WITH(s.db().get("no-colon"), Catch::Contains("no-colon"));
   CHECK(s.db().list_by_prefix("").empty());
 }
@@ -702,6 +805,136 @@ TEST_CASE("concurrent puts from 8 clients never share a version")
   CHECK(*all.begin() == 1);
   CHECK(*all.rbegin() == total);
   CHECK(s.db().get("o:hot").version == total);
+}
+
+// Each round: the coordinator (thread 0) writes the key, then every remover
+// tries remove_if_version at that version at once. In odd rounds the
+// coordinator puts again meanwhile. Exactly one remover of a version wins,
+// and a put is never lost: it lands either before every removal (then all
+// conflict with its version) or after the winning one (then it recreates the
+// key at version 1, which no remover asks for). Every client has its own connection; every failure is
+// recorded (a thread never skips the barrier) and judged after the join.
+TEST_CASE("concurrent remove_if_version: exactly one remover of a version wins; no racing put is lost")
+{
+  Fresh s;
+  constexpr int k_removers = 4;
+  constexpr int k_rounds = 30;
+  constexpr int k_clients = k_removers + 1;
+  const std::string key = "o:contested";
+
+  struct Round
+  {
+    std::uint64_t version = 0;     // the version the removers race for
+    std::uint64_t put_version = 0; // what the racing put returned (odd rounds)
+    std::uint64_t after = 0;       // the version after the round, 0 when absent
+    std::vector<int> winners;
+    std::vector<std::uint64_t> conflicts; // the actual versions reported
+    std::vector<std::string> errors;
+  };
+  std::vector<Round> rounds(k_rounds);
+  std::mutex mutex;
+  auto record_error = [&](Round& round, const std::string& what) {
+    std::lock_guard lock(mutex);
+    round.errors.push_back(what);
+  };
+
+  std::vector<std::unique_ptr<StorageBackend>> clients;
+  for (int t = 0; t < k_clients; ++t) {
+    clients.push_back(s.open_another());
+  }
+  std::barrier sync(k_clients);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < k_clients; ++t) {
+    threads.emplace_back([&, t] {
+      StorageBackend& client = *clients[static_cast<std::size_t>(t)];
+      for (int r = 0; r < k_rounds; ++r) {
+        Round& round = rounds[static_cast<std::size_t>(r)];
+        if (t == 0) {
+          try {
+            // Twice: the version raced for is at least 2, so a key the racing
+            // put recreates (version 1) can never be taken for it.
+            client.put(key, "round " + std::to_string(r));
+            round.version = client.put(key, "round " + std::to_string(r));
+          } catch (const std::exception& e) {
+            record_error(round, "setup put: " + describe(e));
+          }
+        }
+        sync.arrive_and_wait();
+        try {
+          if (t == 0) {
+            if (r % 2 == 1) {
+              round.put_version = client.put(key, "racing put " + std::to_string(r));
+            }
+          } else {
+            client.remove_if_version(key, round.version);
+            std::lock_guard lock(mutex);
+            round.winners.push_back(t);
+          }
+        } catch (const StorageError& e) {
+          std::lock_guard lock(mutex);
+          if (e.kind() == StorageErrorKind::version_conflict && e.key() == key && e.expected() == round.version) {
+            round.conflicts.push_back(e.actual());
+          } else {
+            round.errors.push_back(describe(e));
+          }
+        } catch (const std::exception& e) {
+          record_error(round, describe(e));
+        }
+        sync.arrive_and_wait();
+        if (t == 0) {
+          try {
+            round.after = client.get(key).version;
+          } catch (const StorageError& e) {
+            if (e.kind() != StorageErrorKind::not_found) {
+              record_error(round, "get after the round: " + describe(e));
+            }
+          } catch (const std::exception& e) {
+            record_error(round, "get after the round: " + describe(e));
+          }
+        }
+        sync.arrive_and_wait(); // the next round's setup put waits for the get
+      }
+    });
+  }
+  for (auto& thread : threads) {
+    thread.join();
+  }
+
+  int put_first = 0;
+  int remove_first = 0;
+  for (int r = 0; r < k_rounds; ++r) {
+    const Round& round = rounds[static_cast<std::size_t>(r)];
+    INFO("round " << r << ", version " << round.version << ", racing put " << round.put_version << ", after "
+                  << round.after);
+    for (const auto& error : round.errors) {
+      FAIL_CHECK(error);
+    }
+    REQUIRE(round.version >= 2);
+    CHECK(round.winners.size() + round.conflicts.size() == k_removers);
+    for (std::uint64_t actual : round.conflicts) {
+      CHECK(actual != round.version);
+    }
+    if (r % 2 == 0) {
+      CHECK(round.winners.size() == 1);
+      CHECK(std::all_of(round.conflicts.begin(), round.conflicts.end(), [](std::uint64_t a) { return a == 0; }));
+      CHECK(round.after == 0);
+    } else if (round.put_version == 1) {
+      // The put came after the winning removal and recreated the key.
+      ++remove_first;
+      CHECK(round.winners.size() == 1);
+      CHECK(round.after == 1);
+      CHECK(std::all_of(round.conflicts.begin(), round.conflicts.end(), [](std::uint64_t a) { return a <= 1; }));
+    } else {
+      // The put came first: every removal conflicts with its version, and it is kept.
+      ++put_first;
+      CHECK(round.put_version == round.version + 1);
+      CHECK(round.winners.empty());
+      CHECK(round.after == round.put_version);
+      CHECK(std::all_of(round.conflicts.begin(), round.conflicts.end(),
+                        [&](std::uint64_t a) { return a == round.put_version; }));
+    }
+  }
+  CHECK(put_first + remove_first == k_rounds / 2);
 }
 
 TEST_CASE("two clients of one store see each other's writes")

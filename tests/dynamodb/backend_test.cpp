@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -193,6 +194,7 @@ TEST_CASE("DynamoDB errors are translated: ConfigError, capacity, unavailable, c
   guard.set("AWS_ACCESS_KEY_ID", "AKID");
   guard.set("AWS_SECRET_ACCESS_KEY", "secret");
   std::string scenario;
+  std::atomic<int> deletes{0};
   CaptureServer server([&](int, const CapturedRequest& request) -> CannedResponse {
     const std::string target = *request.header("X-Amz-Target");
     if (scenario == "no-table") {
@@ -216,13 +218,32 @@ TEST_CASE("DynamoDB errors are translated: ConfigError, capacity, unavailable, c
     if (scenario == "down") {
       return error(503, "ServiceUnavailable", "try later");
     }
-    if (scenario == "conflict" && target.find("PutItem") != std::string::npos) {
+    const bool conditional = target.find("PutItem") != std::string::npos || target.find("DeleteItem") != std::string::npos;
+    if (target.find("DeleteItem") != std::string::npos) {
+      ++deletes;
+    }
+    if (scenario == "delete-lost-answer" && target.find("DeleteItem") != std::string::npos) {
+      // The first attempt deleted, but its answer was lost (a 500); the retry's check fails.
+      if (deletes == 1) {
+        return error(500, "InternalServerError", "lost");
+      }
+      return error(400, "ConditionalCheckFailedException", "The conditional request failed");
+    }
+    if (scenario == "delete-expected-after-read") {
+      // The check fails, then a write brings the item to the expected version: the delete is tried again.
+      if (target.find("DeleteItem") != std::string::npos) {
+        return deletes == 1 ? error(400, "ConditionalCheckFailedException", "The conditional request failed")
+                            : CannedResponse{200, "{}"};
+      }
+      return CannedResponse{200, R"({"Item":{"version":{"N":"3"},"data":{"S":"y"}}})"};
+    }
+    if (scenario == "conflict" && conditional) {
       return error(400, "ConditionalCheckFailedException", "The conditional request failed",
                    nlohmann::json{{"Item", {{"PK", {{"S", "OWNER#o"}}}, {"SK", {{"S", "TASK#t"}}},
                                             {"version", {{"N", "7"}}}, {"data", {{"S", "x"}}}}}});
     }
     if (scenario == "conflict-no-item") {
-      if (target.find("PutItem") != std::string::npos) {
+      if (conditional) {
         return error(400, "ConditionalCheckFailedException", "The conditional request failed");
       }
       return CannedResponse{200, R"({"Item":{"version":{"N":"9"},"data":{"S":"y"}}})"};
@@ -263,6 +284,49 @@ TEST_CASE("DynamoDB errors are translated: ConfigError, capacity, unavailable, c
   scenario = "conflict-no-item";
   e = storage_error_of([&] { store->put_if_version("o:t", "z", 3); });
   CHECK(e.actual() == 9);
+  // remove_if_version: one DeleteItem conditioned on the version, asking for
+  // the item on a failed check; the actual version from it, else from GetItem.
+  scenario = "conflict";
+  const std::size_t before = server.requests().size();
+  e = storage_error_of([&] { store->remove_if_version("o:t", 3); });
+  CHECK(e.kind() == StorageErrorKind::version_conflict);
+  CHECK(e.key() == "o:t");
+  CHECK(e.expected() == 3);
+  CHECK(e.actual() == 7);
+  const auto sent = server.requests();
+  REQUIRE(sent.size() == before + 1); // ALL_OLD answered: no GetItem
+  CHECK(*sent.back().header("X-Amz-Target") == "DynamoDB_20120810.DeleteItem");
+  const auto body = nlohmann::json::parse(sent.back().body);
+  CHECK(body.at("ConditionExpression") == "#v = :expected");
+  CHECK(body.at("ExpressionAttributeNames") == nlohmann::json{{"#v", "version"}});
+  CHECK(body.at("ExpressionAttributeValues") == nlohmann::json{{":expected", {{"N", "3"}}}});
+  CHECK(body.at("ReturnValuesOnConditionCheckFailure") == "ALL_OLD");
+  CHECK(body.at("Key") == nlohmann::json{{"PK", {{"S", "OWNER#o"}}}, {"SK", {{"S", "TASK#t"}}}});
+  scenario = "conflict-no-item";
+  e = storage_error_of([&] { store->remove_if_version("o:t", 3); });
+  CHECK(e.kind() == StorageErrorKind::version_conflict);
+  CHECK(e.actual() == 9);
+  scenario = "delete-expected-after-read";
+  deletes = 0;
+  store->remove_if_version("o:t", 3);
+  CHECK(deletes == 2);
+  scenario = "delete-lost-answer";
+  deletes = 0;
+  store->remove_if_version("o:t", 3);
+  CHECK(deletes == 2);
+  scenario = "validation";
+  e = storage_error_of([&] { store->remove_if_version("o:t", 3); });
+  CHECK(e.kind() == StorageErrorKind::backend);
+  CHECK_FALSE(e.unavailable());
+  scenario = "down";
+  e = storage_error_of([&] { store->remove_if_version("o:t", 3); });
+  CHECK(e.kind() == StorageErrorKind::backend);
+  CHECK(e.unavailable());
+  scenario = "no-table";
+  CHECK_THROWS_AS(store->remove_if_version("o:t", 3), ConfigError);
+  CHECK_THROWS_AS(store->remove_if_version("o:t", 0), InvalidArgument);
+  CHECK_THROWS_AS(store->remove_if_version("o:t\xff", 1), InvalidArgument);
+
   scenario = "ok";
   CHECK_FALSE(store->remove("o:t"));
   CHECK(storage_error_of([&] { store->get("o:t"); }).kind() == StorageErrorKind::not_found);

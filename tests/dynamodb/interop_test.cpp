@@ -168,7 +168,20 @@ TEST_CASE("items written by another client in pmcp-tasks' layout are read, liste
 
   CHECK(s.db().remove(owner2 + ":x y"));
   CHECK_FALSE(s.db().remove(owner2 + ":x y"));
-  auto items = s.get_items({{"OWNER#" + owner2, "TASK#x y"}, {"CONFIG#x", "META"}});
+  // A conditional delete of the other client's item: at a stale version it
+  // leaves the item as it is; at its version the item is gone.
+  s.put_items({pmcp_item("alice", "t3", 5, t2, std::nullopt)});
+  try {
+    s.db().remove_if_version("alice:t3", 4);
+    FAIL("expected a version conflict");
+  } catch (const StorageError& e) {
+    CHECK(e.kind() == StorageErrorKind::version_conflict);
+    CHECK(e.actual() == 5);
+  }
+  CHECK(s.get_item("OWNER#alice", "TASK#t3") == pmcp_item("alice", "t3", 5, t2, std::nullopt));
+  s.db().remove_if_version("alice:t3", 5);
+  auto items = s.get_items({{"OWNER#" + owner2, "TASK#x y"}, {"CONFIG#x", "META"}, {"OWNER#alice", "TASK#t3"}});
+  CHECK(items[{"OWNER#alice", "TASK#t3"}].is_null());
   CHECK(items[{"OWNER#" + owner2, "TASK#x y"}].is_null());
   // The foreign item is untouched.
   CHECK(items[{"CONFIG#x", "META"}].is_object());

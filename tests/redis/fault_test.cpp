@@ -5,6 +5,7 @@
 
 #include "redis/support.hpp"
 
+#include "support/expect.hpp"
 #include "taskstore/backends/redis.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/key.hpp"
@@ -22,6 +23,7 @@
 
 using namespace taskstore;
 using redis_test::RedisServer;
+using taskstore::testing::storage_error_of;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -386,5 +388,12 @@ TEST_CASE("a flushed script cache (NOSCRIPT) is reloaded transparently")
   CHECK(server.cli()({"ZCARD", "pmcp:idx:o"}) == "1");
   server.cli()({"SCRIPT", "FLUSH"});
   CHECK(db->remove("o:t"));
+  CHECK(server.cli()({"EXISTS", "pmcp:idx:o"}) == "0");
+  CHECK(db->put("o:t", "{}") == 1);
+  server.cli()({"SCRIPT", "FLUSH"});
+  CHECK(storage_error_of([&] { db->remove_if_version("o:t", 2); }).actual() == 1);
+  server.cli()({"SCRIPT", "FLUSH"});
+  db->remove_if_version("o:t", 1);
+  CHECK(server.cli()({"EXISTS", "pmcp:tasks:o:t"}) == "0");
   CHECK(server.cli()({"EXISTS", "pmcp:idx:o"}) == "0");
 }

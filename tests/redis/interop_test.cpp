@@ -239,6 +239,52 @@ TEST_CASE("records the backend writes have exactly pmcp-tasks' fields, index ent
   }
 }
 
+TEST_CASE("remove_if_version deletes the hash and its owner index entry in one script; a mismatch touches neither")
+{
+  Shared s;
+  const std::string data = record_json("own", "t", k_created, std::nullopt);
+  REQUIRE(s.db->put("own:t", data) == 1);
+  REQUIRE(s.db->put("own:t", data) == 2);
+  REQUIRE(s.db->put("own:keep", record_json("own", "keep", k_created_earlier, std::nullopt)) == 1);
+  REQUIRE(s.cli({"ZSCORE", s.index("own"), "t"}) == "1764066600500");
+
+  // A mismatch: the hash, its fields and its index entry are untouched.
+  auto e = storage_error_of([&] { s.db->remove_if_version("own:t", 1); });
+  CHECK(e.kind() == StorageErrorKind::version_conflict);
+  CHECK(e.actual() == 2);
+  CHECK(s.hgetall(s.hash("own", "t")) == std::map<std::string, std::string>{{"version", "2"}, {"data", data}});
+  CHECK(s.cli({"ZSCORE", s.index("own"), "t"}) == "1764066600500");
+
+  s.db->remove_if_version("own:t", 2);
+  CHECK(s.cli({"EXISTS", s.hash("own", "t")}) == "0");
+  CHECK(s.cli({"ZSCORE", s.index("own"), "t"}).empty());
+  CHECK(s.cli({"ZRANGE", s.index("own"), "0", "-1"}) == "keep");
+  CHECK(scan_keys(*s.db, "own:") == std::vector<std::string>{"own:keep"});
+  // The last record of an owner: Redis drops the emptied index key.
+  s.db->remove_if_version("own:keep", 1);
+  CHECK(s.cli({"EXISTS", s.index("own")}) == "0");
+  CHECK(scan_keys(*s.db, "").empty());
+
+  // A version pmcp-tasks wrote with leading zeros is compared as a number.
+  s.cli({"HSET", s.hash("own", "padded"), "version", "007", "data", "{}"});
+  s.cli({"ZADD", s.index("own"), "NX", "0", "padded"});
+  e = storage_error_of([&] { s.db->remove_if_version("own:padded", 70); });
+  CHECK(e.actual() == 7);
+  s.db->remove_if_version("own:padded", 7);
+  CHECK(s.cli({"EXISTS", s.hash("own", "padded")}) == "0");
+  CHECK(s.cli({"EXISTS", s.index("own")}) == "0");
+
+  // An index entry whose hash is gone (expired): a conflict with actual 0
+  // that writes nothing; the entry is debris for cleanup_expired.
+  s.cli({"ZADD", s.index("own"), "3", "ghost"});
+  e = storage_error_of([&] { s.db->remove_if_version("own:ghost", 1); });
+  CHECK(e.kind() == StorageErrorKind::version_conflict);
+  CHECK(e.actual() == 0);
+  CHECK(s.cli({"ZSCORE", s.index("own"), "ghost"}) == "3");
+  CHECK(s.db->cleanup_expired() == 0);
+  CHECK(s.cli({"EXISTS", s.index("own")}) == "0");
+}
+
 TEST_CASE("orphaned index entries are skipped by listings and removed by cleanup_expired (not counted)")
 {
   Shared s;
@@ -403,6 +449,11 @@ TEST_CASE("versions beyond 2^53 are compared and incremented exactly")
   CHECK(e.actual() == 9'007'199'254'740'993ULL);
   CHECK(s.db->put_if_version("o:big", "{}", 9'007'199'254'740'993ULL) == 9'007'199'254'740'994ULL);
   CHECK(s.cli({"HGET", s.hash("o", "big"), "version"}) == "9007199254740994");
+  // remove_if_version compares exactly too.
+  e = storage_error_of([&] { s.db->remove_if_version("o:big", 9'007'199'254'740'993ULL); });
+  CHECK(e.actual() == 9'007'199'254'740'994ULL);
+  s.db->remove_if_version("o:big", 9'007'199'254'740'994ULL);
+  CHECK(s.cli({"EXISTS", s.hash("o", "big")}) == "0");
 
   s.cli({"HSET", s.hash("o", "max"), "version", "18446744073709551614", "data", "{}"});
   CHECK(s.db->put("o:max", "{}") == 18'446'744'073'709'551'615ULL);
@@ -439,6 +490,11 @@ TEST_CASE("a hash without a valid version or data is reported, not guessed")
   CHECK_THROWS_AS(scan_keys(*s.db, ""), StorageError);
   // A write refuses to guess a version too; remove works regardless.
   CHECK_THROWS_WITH(s.db->put("o:bad-version", "{}"), Catch::Contains("invalid version field"));
+  CHECK_THROWS_WITH(s.db->remove_if_version("o:bad-version", 1), Catch::Contains("invalid version field"));
+  CHECK(storage_error_of([&] { s.db->remove_if_version("o:bad-version", 1); }).kind() == StorageErrorKind::backend);
+  // No version field reads as no record, as for put_if_version.
+  CHECK(storage_error_of([&] { s.db->remove_if_version("o:no-version", 1); }).actual() == 0);
+  CHECK(s.cli({"EXISTS", s.hash("o", "bad-version")}) == "1");
   CHECK(s.db->remove("o:no-version"));
   CHECK(s.db->remove("o:bad-version"));
   CHECK(s.db->remove("o:no-data"));

@@ -7,6 +7,8 @@
 //                  so the version is computed by the server: atomic, one round trip
 //   put_if_version PutItem conditioned on the version (attribute_not_exists(PK) for 0)
 //   remove         DeleteItem, ReturnValues ALL_OLD
+//   remove_if_version DeleteItem conditioned on the version (the actual version
+//                  from ALL_OLD on the failed check, else a consistent GetItem)
 //   scan           Query (a prefix with ':': one owner) or Scan (every owner, or
 //                  an owner-id prefix), ConsistentRead, one page at a time
 //   cleanup        the same Query/Scan filtered on expires_at <= now (coarse),
@@ -485,6 +487,61 @@ public:
                                "DeleteItem on key " + std::string(key));
     const auto attributes = response.find("Attributes");
     return attributes != response.end() && attributes->is_object() && !attributes->empty();
+  }
+
+  // One DeleteItem conditioned on the version (as cleanup's), atomic on the
+  // server. On ConditionalCheckFailed the actual version comes from the item
+  // DynamoDB returned (ReturnValuesOnConditionCheckFailure ALL_OLD), else
+  // (servers without it, e.g. dynalite) from a consistent read; should that
+  // read find the expected version (written after the failed check), the
+  // delete is tried again (3 tries in all), so a conflict reports
+  // actual == expected only when that happened every time.
+  void
+  remove_if_version(std::string_view key, std::uint64_t expected) override
+  {
+    const ItemKey k = item_key(key);
+    if (expected == 0) {
+      throw InvalidArgument("invalid expected version 0 for the conditional delete of key " + std::string(key) +
+                            ": no record has version 0");
+    }
+    const json request{{"TableName", m_s.table},
+                       {"Key", key_document(k)},
+                       {"ConditionExpression", "#v = :expected"},
+                       {"ExpressionAttributeNames", {{"#v", "version"}}},
+                       {"ExpressionAttributeValues", {{":expected", number_value(expected)}}},
+                       {"ReturnValuesOnConditionCheckFailure", "ALL_OLD"}};
+    const std::string context = "DeleteItem on key " + std::string(key);
+    constexpr int k_tries = 3;
+    std::uint64_t actual = 0;
+    for (int attempt = 1; attempt <= k_tries; ++attempt) {
+      try {
+        m_pool.acquire()->call("DeleteItem", request);
+        return;
+      } catch (const aws::AwsError& e) {
+        if (e.type != "ConditionalCheckFailedException") {
+          raise(e, m_s, context);
+        }
+        std::optional<json> current;
+        if (e.body.is_object()) {
+          if (const auto it = e.body.find("Item"); it != e.body.end() && it->is_object()) {
+            current = *it;
+          }
+        }
+        if (!current) {
+          current = read_item(k, key);
+        }
+        actual = current->empty() ? 0 : version_attribute(*current).value_or(0);
+        // A retried request may fail only because an earlier attempt (whose
+        // answer was lost) already deleted the item: then the removal is ours.
+        if (e.attempts > 1 && actual == 0) {
+          return;
+        }
+      }
+      if (actual != expected) {
+        break;
+      }
+    }
+    throw StorageError::version_conflict(std::string(key), expected, actual);
   }
 
   void

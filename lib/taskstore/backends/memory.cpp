@@ -130,6 +130,26 @@ public:
     return true;
   }
 
+  // The comparison and the erase happen under one exclusive lock, so no write
+  // can land between them. Throws version_conflict (actual 0 when absent) or
+  // InvalidArgument for expected 0.
+  void
+  remove_if_version(std::string_view key, std::uint64_t expected) override
+  {
+    split_key(key);
+    if (expected == 0) {
+      throw InvalidArgument("invalid expected version 0 for the conditional delete of key " + std::string(key) +
+                            ": no record has version 0");
+    }
+    std::unique_lock lock(m_table->mutex);
+    auto it = m_table->entries.find(key);
+    const std::uint64_t actual = it == m_table->entries.end() ? 0 : it->second.version;
+    if (actual != expected) {
+      throw StorageError::version_conflict(std::string(key), expected, actual);
+    }
+    m_table->entries.erase(it);
+  }
+
   // Visits keys in ascending byte order. The lock is held only while a batch
   // is copied, never while the visitor runs, so the visitor may call back into
   // this store; records written behind the cursor are not seen.

@@ -1,7 +1,7 @@
 // The sqlite backend: one table in one database file, WAL mode.
 //
-// One backend, one file (DESIGN.md: one file pair per backend). It is a
-// little over 800 lines because the SQL statements stay beside the code that
+// One backend, one file (DESIGN.md: one file pair per backend). It is
+// over 800 lines because the SQL statements stay beside the code that
 // binds them; split them apart and each half is harder to read.
 //
 // Physical layout (schema version 1, PRAGMA user_version = 1, PRAGMA
@@ -380,6 +380,39 @@ public:
     return sqlite3_changes64(m_db.get()) > 0;
   }
 
+  // The removal is one autocommit statement (DELETE ... WHERE key AND
+  // version), atomic by itself. Only when it deletes nothing does a
+  // transaction follow, which tries once more and otherwise reads the actual
+  // version, so a reported conflict is real at one instant (as put_if_version).
+  void
+  remove_if_version(std::string_view key, std::uint64_t expected) override
+  {
+    split_key(key);
+    if (expected == 0) {
+      throw InvalidArgument("invalid expected version 0 for the conditional delete of key " + std::string(key) +
+                            ": no record has version 0");
+    }
+    std::lock_guard lock(m_mutex);
+    if (try_conditional_remove(key, expected)) {
+      return;
+    }
+    Transaction transaction(*this);
+    if (try_conditional_remove(key, expected)) {
+      transaction.commit();
+      return;
+    }
+    std::uint64_t actual = 0;
+    {
+      Query query(*this, Sql::version_of);
+      query.text(1, key);
+      if (query.step()) {
+        actual = to_version(query.column_int(0));
+      }
+    }
+    transaction.commit();
+    throw StorageError::version_conflict(std::string(key), expected, actual);
+  }
+
   // Visits keys in ascending byte order, k_batch_rows per SELECT; each batch
   // is its own read snapshot, taken and released before the visitor runs.
   void
@@ -625,6 +658,20 @@ private:
       return std::nullopt;
     }
     return to_version(*version);
+  }
+
+  // Deletes the row when its version is expected; returns whether it did.
+  // Caller holds m_mutex.
+  bool
+  try_conditional_remove(std::string_view key, std::uint64_t expected)
+  {
+    if (expected > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return false; // no stored version is that large
+    }
+    Query query(*this, Sql::remove_version);
+    query.text(1, key).integer(2, static_cast<std::int64_t>(expected));
+    query.step();
+    return sqlite3_changes64(m_db.get()) > 0;
   }
 
   static void

@@ -12,6 +12,8 @@
 //   has passed, so a record written already expired is kept (and reported)
 //   until cleanup_expired removes it, instead of vanishing (see write_values).
 // * remove always ZREMs the index entry, even when the hash already expired.
+// * remove_if_version (no anchor equivalent) deletes the hash and its index
+//   entry in one script, only at the expected version; a mismatch writes nothing.
 // * cleanup_expired does work: it removes hashes whose record expiresAt is
 //   strictly past CleanupOptions.now (with a per-key version check) and the
 //   orphaned index entries whose hash is gone. Orphans are debris, not records:
@@ -175,6 +177,31 @@ public:
       c->fail("unexpected reply to the delete script", cmd.key);
     }
     return r->integer == 1;
+  }
+
+  // One script (the one cleanup uses) compares the version, and deletes the
+  // hash and its index entry, atomically on the server; on a mismatch it
+  // returns the current version (0 when absent) and writes nothing.
+  void remove_if_version(std::string_view key, std::uint64_t expected) override
+  {
+    const KeyParts parts = split_key(key);
+    if (expected == 0) {
+      throw InvalidArgument("invalid expected version 0 for the conditional delete of key " + std::string(key) +
+                            ": no record has version 0");
+    }
+    Pool::Lease c = pool_.acquire();
+    Command cmd = scripts_.command(ScriptId::remove_if_version,
+                                   {layout_.hash_key(parts), layout_.index_key(parts.owner_id)},
+                                   {std::to_string(expected), parts.task_id});
+    cmd.key = std::string(key);
+    Reply r = scripts_.run(*c, cmd);
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+      return;
+    }
+    if (r->type != REDIS_REPLY_STRING) {
+      c->fail("unexpected reply to the conditional delete script", cmd.key);
+    }
+    throw StorageError::version_conflict(std::string(key), expected, version_of(*c, r.get(), cmd.key));
   }
 
   void scan(std::string_view prefix, const ScanVisitor& visit) override

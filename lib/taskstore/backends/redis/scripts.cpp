@@ -77,15 +77,21 @@ constexpr const char* lua_delete =
   "redis.call('ZREM', KEYS[2], ARGV[1])\n"
   "return n\n";
 
-// cleanup: delete only when the version is still the one judged expired.
-// KEYS: hash, index. ARGV: version (canonical), task id. Returns 1 or 0.
+// remove_if_version, and cleanup's per-key check: delete the hash and its
+// index entry only when the version is still expected. KEYS: hash, index.
+// ARGV: expected version (canonical), task id. Returns the integer 1 when it
+// deleted, else the current version as a string ('0' when absent: nothing is
+// written then, not even an orphaned index entry removed); an error reply for
+// an invalid version field, as the write scripts.
 constexpr const char* lua_delete_if_version = TASKSTORE_LUA_HELPERS
-  "if canonical(redis.call('HGET', KEYS[1], 'version')) == ARGV[1] then\n"
-  "  redis.call('DEL', KEYS[1])\n"
-  "  redis.call('ZREM', KEYS[2], ARGV[2])\n"
-  "  return 1\n"
-  "end\n"
-  "return 0\n";
+  "local cur = redis.call('HGET', KEYS[1], 'version')\n"
+  "if not cur then return '0' end\n"
+  "local c = canonical(cur)\n"
+  "if not c then return redis.error_reply('ERR invalid version field: ' .. cur) end\n"
+  "if c ~= ARGV[1] then return c end\n"
+  "redis.call('DEL', KEYS[1])\n"
+  "redis.call('ZREM', KEYS[2], ARGV[2])\n"
+  "return 1\n";
 
 // cleanup: remove the index entries whose hash does not exist. KEYS: index,
 // hash 1..n. ARGV: member 1..n. Returns how many entries were removed.

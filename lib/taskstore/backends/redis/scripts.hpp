@@ -25,7 +25,7 @@ enum class ScriptId
   put,               // KEYS hash, index; ARGV data, expires_at field, EXPIREAT second, task id, score
   cas,               // as put, then the expected version
   remove,            // KEYS hash, index; ARGV task id
-  remove_if_version, // KEYS hash, index; ARGV version, task id (cleanup)
+  remove_if_version, // KEYS hash, index; ARGV version, task id (remove_if_version, cleanup)
   remove_orphans,    // KEYS index, hash 1..n; ARGV member 1..n (cleanup)
   locate,            // KEYS index; ARGV last score, candidate members (IndexWalk)
   count_
