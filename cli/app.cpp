@@ -129,9 +129,11 @@ run(int argc, char** argv, Context& ctx)
     ->envname("TASKCTL_COLOR");
   app.add_flag("-q,--quiet", ctx.global.quiet, "Suppress warnings, summaries and progress on stderr (not errors)");
 
-  std::vector<Command> commands = {register_get(app), register_put(app),    register_cas(app),
-                                   register_delete(app), register_ls(app), register_gc(app),
-                                   register_validate(app)};
+  std::vector<Command> commands = {
+    register_get(app),    register_put(app),        register_cas(app),  register_delete(app),
+    register_ls(app),     register_gc(app),         register_validate(app),
+    register_cancel(app), register_set_status(app), register_vars(app), register_expire(app),
+    register_edit(app)};
   for (auto& command : commands) {
     command.app->fallthrough();
   }

@@ -27,6 +27,11 @@ Command register_delete(CLI::App& root);
 Command register_ls(CLI::App& root);
 Command register_gc(CLI::App& root);
 Command register_validate(CLI::App& root);
+Command register_cancel(CLI::App& root);
+Command register_set_status(CLI::App& root);
+Command register_vars(CLI::App& root);
+Command register_expire(CLI::App& root);
+Command register_edit(CLI::App& root);
 
 // Runs taskctl: installs the signal handlers, parses argv, runs the chosen
 // subcommand and prints any failure (failure_report). Returns the exit

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <memory>
+#include <optional>
 
 namespace taskctl {
 
@@ -26,6 +27,7 @@ struct DeleteOptions
   bool ignore_not_found = false;
   bool dry_run = false;
   bool yes = false;
+  std::optional<std::uint64_t> expect_version;
   MaxDeleteOption max_delete;
 };
 
@@ -33,6 +35,68 @@ std::string
 plural(std::uint64_t n, const char* word)
 {
   return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");
+}
+
+// delete KEY --expect-version N: one conditional delete (remove_if_version).
+int
+delete_if_version(Context& ctx, const DeleteOptions& options)
+{
+  const std::string& key = options.keys.front();
+  check_key(key);
+  const std::uint64_t expected = *options.expect_version;
+  auto store = open_store(ctx, StoreAccess::read);
+  ResultStream results(ctx, Json{{"dry_run", options.dry_run}});
+  auto conflict = [&](std::uint64_t actual) {
+    CliError error(exit_conflict, "version_conflict",
+                   fmt::format("version conflict on key {}: expected {}, found {} (nothing was deleted)", key,
+                               expected, actual));
+    error.extra["key"] = key;
+    error.extra["expected_version"] = expected;
+    error.extra["current_version"] = actual;
+    error.hint = fmt::format("someone changed it since you read it: `taskctl get {}` shows version {}", key, actual);
+    return error;
+  };
+  auto missing = [&] {
+    if (options.ignore_not_found) {
+      results.result(key, "not_found", 0);
+      results.finish(Json{{"deleted", 0}, {"not_found", 1}, {"dry_run", options.dry_run}}, "deleted 0 records, 1 not found");
+      return exit_ok;
+    }
+    CliError error(exit_not_found, "not_found", fmt::format("key not found: {}", key));
+    error.extra["key"] = key;
+    error.extra["expected_version"] = expected;
+    throw error;
+  };
+  std::uint64_t actual = expected;
+  if (options.dry_run) {
+    try {
+      actual = store->get(key).version;
+    } catch (const taskstore::StorageError& e) {
+      if (e.kind() != taskstore::StorageErrorKind::not_found) {
+        throw;
+      }
+      return missing();
+    }
+  } else {
+    try {
+      store->remove_if_version(key, expected);
+    } catch (const taskstore::StorageError& e) {
+      if (e.kind() != taskstore::StorageErrorKind::version_conflict) {
+        throw;
+      }
+      actual = e.actual();
+      if (actual == 0) {
+        return missing();
+      }
+    }
+  }
+  if (actual != expected) {
+    throw conflict(actual);
+  }
+  results.result(key, options.dry_run ? "would_delete" : "deleted", expected);
+  results.finish(Json{{options.dry_run ? "would_delete" : "deleted", 1}, {"not_found", 0}, {"dry_run", options.dry_run}},
+                 options.dry_run ? "would delete 1 record (dry run: nothing was deleted)" : "deleted 1 record");
+  return exit_ok;
 }
 
 int
@@ -163,6 +227,14 @@ run_delete(Context& ctx, const DeleteOptions& options)
     error.hint = "run `taskctl delete --help` for usage";
     throw error;
   }
+  if (options.expect_version) {
+    if (!options.owner.empty() || options.keys.size() != 1) {
+      CliError error(exit_usage, "usage", "--expect-version goes with exactly one KEY");
+      error.hint = "run `taskctl delete --help` for usage";
+      throw error;
+    }
+    return delete_if_version(ctx, options);
+  }
   return options.owner.empty() ? delete_keys(ctx, options) : delete_owner(ctx, options);
 }
 
@@ -183,6 +255,9 @@ register_delete(CLI::App& root)
   app->add_flag("-n,--dry-run", options->dry_run, "Report what would be deleted; delete nothing");
   app->add_flag("-y,--yes", options->yes,
                 "Do not ask for confirmation (required for --owner when stdin is not a terminal)");
+  require_count_value(app->add_option("-e,--expect-version", options->expect_version,
+                                      "Delete the one KEY only if its version is N (atomic; else exit 4)")
+                        ->type_name("N"));
   options->max_delete.add_to(*app, "With --owner: refuse (exit 4, nothing deleted) when more than N records would go");
   app->footer(
     "Named keys are deleted at once; a key that does not exist is reported and exits 3 after\n"
@@ -194,10 +269,14 @@ register_delete(CLI::App& root)
     "{\"key\",\"status\":\"deleted|would_delete|not_found\",\"version\"} then\n"
     "{\"summary\":{...}}; json one document {\"schema_version\":1,\"dry_run\",\"results\":[...],...};\n"
     "raw the keys, one per line. \"version\" is the version last read (null when not read).\n"
+    "--expect-version N makes the delete of one KEY conditional, atomically: it happens only\n"
+    "while the record's version is N (read with `taskctl get`), else exit 4 with the current\n"
+    "version and nothing deleted.\n"
     "\n"
     "Examples:\n"
     "  taskctl delete user-123:786512e2-9e0d-44bd-8f29-789f320fe840\n"
     "  taskctl delete --ignore-not-found user-123:a user-123:b\n"
+    "  taskctl delete --expect-version 4 user-123:786512e2-9e0d-44bd-8f29-789f320fe840\n"
     "  taskctl delete --owner user-123 --dry-run\n"
     "  taskctl delete --owner user-123 --yes --max-delete 1000 -o jsonl > deleted.jsonl");
   return {app, [options](Context& ctx) { return run_delete(ctx, *options); }};

@@ -98,7 +98,18 @@ failure_report(const Context& ctx, std::exception_ptr error)
     r.hint = fmt::format("store: {}", store_display(ctx));
     return r;
   } catch (const taskstore::TaskError& e) {
-    return report_for(e, exit_failure, "task_error");
+    switch (e.kind()) {
+    case taskstore::TaskErrorKind::not_found:
+      return report_for(e, exit_not_found, "not_found");
+    case taskstore::TaskErrorKind::concurrent_modification:
+      return report_for(e, exit_conflict, "version_conflict");
+    case taskstore::TaskErrorKind::invalid_transition:
+    case taskstore::TaskErrorKind::expired:
+    case taskstore::TaskErrorKind::variable_size_exceeded:
+      return report_for(e, exit_invalid, "task_error");
+    default:
+      return report_for(e, exit_failure, "task_error");
+    }
   } catch (const std::exception& e) {
     if (interrupted()) {
       return interrupted_report();

@@ -3,11 +3,14 @@
 #include "context.hpp"
 #include "input.hpp"
 #include "output.hpp"
+#include "repair.hpp"
 #include "store.hpp"
 
 #include "taskstore/backend.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/prepare.hpp"
+#include "taskstore/status.hpp"
+#include "taskstore/summary.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -87,20 +90,6 @@ prepare_for_write(const Context& ctx, const std::string& key, std::string_view d
 
 namespace {
 
-// The current version of key, 0 when it does not exist.
-std::uint64_t
-current_version(taskstore::StorageBackend& store, const std::string& key)
-{
-  try {
-    return store.get(key).version;
-  } catch (const taskstore::StorageError& e) {
-    if (e.kind() == taskstore::StorageErrorKind::not_found) {
-      return 0;
-    }
-    throw;
-  }
-}
-
 CliError
 exists_error(const std::string& key, std::uint64_t version)
 {
@@ -137,11 +126,52 @@ conflict_error(const std::string& key, std::uint64_t expected, std::uint64_t act
   return error;
 }
 
-// The dry run of apply_write: the same rules against the current version.
-WriteOutcome
-plan_write(taskstore::StorageBackend& store, const WriteRequest& request, const std::string& bytes)
+// The stored record of key: its version (0 = absent) and status ("" when
+// absent or unreadable).
+struct Stored
 {
-  const std::uint64_t current = current_version(store, request.key);
+  std::uint64_t version = 0;
+  std::string status;
+};
+
+Stored
+read_stored(taskstore::StorageBackend& store, const std::string& key)
+{
+  try {
+    const auto record = store.get(key);
+    return {record.version, taskstore::summarize_record(record.data).status.value_or("")};
+  } catch (const taskstore::StorageError& e) {
+    if (e.kind() == taskstore::StorageErrorKind::not_found) {
+      return {};
+    }
+    throw;
+  }
+}
+
+// Checks the transition stored -> request.new_status: returns true when it
+// is one pmcp-tasks forbids and --force allows it; throws transition_error
+// without --force. A status that is unknown on either side, or unchanged,
+// is no transition.
+bool
+check_transition(const WriteRequest& request, const Stored& stored)
+{
+  const auto from = taskstore::parse_task_status(stored.status);
+  const auto to = taskstore::parse_task_status(request.new_status);
+  if (!from || !to || *from == *to || taskstore::can_transition(*from, *to)) {
+    return false;
+  }
+  if (!request.force) {
+    throw transition_error(request.key, *from, *to);
+  }
+  return true;
+}
+
+// Checks the rules of request against the stored record: the version rule
+// (if-absent, cas) and the transition. Returns the outcome the write would have.
+WriteOutcome
+plan_write(const WriteRequest& request, const Stored& stored, const std::string& bytes)
+{
+  const std::uint64_t current = stored.version;
   if (request.if_absent && current != 0) {
     throw exists_error(request.key, current);
   }
@@ -154,7 +184,15 @@ plan_write(taskstore::StorageBackend& store, const WriteRequest& request, const 
     }
     throw conflict_error(request.key, *request.expect_version, current);
   }
-  return {request.key, current + 1, current, true, bytes.size()};
+  WriteOutcome outcome;
+  outcome.key = request.key;
+  outcome.version = current + 1;
+  outcome.previous = current;
+  outcome.dry_run = true;
+  outcome.bytes = bytes.size();
+  outcome.forced = check_transition(request, stored);
+  outcome.old_status = stored.status;
+  return outcome;
 }
 
 } // namespace
@@ -163,9 +201,34 @@ WriteOutcome
 apply_write(taskstore::StorageBackend& store, const WriteRequest& request, const std::string& bytes)
 {
   if (request.dry_run) {
-    return plan_write(store, request, bytes);
+    return plan_write(request, read_stored(store, request.key), bytes);
   }
   const bool is_cas = request.expect_version.has_value();
+  if (!request.new_status.empty() && !request.if_absent && !(is_cas && *request.expect_version == 0)) {
+    // Checked against the stored record, written only on the version checked.
+    constexpr int k_attempts = 4;
+    for (int attempt = 1;; ++attempt) {
+      WriteOutcome outcome = plan_write(request, read_stored(store, request.key), bytes);
+      outcome.dry_run = false;
+      try {
+        outcome.version = store.put_if_version(request.key, bytes, outcome.previous);
+        return outcome;
+      } catch (const taskstore::StorageError& e) {
+        if (e.kind() != taskstore::StorageErrorKind::version_conflict) {
+          throw;
+        }
+        if (is_cas) {
+          if (e.actual() == 0) {
+            throw missing_error(request.key, *request.expect_version);
+          }
+          throw conflict_error(request.key, *request.expect_version, e.actual());
+        }
+        if (attempt == k_attempts) {
+          throw conflict_error(request.key, outcome.previous, e.actual());
+        }
+      }
+    }
+  }
   std::uint64_t version = 0;
   std::uint64_t previous = 0;
   if (request.if_absent || (is_cas && *request.expect_version == 0)) {
@@ -195,7 +258,12 @@ apply_write(taskstore::StorageBackend& store, const WriteRequest& request, const
     version = store.put(request.key, bytes);
     previous = version - 1;
   }
-  return {request.key, version, previous, false, bytes.size()};
+  WriteOutcome outcome;
+  outcome.key = request.key;
+  outcome.version = version;
+  outcome.previous = previous;
+  outcome.bytes = bytes.size();
+  return outcome;
 }
 
 void
@@ -236,7 +304,11 @@ run_write(Context& ctx, const WriteRequest& request)
   ctx.resolve_format(Format::table);
   check_key(request.key);
   const std::string data = read_input(ctx, request.input);
+  WriteRequest checked = request;
   const std::string bytes = request.no_validate ? data : prepare_for_write(ctx, request.key, data, request.limits);
+  if (!request.no_validate) {
+    checked.new_status = taskstore::summarize_record(bytes).status.value_or("");
+  }
   // put creates the store; cas never does (there is nothing to compare with),
   // nor does a dry run.
   const bool creates = !request.dry_run && !request.expect_version;
@@ -244,7 +316,12 @@ run_write(Context& ctx, const WriteRequest& request)
   if (!request.dry_run) {
     check_interrupted();
   }
-  print_write_outcome(ctx, apply_write(*store, request, bytes));
+  const WriteOutcome outcome = apply_write(*store, checked, bytes);
+  if (outcome.forced) {
+    warn_forced_transition(ctx, request.key, *taskstore::parse_task_status(outcome.old_status),
+                           *taskstore::parse_task_status(checked.new_status));
+  }
+  print_write_outcome(ctx, outcome);
   return exit_ok;
 }
 
@@ -260,6 +337,8 @@ add_write_options(CLI::App& app, WriteRequest& request)
                "Store the input bytes exactly as given, without any check (for repairs of foreign data)");
   app.add_flag("-n,--dry-run", request.dry_run,
                "Validate, read the current version and report what would be written; write nothing");
+  app.add_flag("--force", request.force,
+               "Write even a status transition pmcp-tasks forbids (e.g. completed -> working); warns");
   request.limits.add_to(app);
 }
 

@@ -43,6 +43,10 @@ struct WriteRequest
   bool dry_run = false;
   bool if_absent = false;                    // put --if-absent
   std::optional<std::uint64_t> expect_version; // cas --expect-version
+  bool force = false;                        // --force: write a transition pmcp-tasks forbids
+  // The status of the record being written; "" = not known (--no-validate):
+  // then no transition is checked.
+  std::string new_status;
   LimitOptions limits;
 };
 
@@ -54,6 +58,8 @@ struct WriteOutcome
   std::uint64_t previous = 0; // the version it replaced; 0 = the key was new
   bool dry_run = false;
   std::size_t bytes = 0;      // the size of what is (or would be) stored
+  std::string old_status;     // the replaced record's status ("" = new key, unknown or unchecked)
+  bool forced = false;        // the transition old_status -> new_status is one pmcp-tasks forbids
 };
 
 // Returns the bytes to store for data under key: the canonical compact form
@@ -68,9 +74,14 @@ std::string prepare_for_write(const Context& ctx, const std::string& key, std::s
 // Writes bytes under request.key in store: a plain put, put --if-absent (an
 // atomic create), or a cas on request.expect_version (0: create). With
 // request.dry_run only reads the current version and checks the same rules.
-// Returns what was (would be) written. Throws CliError already_exists
-// (exit 4), not_found (exit 3) or version_conflict (exit 4, current version
-// in extra) when the rule fails; otherwise what the backend throws.
+// When request.new_status is known, the status transition from the stored
+// record is checked against pmcp-tasks' table, and the write is conditional
+// on the version checked (a plain put re-reads and re-checks up to 4 times
+// when the record changes meanwhile). Returns what was (would be) written.
+// Throws CliError already_exists (exit 4), not_found (exit 3),
+// version_conflict (exit 4, current version in extra) or invalid_transition
+// (exit 6, unless request.force) when a rule fails; otherwise what the
+// backend throws.
 WriteOutcome apply_write(taskstore::StorageBackend& store, const WriteRequest& request, const std::string& bytes);
 
 // Prints an outcome: table "stored KEY (version N)" (dry run: what would be
@@ -82,7 +93,7 @@ void print_write_outcome(const Context& ctx, const WriteOutcome& outcome);
 // and cas. Returns the exit status; throws for failures.
 int run_write(Context& ctx, const WriteRequest& request);
 
-// KEY, FILE, --no-validate, -n/--dry-run and the limits, for put and cas.
+// KEY, FILE, --no-validate, -n/--dry-run, --force and the limits, for put and cas.
 void add_write_options(CLI::App& app, WriteRequest& request);
 
 } // namespace taskctl

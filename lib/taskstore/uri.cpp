@@ -220,7 +220,7 @@ parse_duration_ms(std::string_view text)
 {
   const auto bad = [&] {
     return InvalidArgument("invalid duration '" + std::string(text) +
-                           "': expected a number with an optional unit ms, s, m or h (e.g. 500ms, 2s)");
+                           "': expected a number with an optional unit ms, s, m, h or d (e.g. 500ms, 2s, 7d)");
   };
   double value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -237,6 +237,8 @@ parse_duration_ms(std::string_view text)
     scale = 60'000;
   } else if (unit == "h") {
     scale = 3'600'000;
+  } else if (unit == "d") {
+    scale = 86'400'000;
   } else {
     throw bad();
   }

@@ -38,7 +38,7 @@ struct StoreUri
   void require_params(std::initializer_list<std::string_view> allowed) const;
 };
 
-// Parses a duration such as "500ms", "2s", "1m", "1h" or a bare number of
+// Parses a duration such as "500ms", "2s", "1m", "1h", "7d" or a bare number of
 // seconds; returns milliseconds. Throws InvalidArgument when malformed.
 std::uint64_t parse_duration_ms(std::string_view text);
 

@@ -41,8 +41,11 @@ TEST_CASE("cas writes on the expected version; conflict exits 4 with the current
   CHECK(r.exit_code == 6);
   r = store.run({"cas", "alice:t1"}, with_input(record_json("alice", "t1")));
   CHECK(r.exit_code == 2); // --expect-version is required
-  r = store.run({"cas", "-e", "3", "--dry-run", "alice:t1"}, with_input(record_json("alice", "t1")));
+  r = store.run({"cas", "-e", "3", "--dry-run", "alice:t1"}, with_input(record_json("alice", "t1", "failed")));
   CHECK(r.exit_code == 0);
+  // failed -> working is a transition pmcp-tasks forbids: refused, also on a dry run.
+  r = store.run({"cas", "-e", "3", "--dry-run", "alice:t1"}, with_input(record_json("alice", "t1")));
+  CHECK(r.exit_code == 6);
   r = store.run({"cas", "-e", "2", "--dry-run", "alice:t1"}, with_input(record_json("alice", "t1")));
   CHECK(r.exit_code == 4);
   CHECK(store.lib().get("alice:t1").version == 3);

@@ -96,8 +96,14 @@ TEST_CASE("every library error gets its exit status, code and hint", "[unit]")
     {[] { throw taskstore::InvalidArgument("invalid key format (missing ':'): x"); }, 2, "invalid_argument",
      "invalid key format (missing ':'): x", "", "{}"},
     {[] { throw taskstore::ConfigError("no credentials"); }, 7, "config", "no credentials", "store: mem://", "{}"},
-    {[] { throw taskstore::TaskError::not_found("t1"); }, 1, "task_error", taskstore::TaskError::not_found("t1").what(),
+    {[] { throw taskstore::TaskError::not_found("t1"); }, 3, "not_found", taskstore::TaskError::not_found("t1").what(),
      "", "{}"},
+    {[] { throw taskstore::TaskError::concurrent_modification("t1", 1, 2); }, 4, "version_conflict",
+     taskstore::TaskError::concurrent_modification("t1", 1, 2).what(), "", "{}"},
+    {[] { throw taskstore::TaskError::invalid_transition("t1", "completed", "working", std::nullopt); }, 6,
+     "task_error", "invalid transition from completed to working for task t1", "", "{}"},
+    {[] { throw taskstore::TaskError::resource_exhausted(std::nullopt); }, 1, "task_error", "resource exhausted", "",
+     "{}"},
     {[] { throw std::logic_error("bug"); }, 1, "internal", "bug", "", "{}"},
   };
   const Context ctx = memory_context();

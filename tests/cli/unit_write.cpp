@@ -237,12 +237,12 @@ TEST_CASE("print_write_outcome: a sentence, the version alone, or one JSON objec
 {
   Context ctx;
   ctx.format = Format::table;
-  const WriteOutcome stored{"alice:t1", 4, 3, false, 120};
-  const WriteOutcome planned{"alice:t2", 1, 0, true, 99};
+  const WriteOutcome stored{"alice:t1", 4, 3, false, 120, "", false};
+  const WriteOutcome planned{"alice:t2", 1, 0, true, 99, "", false};
   CHECK(captured(STDOUT_FILENO, [&] { print_write_outcome(ctx, stored); }) == "stored alice:t1 (version 4)\n");
   CHECK(captured(STDOUT_FILENO, [&] { print_write_outcome(ctx, planned); }) ==
         "dry run: alice:t2 is valid; would write version 1 (a new key); nothing was written\n");
-  CHECK(captured(STDOUT_FILENO, [&] { print_write_outcome(ctx, WriteOutcome{"a:b", 5, 4, true, 1}); }) ==
+  CHECK(captured(STDOUT_FILENO, [&] { print_write_outcome(ctx, WriteOutcome{"a:b", 5, 4, true, 1, "", false}); }) ==
         "dry run: a:b is valid; would write version 5 (replacing version 4); nothing was written\n");
   ctx.format = Format::raw;
   CHECK(captured(STDOUT_FILENO, [&] { print_write_outcome(ctx, stored); }) == "4\n");
