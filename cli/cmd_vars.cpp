@@ -178,7 +178,8 @@ register_vars(CLI::App& root)
     ->check(CLI::IsMember({"set", "unset"}));
   app->add_option("ARGS", options->args, "set: NAME=JSON (the value is parsed as JSON); unset: NAME");
   app->add_option("--string", options->strings, "set: NAME=TEXT, stored as a JSON string as is (repeatable)")
-    ->type_name("NAME=TEXT");
+    ->type_name("NAME=TEXT")
+    ->allow_extra_args(false); // one NAME=TEXT per --string: what follows is NAME=JSON again
   options->repair.add_to(*app, "Change the variables of an expired task (warns)");
   app->footer(
     "Without an action, prints the variables (table NAME VALUE; json {\"schema_version\":1,\"key\",\n"

@@ -248,16 +248,22 @@ TEST_CASE("vars: print, set, unset, --string, limits", "[backend][persistent]")
   CHECK(s.record("alice:t1")["variables"] ==
         Json{{"tool_name", "analyze"}, {"n", 2}, {"arguments", {{"path", "/data/x"}}}, {"note", "checked by ops"}});
 
+  // One NAME=TEXT per --string: what follows it is NAME=JSON again.
+  r = s.run({"vars", "alice:t1", "set", "--string", "note=text", R"(arguments={"path":"/data/y"})"});
+  INFO(describe(r));
+  REQUIRE(r.exit_code == 0);
+  CHECK(s.record("alice:t1")["variables"]["note"] == "text");
+  CHECK(s.record("alice:t1")["variables"]["arguments"] == Json{{"path", "/data/y"}});
   r = s.run({"vars", "alice:t1", "unset", "tool_name", "arguments"});
   REQUIRE(r.exit_code == 0);
-  CHECK(s.record("alice:t1")["variables"] == Json{{"n", 2}, {"note", "checked by ops"}});
+  CHECK(s.record("alice:t1")["variables"] == Json{{"n", 2}, {"note", "text"}});
 
   // Nothing to change: no write.
   r = s.run({"-o", "json", "vars", "alice:t1", "unset", "never-set"});
   INFO(describe(r));
   CHECK(r.exit_code == 0);
   CHECK(parse_json(r.out)["result"] == "unchanged");
-  CHECK(s.version("alice:t1") == 3);
+  CHECK(s.version("alice:t1") == 4);
 
   // A value that is not JSON: exit 6, with the --string hint.
   r = s.run({"vars", "alice:t1", "set", "note=hello"});
@@ -281,7 +287,7 @@ TEST_CASE("vars: print, set, unset, --string, limits", "[backend][persistent]")
   error = parse_json(r.err)["error"];
   CHECK(error["rule"] == "size");
   CHECK(error["limit"] == 100);
-  CHECK(s.version("alice:t1") == 3);
+  CHECK(s.version("alice:t1") == 4);
 
   // An expired task is refused unless --force.
   spec.task_id = "old";

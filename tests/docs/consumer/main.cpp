@@ -1,7 +1,8 @@
 // Uses the installed taskstore library: opens stores by URI, then put, get and
 // compare-and-swap, as an MCP server's storage layer would; then does what
-// taskctl does with records (prepare_record, summarize_record, remove_prefix),
-// so a program of its own needs no taskctl code. Prints what it did
+// taskctl does with records (prepare_record, summarize_record, remove_prefix,
+// TaskStore: pmcp-tasks' task operations with retries), so a program of its
+// own needs no taskctl code. Prints what it did
 // and exits 0 when every step behaves as the storage contract says, 1 otherwise.
 //
 // Usage: consumer [STORE-URI...]   (default: mem://)
@@ -13,6 +14,7 @@
 #include <taskstore/prepare.hpp>
 #include <taskstore/registry.hpp>
 #include <taskstore/summary.hpp>
+#include <taskstore/task_store.hpp>
 
 #include <exception>
 #include <iostream>
@@ -96,6 +98,28 @@ exercise_records(const std::string& uri)
   check(taskstore::count_prefix(*store, taskstore::make_prefix("owner-7")) == 0, "count_prefix finds none left");
 }
 
+// The domain layer: pmcp-tasks' GenericTaskStore operations, retried on a conflict.
+void
+exercise_tasks(const std::string& uri)
+{
+  auto store = taskstore::open_store(uri);
+  taskstore::TaskStore tasks(*store);
+  const auto task = tasks.create("owner-8", "tools/call");
+  check(task.version == 1 && task.task.status == taskstore::TaskStatus::working, "TaskStore::create");
+  tasks.set_variables("owner-8", task.task.task_id, taskstore::Json{{"step", 1}},
+                      taskstore::RetryPolicy::with_retries(3));
+  const auto cancelled = tasks.cancel("owner-8", task.task.task_id);
+  check(cancelled.version == 3 && cancelled.variables["step"] == 1, "set_variables then cancel, one CAS each");
+  try {
+    tasks.cancel("owner-8", task.task.task_id);
+    check(false, "a terminal task cannot be cancelled again");
+  } catch (const taskstore::TaskError& e) {
+    check(e.kind() == taskstore::TaskErrorKind::invalid_transition, "a terminal task cannot be cancelled again");
+  }
+  store->remove_if_version(taskstore::make_key("owner-8", task.task.task_id), cancelled.version);
+  check(tasks.list({"owner-8", std::nullopt, std::nullopt}).tasks.empty(), "remove_if_version removed it");
+}
+
 } // namespace
 
 int
@@ -114,6 +138,7 @@ main(int argc, char** argv)
     try {
       exercise(uri);
       exercise_records(uri);
+      exercise_tasks(uri);
     } catch (const std::exception& e) {
       std::cout << "FAIL " << uri << ": " << e.what() << '\n';
       ++failures;
