@@ -6,8 +6,9 @@
 #
 # Completes subcommands, the options of each (global options are accepted
 # after the subcommand too), option values (-o formats, --color, --status,
-# store URI schemes, files for sqlite:), files where a FILE is expected, and
-# keys (and owners) read from the store with `taskctl ls --keys-only`, bounded
+# store URI schemes, files for sqlite:, durations, @FILE for --result), the
+# STATUS of set-status and the ACTION of vars, files where a FILE is expected,
+# and keys (and owners) read from the store with `taskctl ls --keys-only`, bounded
 # by a 2 s timeout and 1000 keys, errors silenced, so completion never hangs.
 # The store is the one given on the line (-s/--store), else TASKCTL_STORE,
 # else the default store.
@@ -15,12 +16,16 @@
 # Keep in agreement with `taskctl --help`, man/taskctl.1 and the zsh and fish
 # completions (tests/docs checks this).
 
-_taskctl_commands='get put cas delete ls gc validate'
+_taskctl_commands='get put cas delete ls gc validate cancel set-status vars expire edit'
 _taskctl_global_opts='-h --help --version -s --store -o --output --timeout --color -q --quiet'
 # Options taking a value (global and per subcommand); the rest are flags.
 _taskctl_value_opts='-s --store -o --output --timeout --color -e --expect-version --owner --status
-  --limit --max-delete --max-depth --max-string-length --max-size --max-violations'
+  --limit --max-delete --max-depth --max-string-length --max-size --max-violations -m --message
+  --result --retries --string --extend --in --at'
 _taskctl_limit_opts='--max-depth --max-string-length --max-size'
+# The options every repair command (cancel, set-status, vars, expire) shares.
+_taskctl_repair_opts="--retries -n --dry-run --force $_taskctl_limit_opts"
+_taskctl_statuses='working input_required completed failed cancelled'
 
 # Prints the options of subcommand $1 (its own, then the global ones).
 _taskctl_command_opts()
@@ -28,12 +33,17 @@ _taskctl_command_opts()
   local own
   case $1 in
   get) own='-h --help' ;;
-  put) own="-h --help --no-validate -n --dry-run --if-absent $_taskctl_limit_opts" ;;
-  cas) own="-h --help -e --expect-version --no-validate -n --dry-run $_taskctl_limit_opts" ;;
-  delete) own='-h --help --owner --ignore-not-found -n --dry-run -y --yes --max-delete' ;;
+  put) own="-h --help --no-validate -n --dry-run --force --if-absent $_taskctl_limit_opts" ;;
+  cas) own="-h --help -e --expect-version --no-validate -n --dry-run --force $_taskctl_limit_opts" ;;
+  delete) own='-h --help --owner --ignore-not-found -n --dry-run -y --yes -e --expect-version --max-delete' ;;
   ls) own='-h --help --owner --status --expired --live --limit --keys-only --count' ;;
   gc) own='-h --help --owner -n --dry-run -y --yes --max-delete' ;;
   validate) own="-h --help --record --variables --stored --as-stored --owner --max-violations $_taskctl_limit_opts" ;;
+  cancel) own="-h --help -m --message $_taskctl_repair_opts" ;;
+  set-status) own="-h --help -m --message --clear-message --result $_taskctl_repair_opts" ;;
+  vars) own="-h --help --string $_taskctl_repair_opts" ;;
+  expire) own="-h --help --extend --in --at --never $_taskctl_repair_opts" ;;
+  edit) own="-h --help -n --dry-run --force $_taskctl_limit_opts" ;;
   esac
   printf '%s\n' "$own ${_taskctl_global_opts/-h --help /}"
 }
@@ -114,7 +124,7 @@ _taskctl_option_value()
   --status)
     # A comma-separated list: complete the last element.
     local done=${cur%"${cur##*,}"} s
-    for s in working input_required completed failed cancelled; do
+    for s in $_taskctl_statuses; do
       [[ $done$s == "$cur"* && ,$done, != *,$s,* ]] && COMPREPLY+=("$done$s")
     done
     ;;
@@ -129,13 +139,22 @@ _taskctl_option_value()
     esac
     ;;
   --timeout) _taskctl_add_words '500ms 1s 2s 5s 10s 30s 1m' ;;
+  --extend | --in) _taskctl_add_words '500ms 2s 1m 1h 7d' ;;
+  --result)
+    # JSON text (nothing to offer), or @FILE / @- (stdin).
+    if [[ -z $cur || $cur == @* ]]; then
+      _taskctl_add_files '@'
+      [[ @- == "$cur"* ]] && COMPREPLY+=(@-)
+    fi
+    ;;
   --owner)
     local owners
     owners=$(_taskctl_store_owners "$cur")
     _taskctl_add_lines <<<"${owners//:/}"
     ;;
   esac
-  # Numbers (--limit, --max-delete, --max-depth, -e ...): nothing to offer.
+  # Numbers (--limit, --max-delete, --max-depth, -e, --retries ...), texts
+  # (--message, --string NAME=TEXT) and times (--at): nothing to offer.
 }
 
 _taskctl()
@@ -230,6 +249,23 @@ _taskctl()
       _taskctl_add_files ''
       [[ - == "$cur"* ]] && COMPREPLY+=(-)
       ;;
+    cancel) _taskctl_add_lines < <(_taskctl_store_keys "$cur") ;;
+    set-status)
+      if ((positionals == 0)); then
+        _taskctl_add_lines < <(_taskctl_store_keys "$cur")
+      elif ((positionals == 1)); then
+        _taskctl_add_words "$_taskctl_statuses"
+      fi
+      ;;
+    vars)
+      # KEY, then the ACTION; NAME=JSON and NAME are the user's to type.
+      if ((positionals == 0)); then
+        _taskctl_add_lines < <(_taskctl_store_keys "$cur")
+      elif ((positionals == 1)); then
+        _taskctl_add_words 'set unset'
+      fi
+      ;;
+    expire | edit) ((positionals == 0)) && _taskctl_add_lines < <(_taskctl_store_keys "$cur") ;;
     esac
   fi
 

@@ -3,8 +3,9 @@
 # Installed as share/fish/vendor_completions.d/taskctl.fish; or copy it to
 # ~/.config/fish/completions/. Completes subcommands, the options of each
 # (global options are accepted after the subcommand too), option values
-# (-o formats, --color, --status, store URI schemes, files for sqlite:), files
-# where a FILE is expected, and keys (and owners) read from the store with
+# (-o formats, --color, --status, store URI schemes, files for sqlite:,
+# durations, @FILE for --result), the STATUS of set-status and the ACTION of
+# vars, files where a FILE is expected, and keys (and owners) read from the store with
 # `taskctl ls --keys-only`, bounded by a 2 s timeout and 1000 keys, errors
 # silenced, so completion never hangs. The store is the one given on the line
 # (-s/--store), else TASKCTL_STORE, else the default store.
@@ -12,7 +13,7 @@
 # Keep in agreement with `taskctl --help`, man/taskctl.1 and the bash and zsh
 # completions (tests/docs checks this).
 
-set -l __taskctl_commands get put cas delete ls gc validate
+set -l __taskctl_commands get put cas delete ls gc validate cancel set-status vars expire edit
 
 # Prints the store keys that start with the token being completed.
 function __taskctl_keys
@@ -73,6 +74,19 @@ function __taskctl_status_values
     end
 end
 
+# set-status --result: JSON text (nothing to offer), or @FILE and @- (stdin).
+function __taskctl_result_values
+    set -l tok (commandline -ct | string replace -r -- '^--result=' '')
+    switch $tok
+        case '' '@*'
+            set -l path (string replace -r -- '^@' '' $tok)
+            for f in (__fish_complete_path $path)
+                echo @$f
+            end
+            echo @-
+    end
+end
+
 # True when the subcommand is $argv[1] and fewer than $argv[2] positionals follow it.
 function __taskctl_positional_before -a command max
     set -l tokens (commandline -opc)
@@ -86,7 +100,8 @@ function __taskctl_positional_before -a command max
         end
         switch $tok
             case -s --store -o --output --timeout --color -e --expect-version --owner --status --limit \
-                --max-delete --max-depth --max-string-length --max-size --max-violations
+                --max-delete --max-depth --max-string-length --max-size --max-violations -m --message \
+                --result --retries --string --extend --in --at
                 set skip 1
             case '-*'
             case '*'
@@ -111,6 +126,11 @@ complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a 
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a ls -d 'List records, with filters'
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a gc -d 'Remove expired records'
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a validate -d 'Check variables, records or the store against the limits'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a cancel -d "Cancel tasks, as pmcp-tasks' cancel does"
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a set-status -d 'Move a task to another status'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a vars -d "Print a task's variables, or set and unset them"
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a expire -d 'Change when a task expires'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a edit -d 'Edit a record in $VISUAL / $EDITOR, then write it back'
 
 # Global options (also accepted after the subcommand).
 complete -c taskctl -s h -l help -d 'Print help and exit'
@@ -130,6 +150,7 @@ for c in put cas
     complete -c taskctl -n "__fish_seen_subcommand_from $c; and not __taskctl_positional_before $c 1; and __taskctl_positional_before $c 2" -F -a - -d 'standard input'
     complete -c taskctl -n "__fish_seen_subcommand_from $c" -l no-validate -d 'Store the input bytes exactly as given'
     complete -c taskctl -n "__fish_seen_subcommand_from $c" -s n -l dry-run -d 'Validate and report; write nothing'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l force -d 'Write even a status transition pmcp-tasks forbids'
 end
 complete -c taskctl -n '__fish_seen_subcommand_from put' -l if-absent -d 'Create only: exit 4 when the key exists'
 complete -c taskctl -n '__fish_seen_subcommand_from cas' -s e -l expect-version -x -d 'The version the record must have now'
@@ -140,6 +161,7 @@ complete -c taskctl -n '__fish_seen_subcommand_from delete' -l owner -x -a '(__t
 complete -c taskctl -n '__fish_seen_subcommand_from delete' -l ignore-not-found -d 'A missing key is not an error'
 complete -c taskctl -n '__fish_seen_subcommand_from delete' -s n -l dry-run -d 'Report what would be deleted'
 complete -c taskctl -n '__fish_seen_subcommand_from delete' -s y -l yes -d 'Do not ask for confirmation'
+complete -c taskctl -n '__fish_seen_subcommand_from delete' -s e -l expect-version -x -d 'Delete the one KEY only if its version is N'
 complete -c taskctl -n '__fish_seen_subcommand_from delete' -l max-delete -x -d 'Refuse when more than N would go'
 
 # ls [PREFIX]
@@ -167,8 +189,47 @@ complete -c taskctl -n '__fish_seen_subcommand_from validate' -l as-stored -d "M
 complete -c taskctl -n '__fish_seen_subcommand_from validate' -l owner -x -a '(__taskctl_owners)' -d "With --stored: only this owner's records"
 complete -c taskctl -n '__fish_seen_subcommand_from validate' -l max-violations -x -d 'Report at most N violations per document'
 
-# The limits of put, cas and validate.
-for c in put cas validate
+# cancel KEY...
+complete -c taskctl -n '__taskctl_positional_before cancel 1000000' -a '(__taskctl_keys)'
+complete -c taskctl -n '__fish_seen_subcommand_from cancel' -s m -l message -x -d 'Set this statusMessage (default: clear it)'
+complete -c taskctl -n '__fish_seen_subcommand_from cancel' -l force -d 'Cancel even a terminal or an expired task'
+
+# set-status KEY STATUS
+complete -c taskctl -n '__taskctl_positional_before set-status 1' -a '(__taskctl_keys)'
+complete -c taskctl -n '__fish_seen_subcommand_from set-status; and not __taskctl_positional_before set-status 1; and __taskctl_positional_before set-status 2' -a 'working input_required completed failed cancelled'
+complete -c taskctl -n '__fish_seen_subcommand_from set-status' -s m -l message -x -d 'Set this statusMessage'
+complete -c taskctl -n '__fish_seen_subcommand_from set-status' -l clear-message -d 'Remove the statusMessage'
+complete -c taskctl -n '__fish_seen_subcommand_from set-status' -l result -x -a '(__taskctl_result_values)' -d 'Also set the result: JSON, @FILE or @-'
+complete -c taskctl -n '__fish_seen_subcommand_from set-status' -l force -d 'Write a forbidden transition, or change an expired task'
+
+# vars KEY [set NAME=JSON... | unset NAME...]
+complete -c taskctl -n '__taskctl_positional_before vars 1' -a '(__taskctl_keys)'
+complete -c taskctl -n '__fish_seen_subcommand_from vars; and not __taskctl_positional_before vars 1; and __taskctl_positional_before vars 2' -a set -d 'Set NAME=JSON (or NAME=@FILE)...'
+complete -c taskctl -n '__fish_seen_subcommand_from vars; and not __taskctl_positional_before vars 1; and __taskctl_positional_before vars 2' -a unset -d 'Remove NAME...'
+complete -c taskctl -n '__fish_seen_subcommand_from vars' -l string -x -d 'With set: NAME=TEXT, stored as a JSON string'
+complete -c taskctl -n '__fish_seen_subcommand_from vars' -l force -d 'Change the variables of an expired task'
+
+# expire KEY (--extend D | --in D | --at TIME | --never)
+complete -c taskctl -n '__taskctl_positional_before expire 1' -a '(__taskctl_keys)'
+complete -c taskctl -n '__fish_seen_subcommand_from expire' -l extend -x -a '500ms 2s 1m 1h 7d' -d 'Move the expiry this much later'
+complete -c taskctl -n '__fish_seen_subcommand_from expire' -l in -x -a '500ms 2s 1m 1h 7d' -d 'Expire this long from now'
+complete -c taskctl -n '__fish_seen_subcommand_from expire' -l at -x -d 'Expire at this RFC 3339 time'
+complete -c taskctl -n '__fish_seen_subcommand_from expire' -l never -d 'Never expire'
+complete -c taskctl -n '__fish_seen_subcommand_from expire' -l force -d 'Accepted for symmetry'
+
+# edit KEY
+complete -c taskctl -n '__taskctl_positional_before edit 1' -a '(__taskctl_keys)'
+complete -c taskctl -n '__fish_seen_subcommand_from edit' -s n -l dry-run -d 'Edit, check and print the diff; write nothing'
+complete -c taskctl -n '__fish_seen_subcommand_from edit' -l force -d 'Write even a status transition pmcp-tasks forbids'
+
+# The options the repair commands share (edit has no --retries).
+for c in cancel set-status vars expire
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l retries -x -d 'Re-reads after a version conflict (then exit 4)'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -s n -l dry-run -d 'Print the unified diff; write nothing'
+end
+
+# The limits of put, cas, validate and the repair commands.
+for c in put cas validate cancel set-status vars expire edit
     complete -c taskctl -n "__fish_seen_subcommand_from $c" -l max-depth -x -d 'Largest nesting depth of a value'
     complete -c taskctl -n "__fish_seen_subcommand_from $c" -l max-string-length -x -d 'Largest UTF-8 byte length of a string'
     complete -c taskctl -n "__fish_seen_subcommand_from $c" -l max-size -x -d 'Largest size of the variables, in bytes'

@@ -71,11 +71,14 @@ echo "==> man/taskctl.1"
 page=$SRC/man/taskctl.1
 awk '/^\.SH "GLOBAL OPTIONS"/ { on = 1; next } /^\.S[HS] / { on = 0 } on' "$page" | man_options >"$work/man-global"
 compare "global options" "$work/global" "$work/man-global" "man/taskctl.1"
-grep -E '^\.SS "taskctl [a-z]+' "$page" | sed -E 's/^\.SS "taskctl ([a-z]+).*/\1/' | LC_ALL=C sort -u >"$work/man-commands"
+# Subsection titles spell a '-' in a name (set-status) as roff's \-.
+grep -E '^\.SS "taskctl [a-z]' "$page" | sed -E 's/\\-/-/g; s/^\.SS "taskctl ([a-z][a-z-]*).*/\1/' |
+  LC_ALL=C sort -u >"$work/man-commands"
 compare "subcommands" "$work/commands" "$work/man-commands" "man/taskctl.1 (COMMANDS)"
 synopsis=$(awk '/^\.SH "SYNOPSIS"/ { on = 1; next } /^\.SH / { on = 0 } on' "$page" | sed -E 's/\\f[BIRP]//g; s/\\-/-/g')
 for c in "${commands[@]}"; do
-  awk -v c="$c" '$0 ~ "^\\.SS \"taskctl " c "( |\")" { on = 1; next } /^\.S[HS] / { on = 0 } on' "$page" |
+  awk -v c="$c" '{ title = $0; gsub(/\\-/, "-", title) }
+    title ~ "^\\.SS \"taskctl " c "( |\")" { on = 1; next } /^\.S[HS] / { on = 0 } on' "$page" |
     man_options >"$work/man-$c"
   compare "taskctl $c" "$work/own-$c" "$work/man-$c" "man/taskctl.1"
   grep -qE "taskctl .*\\b$c\\b" <<<"$synopsis" || check_failed "man/taskctl.1 SYNOPSIS lacks $c"
