@@ -451,23 +451,12 @@ public:
       if (e.type != "ConditionalCheckFailedException") {
         raise(e, m_s, context);
       }
-      // The real current version: from the item DynamoDB returned (ALL_OLD),
-      // else (servers without ReturnValuesOnConditionCheckFailure) a consistent read.
-      std::optional<json> current;
-      if (e.body.is_object()) {
-        if (const auto it = e.body.find("Item"); it != e.body.end() && it->is_object()) {
-          current = *it;
-        }
-      }
-      if (!current) {
-        current = read_item(k, key);
-      }
-      const std::uint64_t actual =
-        current && !current->empty() ? version_attribute(*current).value_or(0) : 0;
+      const json current = item_after_failed_check(e, k, key);
+      const std::uint64_t actual = current.empty() ? 0 : version_attribute(current).value_or(0);
       // A retried attempt may fail only because an earlier attempt (whose
       // answer was lost) already wrote: then the item is ours.
-      if (e.attempts > 1 && actual == expected + 1 && current) {
-        if (const std::string* stored = string_attribute(*current, "data");
+      if (e.attempts > 1 && actual == expected + 1) {
+        if (const std::string* stored = string_attribute(current, "data");
             stored != nullptr && *stored == data) {
           return expected + 1;
         }
@@ -521,16 +510,8 @@ public:
         if (e.type != "ConditionalCheckFailedException") {
           raise(e, m_s, context);
         }
-        std::optional<json> current;
-        if (e.body.is_object()) {
-          if (const auto it = e.body.find("Item"); it != e.body.end() && it->is_object()) {
-            current = *it;
-          }
-        }
-        if (!current) {
-          current = read_item(k, key);
-        }
-        actual = current->empty() ? 0 : version_attribute(*current).value_or(0);
+        const json current = item_after_failed_check(e, k, key);
+        actual = current.empty() ? 0 : version_attribute(current).value_or(0);
         // A retried request may fail only because an earlier attempt (whose
         // answer was lost) already deleted the item: then the removal is ours.
         if (e.attempts > 1 && actual == 0) {
@@ -639,6 +620,21 @@ private:
     } catch (const aws::AwsError& e) {
       raise(e, m_s, context);
     }
+  }
+
+  // The item as it was when a conditional write or delete failed its check:
+  // the one DynamoDB returned (ReturnValuesOnConditionCheckFailure ALL_OLD),
+  // else (servers without it, e.g. dynalite) a consistent read; an empty
+  // object when absent.
+  json
+  item_after_failed_check(const aws::AwsError& e, const ItemKey& k, std::string_view key)
+  {
+    if (e.body.is_object()) {
+      if (const auto it = e.body.find("Item"); it != e.body.end() && it->is_object()) {
+        return *it;
+      }
+    }
+    return read_item(k, key);
   }
 
   // The item, consistently read; an empty object when absent.

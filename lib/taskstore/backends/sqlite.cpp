@@ -357,14 +357,7 @@ public:
       transaction.commit();
       return *written;
     }
-    std::uint64_t actual = 0;
-    {
-      Query query(*this, Sql::version_of);
-      query.text(1, key);
-      if (query.step()) {
-        actual = to_version(query.column_int(0));
-      }
-    }
+    const std::uint64_t actual = stored_version(key);
     transaction.commit();
     throw StorageError::version_conflict(std::string(key), expected, actual);
   }
@@ -378,6 +371,15 @@ public:
     query.text(1, key);
     query.step();
     return sqlite3_changes64(m_db.get()) > 0;
+  }
+
+  // The key's version, 0 when it does not exist (call under m_mutex).
+  std::uint64_t
+  stored_version(std::string_view key)
+  {
+    Query query(*this, Sql::version_of);
+    query.text(1, key);
+    return query.step() ? to_version(query.column_int(0)) : 0;
   }
 
   // The removal is one autocommit statement (DELETE ... WHERE key AND
@@ -401,14 +403,7 @@ public:
       transaction.commit();
       return;
     }
-    std::uint64_t actual = 0;
-    {
-      Query query(*this, Sql::version_of);
-      query.text(1, key);
-      if (query.step()) {
-        actual = to_version(query.column_int(0));
-      }
-    }
+    const std::uint64_t actual = stored_version(key);
     transaction.commit();
     throw StorageError::version_conflict(std::string(key), expected, actual);
   }
