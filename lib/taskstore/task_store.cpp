@@ -161,7 +161,8 @@ TaskStore::TaskStore(StorageBackend& backend, StoreConfig config, TaskSecurityCo
 }
 
 TaskRecord
-TaskStore::create(const std::string& owner_id, const std::string& request_method, std::optional<std::uint64_t> ttl_ms)
+TaskStore::create(const std::string& owner_id, const std::string& request_method, std::optional<std::uint64_t> ttl_ms,
+                  const RetryPolicy& retry)
 {
   if (!m_security.allow_anonymous && (owner_id.empty() || owner_id == "local")) {
     throw TaskError::store_error("anonymous access is not allowed; configure OAuth or enable allow_anonymous");
@@ -177,12 +178,20 @@ TaskStore::create(const std::string& owner_id, const std::string& request_method
     throw TaskError::store_error("TTL " + std::to_string(*ttl_ms) + "ms exceeds maximum allowed " +
                                  std::to_string(*m_config.max_ttl_ms) + "ms");
   }
-  TaskRecord record = TaskRecord::create(owner_id, request_method, ttl_ms ? ttl_ms : m_config.default_ttl_ms);
-  record.task.poll_interval = m_poll_interval_ms;
-  const std::string key = make_key(owner_id, record.task.task_id);
-  record.version =
-    mapped("", [&] { return m_backend.put_if_version(key, serialize_record(record), 0); });
-  return record;
+  for (unsigned attempt = 1;; ++attempt) {
+    TaskRecord record = TaskRecord::create(owner_id, request_method, ttl_ms ? ttl_ms : m_config.default_ttl_ms);
+    record.task.poll_interval = m_poll_interval_ms;
+    const std::string key = make_key(owner_id, record.task.task_id);
+    try {
+      record.version = m_backend.put_if_version(key, serialize_record(record), 0);
+      return record;
+    } catch (const StorageError& e) {
+      if (e.kind() != StorageErrorKind::version_conflict || attempt >= std::max(1U, retry.max_attempts)) {
+        std::throw_with_nested(TaskError::from_storage(e, ""));
+      }
+    }
+    backoff(retry, attempt + 1);
+  }
 }
 
 TaskRecord

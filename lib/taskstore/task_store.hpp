@@ -116,9 +116,11 @@ public:
   // facts §6.4 create: anonymous check, quota (every record under the owner's
   // prefix), TTL maximum (a hard reject), default TTL; returns the record at
   // version 1. Beyond the anchor: an owner with ':' is refused, and the write
-  // is create-only (put_if_version 0), so it can never replace a record.
+  // is create-only (put_if_version 0), so it can never replace a record; a
+  // task id that exists already (a UUID collision) is retried per retry with
+  // a fresh id, else concurrent_modification.
   TaskRecord create(const std::string& owner_id, const std::string& request_method,
-                    std::optional<std::uint64_t> ttl_ms = std::nullopt);
+                    std::optional<std::uint64_t> ttl_ms = std::nullopt, const RetryPolicy& retry = {});
 
   // Owner-scoped read: another owner's record looks exactly like a missing
   // one (TaskError not_found). No expiry check (the anchor's get).
