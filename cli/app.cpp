@@ -98,6 +98,22 @@ version_text()
   return text;
 }
 
+// Whether --timeout (or --timeout=...) is among the arguments before "--".
+bool
+timeout_on_command_line(int argc, char** argv)
+{
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") {
+      break;
+    }
+    if (arg == "--timeout" || arg.substr(0, 10) == "--timeout=") {
+      return true;
+    }
+  }
+  return false;
+}
+
 int
 run(int argc, char** argv, Context& ctx)
 {
@@ -168,6 +184,7 @@ run(int argc, char** argv, Context& ctx)
     return exit_usage;
   }
 
+  ctx.global.timeout_from_flag = timeout_on_command_line(argc, argv);
   // CLI11 checked both values (IsMember).
   ctx.global.output = parse_format(output_text).value_or(Format::unset);
   ctx.global.color = parse_color_mode(color_text).value_or(ColorMode::auto_);

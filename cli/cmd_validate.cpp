@@ -269,8 +269,9 @@ register_validate(CLI::App& root)
   options->limits.add_to(*app);
   app->footer(
     "A file is a variables object (the \"variables\" of a record) or a whole TaskRecord: with\n"
-    "neither --record nor --variables, a root object with \"task\" and \"ownerId\" is taken as a\n"
-    "record. Variables are checked for nesting depth, string length and total compact size;\n"
+    "neither --record nor --variables, a root object with any TaskRecord field (\"task\",\n"
+    "\"ownerId\", \"requestMethod\", \"expiresAt\") is taken as a record, and what it lacks is\n"
+    "reported. Variables are checked for nesting depth, string length and total compact size;\n"
     "records also for the schema (required fields, types, status, timestamps). Every file is\n"
     "read streaming: a 1 GB file or a 1,000,000-deep array is checked in small constant memory.\n"
     "Each violation is printed as FILE: /json/pointer: what (actual > limit). --stored checks\n"

@@ -64,6 +64,7 @@ struct GlobalOptions
   std::string store;            // -s/--store; "" = TASKCTL_STORE, else the default store
   Format output = Format::unset;// -o/--output (env TASKCTL_OUTPUT)
   std::string timeout = "5s";   // --timeout (env TASKCTL_TIMEOUT)
+  bool timeout_from_flag = false; // --timeout was on the command line (not the environment)
   ColorMode color = ColorMode::auto_; // --color (env TASKCTL_COLOR; NO_COLOR)
   bool quiet = false;           // -q/--quiet
 };

@@ -138,14 +138,54 @@ resolve_store(const Context& ctx)
   return r;
 }
 
+namespace {
+
+// Creates dir and each missing parent, every one mode 0700 whatever the umask
+// (create_directories would give 0777 & ~umask). Throws CliError config (exit 7).
+void
+create_private_directories(const fs::path& dir)
+{
+  std::vector<fs::path> missing;
+  std::error_code ec;
+  for (fs::path p = dir; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path()) {
+      break;
+    }
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0700) == 0) {
+      ::chmod(it->c_str(), 0700); // mkdir's mode is masked by the umask
+    } else if (errno != EEXIST) {
+      throw CliError(exit_config, "config", fmt::format("cannot create {}: {}", it->string(), std::strerror(errno)));
+    }
+  }
+}
+
+} // namespace
+
 std::chrono::milliseconds
 parse_timeout(const Context& ctx)
 {
+  // Where the value came from: the flag, else TASKCTL_TIMEOUT (CLI11 reads it).
+  const char* env = std::getenv("TASKCTL_TIMEOUT");
+  const std::string source = ctx.global.timeout_from_flag || env == nullptr || ctx.global.timeout != env
+                               ? "--timeout"
+                               : "TASKCTL_TIMEOUT";
+  std::uint64_t ms = 0;
   try {
-    return std::chrono::milliseconds(taskstore::parse_duration_ms(ctx.global.timeout));
+    ms = taskstore::parse_duration_ms(ctx.global.timeout);
   } catch (const taskstore::InvalidArgument& e) {
-    throw CliError(exit_usage, "usage", fmt::format("--timeout: {}", e.what()));
+    throw CliError(exit_usage, "usage", fmt::format("{}: {}", source, e.what()));
   }
+  if (ms == 0) {
+    CliError error(exit_usage, "usage",
+                   fmt::format("{} {}: a timeout must be positive (0 would never time out)", source,
+                               ctx.global.timeout));
+    error.hint = "e.g. --timeout 5s";
+    throw error;
+  }
+  return std::chrono::milliseconds(ms);
 }
 
 std::optional<std::string>
@@ -194,12 +234,7 @@ open_store(const Context& ctx, StoreAccess access)
       throw error;
     }
     if (access == StoreAccess::write && !fs::exists(path.parent_path(), ec)) {
-      fs::create_directories(path.parent_path(), ec);
-      if (ec) {
-        throw CliError(exit_config, "config",
-                       fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message()));
-      }
-      ::chmod(path.parent_path().c_str(), 0700);
+      create_private_directories(path.parent_path());
     }
   }
 

@@ -69,9 +69,31 @@ available_backends()
   return out;
 }
 
+namespace {
+
+// A timeout of 0 would mean "wait forever" to some client libraries (hiredis)
+// and "fail at once" to others: refused for every backend, naming its source.
+void
+check_timeouts(const StoreUri& uri, const OpenOptions& options)
+{
+  if (options.timeout.count() <= 0) {
+    throw InvalidArgument("invalid timeout " + std::to_string(options.timeout.count()) +
+                          "ms: a timeout must be positive (0 would never time out)");
+  }
+  if (const auto text = uri.param("timeout")) {
+    if (parse_duration_ms(*text) == 0) {
+      throw InvalidArgument("invalid store URI '" + uri.redacted() + "': its timeout parameter is '" + *text +
+                            "'; a timeout must be positive (0 would never time out)");
+    }
+  }
+}
+
+} // namespace
+
 std::unique_ptr<StorageBackend>
 open_store(const StoreUri& uri, const OpenOptions& options)
 {
+  check_timeouts(uri, options);
   for (const auto& entry : table()) {
     const auto& schemes = entry.info.schemes;
     if (std::find(schemes.begin(), schemes.end(), uri.scheme) != schemes.end()) {

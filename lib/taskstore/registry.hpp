@@ -36,7 +36,8 @@ std::vector<BackendInfo> available_backends();
 
 // Opens the store a URI names. Throws InvalidArgument for a malformed URI, an
 // unknown scheme (the message lists the compiled-in schemes) or an unknown
-// query parameter; ConfigError for missing configuration or credentials;
+// query parameter, a timeout of 0 (options.timeout or the URI's timeout
+// parameter); ConfigError for missing configuration or credentials;
 // StorageError (backend, unavailable) when the server cannot be reached.
 std::unique_ptr<StorageBackend> open_store(const StoreUri& uri, const OpenOptions& options = {});
 std::unique_ptr<StorageBackend> open_store(std::string_view uri, const OpenOptions& options = {});

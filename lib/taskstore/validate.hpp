@@ -69,7 +69,8 @@ struct ValidationReport
 
 enum class DocumentKind
 {
-  detect,     // a whole record when the root object has "task" and "ownerId"
+  detect,     // a whole record when the root object has any of "task", "ownerId",
+              // "requestMethod", "expiresAt"; else a variables object
   variables,  // the root is a variables object
   record,     // the root is a TaskRecord
 };

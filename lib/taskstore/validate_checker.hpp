@@ -400,13 +400,10 @@ private:
   void root_key(const std::string& k)
   {
     root_key_ = k;
-    if (k == "task") {
-      seen_task_ = true;
-    } else if (k == "ownerId") {
-      seen_owner_ = true;
-    }
-    if (!decided_ && seen_task_ && seen_owner_) {
-      // A whole record: drop the variables interpretation.
+    // Any field only a TaskRecord has makes the document a record, so that a
+    // record missing "task" or "ownerId" is reported as such instead of
+    // passing as a variables object (--variables forces the other reading).
+    if (!decided_ && (k == "task" || k == "ownerId" || k == "requestMethod" || k == "expiresAt")) {
       decided_ = true;
       variables_ = Lane{};
     }
@@ -729,8 +726,6 @@ private:
   Lane variables_;
   Lane record_;
   bool decided_ = false;
-  bool seen_task_ = false;
-  bool seen_owner_ = false;
   Kind root_kind_ = Kind::null;
   std::string root_key_;
 

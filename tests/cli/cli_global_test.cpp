@@ -167,6 +167,51 @@ TEST_CASE("the default store: read-only commands never create it; put does", "[s
   CHECK(contains(r.err, xdg.path() + "/taskctl/tasks.db"));
 }
 
+TEST_CASE("the default store's missing directories are created 0700 whatever the umask", "[sqlite-cli]")
+{
+  TempDir home;
+  RunOptions options;
+  options.env["HOME"] = home.path();
+  options.input = record_json("alice", "t1");
+  const auto r = run("/bin/sh", {"-c", std::string("umask 000; exec '") + TASKCTL_BIN + "' put alice:t1"}, options);
+  INFO(describe(r));
+  REQUIRE(r.exit_code == 0);
+  for (const char* dir : {"/.local", "/.local/share", "/.local/share/taskctl"}) {
+    struct stat st {};
+    REQUIRE(::stat((home.path() + dir).c_str(), &st) == 0);
+    INFO(dir);
+    CHECK((st.st_mode & 0777) == 0700);
+  }
+}
+
+TEST_CASE("a timeout of 0 is refused with exit 2, naming where it came from", "[sqlite-cli]")
+{
+  TempDir dir;
+  const std::string db = "sqlite://" + dir.file("t.db");
+  auto r = taskctl({"-s", db, "--timeout", "0", "ls"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "--timeout 0: a timeout must be positive"));
+  RunOptions env;
+  env.env["TASKCTL_TIMEOUT"] = "0ms";
+  r = taskctl({"-s", db, "ls"}, env);
+  INFO(describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "TASKCTL_TIMEOUT 0ms"));
+  // A URI's own timeout parameter, on every network backend (0 meant "wait forever" to hiredis).
+  for (const std::string& uri : {std::string("redis://127.0.0.1:1?timeout=0"),
+                                std::string("dynamodb://t?endpoint=http://127.0.0.1:1&region=x&timeout=0s"),
+                                db + "?timeout=0"}) {
+    RunOptions watchdog = with_input(record_json("alice", "t1"));
+    watchdog.timeout = std::chrono::seconds(30); // before the fix, redis waited forever
+    r = taskctl({"-s", uri, "put", "alice:t1"}, watchdog);
+    INFO(describe(r));
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, "timeout parameter"));
+  }
+  CHECK_FALSE(fs::exists(dir.file("t.db")));
+}
+
 TEST_CASE("TASKCTL_STORE names the store when --store is absent; --store wins", "[sqlite-cli]")
 {
   SqliteStore a;

@@ -103,6 +103,26 @@ TEST_CASE("validate records: detected or --record; schema, status and timestamps
   CHECK(r.exit_code == 6);
   r = taskctl({"validate", "--variables", dir.file("good.json")});
   CHECK(r.exit_code == 0);
+
+  // Any TaskRecord field makes a record: one missing "ownerId" or "task" is
+  // reported, not passed as a variables object (--variables reads it so).
+  auto no_owner = Json::parse(record_json("alice", "t1"));
+  no_owner.erase("ownerId");
+  write_file(dir.file("no-owner.json"), no_owner.dump());
+  auto no_task = Json::parse(record_json("alice", "t1"));
+  no_task.erase("task");
+  write_file(dir.file("no-task.json"), no_task.dump());
+  write_file(dir.file("method-only.json"), R"({"requestMethod":"tools/call","variables":{}})");
+  for (const char* name : {"no-owner.json", "no-task.json", "method-only.json"}) {
+    r = taskctl({"validate", "-o", "json", dir.file(name)});
+    INFO(name << ": " << describe(r));
+    CHECK(r.exit_code == 6);
+    doc = parse_json(r.out);
+    CHECK(doc["files"][0]["kind"] == "record");
+    CHECK(contains(doc["files"][0]["violations"].dump(), "missing required field"));
+    r = taskctl({"validate", "--variables", dir.file(name)});
+    CHECK(r.exit_code == 0);
+  }
 }
 
 TEST_CASE("validate reads stdin", "[sqlite-cli]")

@@ -38,3 +38,22 @@ TEST_CASE("open_store opens a memory store")
   REQUIRE(store);
   CHECK(store->name() == "memory");
 }
+
+TEST_CASE("open_store refuses a timeout of 0, from the options or the URI")
+{
+  OpenOptions zero;
+  zero.timeout = std::chrono::milliseconds(0);
+  CHECK_THROWS_AS(open_store("mem://", zero), InvalidArgument);
+  try {
+    open_store("mem://?timeout=0ms");
+    FAIL("a timeout of 0 was accepted");
+  } catch (const InvalidArgument& e) {
+    // Judged before any backend sees it (a backend would name the parameter unknown, or take 0).
+    CHECK(std::string(e.what()) ==
+          "invalid store URI 'mem://?timeout=0ms': its timeout parameter is '0ms'; a timeout must be positive "
+          "(0 would never time out)");
+  }
+  OpenOptions small;
+  small.timeout = std::chrono::milliseconds(1);
+  CHECK(open_store("mem://", small)->name() == "memory");
+}

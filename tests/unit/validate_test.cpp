@@ -374,7 +374,10 @@ TEST_CASE("validate_bytes: a depth bomb of 1,000,000 nested arrays")
     CHECK(rec.is_record);
     REQUIRE(rec.total_violations == 1);
     CHECK(rec.violations[0].rule == Rule::depth);
-    CHECK(rec.violations[0].pointer == "/task/_meta/m" + repeat("/0", 123));
+    // The 128th container from the record's root (root, task, _meta, then the
+    // 125th array), where serde_json stops. (Until "ownerId" came, a record
+    // was once judged as a variables document, one level off: 123.)
+    CHECK(rec.violations[0].pointer == "/task/_meta/m" + repeat("/0", 124));
   }
   SECTION("as the root: not a variables object")
   {
@@ -556,12 +559,27 @@ TEST_CASE("validate_bytes: records")
     const auto missing = validate_everywhere(k_record_head + R"("requestMethod":"m"})");
     CHECK(missing.violations.at(0).message == "missing required field \"variables\"");
   }
-  SECTION("detection needs both task and ownerId")
+  SECTION("any TaskRecord field makes a record, whose missing fields are reported")
   {
-    const auto r = validate_everywhere(R"({"task":{"a":1},"variables":{}})");
+    for (const std::string doc : {R"({"task":{"a":1},"variables":{}})", R"({"ownerId":"o","variables":{}})",
+                                  R"({"variables":{},"requestMethod":"m"})", R"({"expiresAt":null})"}) {
+      INFO(doc);
+      const auto r = validate_everywhere(doc);
+      CHECK(r.is_record);
+      CHECK_FALSE(r.ok());
+      CHECK(r.violations.at(0).message.find("missing required field") != std::string::npos);
+    }
+    // Other keys (a variable named "variables" or "result" included) keep a variables object.
+    const auto r = validate_everywhere(R"({"variables":{},"result":1,"x":2})");
     CHECK_FALSE(r.is_record);
     CHECK(r.ok());
-    CHECK(r.variables_size == std::string(R"({"task":{"a":1},"variables":{}})").size());
+    // --variables forces the other reading.
+    ValidateOptions as_variables;
+    as_variables.kind = DocumentKind::variables;
+    const auto forced = validate_bytes(R"({"task":{"a":1},"variables":{}})", as_variables);
+    CHECK_FALSE(forced.is_record);
+    CHECK(forced.ok());
+    CHECK(forced.variables_size == std::string(R"({"task":{"a":1},"variables":{}})").size());
   }
   SECTION("the kind can be forced")
   {
