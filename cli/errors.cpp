@@ -51,7 +51,9 @@ storage_report(const Context& ctx, const taskstore::StorageError& e)
       fmt::format("the current version is {}; read it with `taskctl get {}` and retry", e.actual(), e.key());
     break;
   case taskstore::StorageErrorKind::capacity_exceeded:
-    r = report_for(e, exit_failure, "capacity_exceeded");
+    // A precondition of the write failed (e.g. the record is at the maximum
+    // version), nothing was written: exit 4, as for a conflict.
+    r = report_for(e, exit_conflict, "capacity_exceeded");
     break;
   case taskstore::StorageErrorKind::backend:
     if (e.unavailable()) {

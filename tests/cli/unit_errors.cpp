@@ -91,7 +91,7 @@ TEST_CASE("every library error gets its exit status, code and hint", "[unit]")
      "{}"},
     {[] { throw taskstore::StorageError::backend("bad reply"); }, 1, "backend", "backend error: bad reply",
      "store: mem://", "{}"},
-    {[] { throw taskstore::StorageError::capacity_exceeded("full"); }, 1, "capacity_exceeded",
+    {[] { throw taskstore::StorageError::capacity_exceeded("full"); }, 4, "capacity_exceeded",
      "capacity exceeded: full", "", "{}"},
     {[] { throw taskstore::InvalidArgument("invalid key format (missing ':'): x"); }, 2, "invalid_argument",
      "invalid key format (missing ':'): x", "", "{}"},

@@ -954,3 +954,69 @@ TEST_CASE("the backend names itself")
   Fresh s;
   CHECK(s.db().name() == s.backend_name);
 }
+
+// The maximum version (u64 max; INT64_MAX on SQLite, its largest integer): a
+// write that would go past it is refused as capacity_exceeded, atomically,
+// with nothing written. Records are seeded at a version no sequence of writes
+// reaches, straight into the store (TestStore::seed). memory has no raw access,
+// so no record there can reach its maximum; its check is not exercised here.
+TEST_CASE("a write that would overflow the version is refused and writes nothing")
+{
+  Fresh s;
+  if (!s.store.seed) {
+    REQUIRE(s.backend_name == "memory");
+    return;
+  }
+  const std::uint64_t max = s.store.max_version;
+  REQUIRE(max != 0);
+  const auto refused = [&](const StorageError& e, const std::string& key) {
+    CHECK(e.kind() == StorageErrorKind::capacity_exceeded);
+    const std::string what = e.what();
+    CHECK_THAT(what, Catch::Contains(key) && Catch::Contains(std::to_string(max)) && Catch::Contains("maximum"));
+  };
+
+  SECTION("at the maximum: put and put_if_version(max) are refused")
+  {
+    s.store.seed("o:top", "seeded", max);
+    REQUIRE(s.db().get("o:top") == VersionedRecord{"seeded", max});
+    refused(storage_error_of([&] { s.db().put("o:top", "new"); }), "o:top");
+    CHECK(s.db().get("o:top") == VersionedRecord{"seeded", max});
+    refused(storage_error_of([&] { s.db().put_if_version("o:top", "new", max); }), "o:top");
+    CHECK(s.db().get("o:top") == VersionedRecord{"seeded", max});
+    // A conflicting expected version is still a conflict, reporting max.
+    auto e = storage_error_of([&] { s.db().put_if_version("o:top", "new", max - 1); });
+    CHECK(e.kind() == StorageErrorKind::version_conflict);
+    CHECK(e.actual() == max);
+    CHECK(s.db().get("o:top") == VersionedRecord{"seeded", max});
+    // The record still reads, lists and deletes normally.
+    std::size_t seen = 0;
+    s.db().scan("o:", [&](const std::string& key, const VersionedRecord& r) {
+      CHECK(key == "o:top");
+      CHECK(r.version == max);
+      ++seen;
+      return true;
+    });
+    CHECK(seen == 1);
+    s.db().remove_if_version("o:top", max);
+    CHECK_FALSE(s.db().remove("o:top"));
+  }
+
+  SECTION("one below: one put reaches the maximum, the next is refused")
+  {
+    s.store.seed("o:near", "seeded", max - 1);
+    CHECK(s.db().put("o:near", "reached") == max);
+    CHECK(s.db().get("o:near") == VersionedRecord{"reached", max});
+    refused(storage_error_of([&] { s.db().put("o:near", "past"); }), "o:near");
+    CHECK(s.db().get("o:near") == VersionedRecord{"reached", max});
+  }
+
+  SECTION("one below: put_if_version(max - 1) reaches the maximum, the next is refused")
+  {
+    s.store.seed("o:near", "seeded", max - 1);
+    CHECK(s.db().put_if_version("o:near", "reached", max - 1) == max);
+    CHECK(s.db().get("o:near") == VersionedRecord{"reached", max});
+    refused(storage_error_of([&] { s.db().put_if_version("o:near", "past", max); }), "o:near");
+    refused(storage_error_of([&] { s.db().put("o:near", "past"); }), "o:near");
+    CHECK(s.db().get("o:near") == VersionedRecord{"reached", max});
+  }
+}

@@ -48,6 +48,18 @@ make_dynamodb_test_store()
                              " (is dynalite running there?): " + describe(e));
   }
   store.backend = open_store(uri);
+  store.max_version = 18'446'744'073'709'551'615ULL;
+  // pmcp-tasks' item layout (PK OWNER#o, SK TASK#t), written with the aws CLI.
+  store.seed = [table = uri.host, url = std::string(endpoint)](const std::string& key, const std::string& data,
+                                                               std::uint64_t version) {
+    const auto colon = key.find(':');
+    // Keys and data of the tests that seed are plain text without quotes.
+    const std::string item = R"({"PK":{"S":"OWNER#)" + key.substr(0, colon) + R"("},"SK":{"S":"TASK#)" +
+                             key.substr(colon + 1) + R"("},"version":{"N":")" + std::to_string(version) +
+                             R"("},"data":{"S":")" + data + R"("}})";
+    run_program({"aws", "dynamodb", "put-item", "--table-name", table, "--item", item, "--endpoint-url", url,
+                 "--region", "us-east-1"});
+  };
   store.cleanup = [uri] { delete_dynamodb_table(uri, OpenOptions{}); };
   return store;
 }

@@ -35,6 +35,15 @@ make_sqlite_test_store()
   const std::string directory = pattern;
   TestStore store;
   store.uri = "sqlite://" + directory + "/store.db";
+  store.max_version = 9'223'372'036'854'775'807ULL; // the largest SQLite integer
+  // Keys and data of the tests that seed are plain text without quotes.
+  store.seed = [path = directory + "/store.db"](const std::string& key, const std::string& data,
+                                                 std::uint64_t version) {
+    const std::string owner = key.substr(0, key.find(':'));
+    run_program({"sqlite3", "-bail", "-cmd", ".timeout 10000", path,
+                 "INSERT OR REPLACE INTO tasks(key, owner, version, data) VALUES('" + key + "', '" +
+                   owner + "', " + std::to_string(version) + ", CAST('" + data + "' AS BLOB))"});
+  };
   store.cleanup = [directory] {
     std::error_code ignored;
     std::filesystem::remove_all(directory, ignored);

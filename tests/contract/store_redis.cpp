@@ -49,10 +49,21 @@ make_redis_test_store()
   }
   std::string uri = base;
   uri += uri.find('?') == std::string::npos ? "?" : "&";
-  uri += "prefix=" + unique_name("taskctl-test");
+  const std::string prefix = unique_name("taskctl-test");
+  uri += "prefix=" + prefix;
 
   TestStore store;
   store.uri = uri;
+  store.max_version = 18'446'744'073'709'551'615ULL;
+  // The backend's layout: hash "{prefix}:tasks:{key}", owner index "{prefix}:idx:{owner}".
+  store.seed = [url = std::string(base), prefix](const std::string& key, const std::string& data,
+                                                 std::uint64_t version) {
+    const auto colon = key.find(':');
+    run_program({"redis-cli", "-u", url, "HSET", prefix + ":tasks:" + key, "version", std::to_string(version),
+                 "data", data});
+    run_program({"redis-cli", "-u", url, "ZADD", prefix + ":idx:" + key.substr(0, colon), "0",
+                 key.substr(colon + 1)});
+  };
   try {
     store.backend = open_store(uri);
   } catch (const std::exception& e) {

@@ -3,10 +3,12 @@
 
 #include "taskstore/backend.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace taskstore::testing {
 
@@ -15,6 +17,12 @@ struct TestStore
   std::string uri;                          // a URI that opens this same store (for the CLI)
   std::unique_ptr<StorageBackend> backend;  // opened on uri
   std::function<void()> cleanup;            // removes what the store left behind (may be empty)
+  // The largest version the backend stores (u64 max; INT64_MAX on SQLite).
+  std::uint64_t max_version = 0;
+  // Writes (key, data, version) straight into the store, past the backend's
+  // own code (sqlite3 CLI, redis-cli, aws CLI), so a test can seed versions
+  // no sequence of writes reaches. Empty for memory, which has no raw access.
+  std::function<void(const std::string& key, const std::string& data, std::uint64_t version)> seed;
 };
 
 // A TestStore whose leftovers are removed when it goes out of scope (the
@@ -44,6 +52,11 @@ TestStore make_memory_test_store();
 TestStore make_sqlite_test_store();
 TestStore make_redis_test_store();     // env TASKCTL_TEST_REDIS_URL, e.g. redis://127.0.0.1:6390
 TestStore make_dynamodb_test_store();  // env TASKCTL_TEST_DYNAMODB_ENDPOINT, e.g. http://127.0.0.1:8010
+
+// Runs argv (argv[0] looked up on PATH) without a shell, stdout and stderr
+// captured; throws std::runtime_error with that output when it cannot be
+// started or exits non-zero.
+void run_program(const std::vector<std::string>& argv);
 
 // A unique name for this process and call (for prefixes, tables, files).
 std::string unique_name(const std::string& stem);

@@ -5,6 +5,7 @@
 //   get            GetItem, ConsistentRead
 //   put            one UpdateItem: SET data (+ expires_at / REMOVE it), ADD version 1,
 //                  so the version is computed by the server: atomic, one round trip
+//                  (conditioned on the version being below u64 max: the maximum)
 //   put_if_version PutItem conditioned on the version (attribute_not_exists(PK) for 0)
 //   remove         DeleteItem, ReturnValues ALL_OLD
 //   remove_if_version DeleteItem conditioned on the version (the actual version
@@ -50,6 +51,8 @@ constexpr std::string_view k_pk_prefix = "OWNER#";
 constexpr std::string_view k_sk_prefix = "TASK#";
 // DynamoDB's item size limit (names + values, UTF-8 bytes).
 constexpr std::size_t k_item_limit = 400 * 1024;
+// The largest version an item can have; a write past it is refused.
+constexpr std::uint64_t k_max_version = std::numeric_limits<std::uint64_t>::max();
 // Concurrent DeleteItems of a cleanup.
 constexpr std::size_t k_cleanup_in_flight = 16;
 
@@ -263,6 +266,15 @@ number_value(std::int64_t n)
   return json{{"N", std::to_string(n)}};
 }
 
+// Throws capacity_exceeded for a write to key, which is at k_max_version.
+[[noreturn]] void
+throw_at_max(std::string_view key)
+{
+  throw StorageError::capacity_exceeded("key " + std::string(key) + " is at the maximum version " +
+                                        std::to_string(k_max_version) +
+                                        " of the dynamodb backend; the write would overflow it, nothing was written");
+}
+
 json
 key_document(const ItemKey& k)
 {
@@ -390,12 +402,17 @@ public:
     const auto expires = extract_expires_at(data);
     require_item_size(key, k, data, expires.has_value());
     // One UpdateItem: the server adds 1 to the stored version (0 when the
-    // item is new), so racing puts never get the same version.
+    // item is new), so racing puts never get the same version. Its condition
+    // refuses an item at the maximum version, atomically: nothing is written.
     json request{{"TableName", m_s.table},
                  {"Key", key_document(k)},
                  {"ExpressionAttributeNames", {{"#d", "data"}, {"#v", "version"}, {"#e", "expires_at"}}},
-                 {"ReturnValues", "UPDATED_NEW"}};
-    json values{{":d", string_value(data)}, {":one", number_value(std::uint64_t{1})}};
+                 {"ConditionExpression", "attribute_not_exists(#v) OR #v < :max"},
+                 {"ReturnValues", "UPDATED_NEW"},
+                 {"ReturnValuesOnConditionCheckFailure", "ALL_OLD"}};
+    json values{{":d", string_value(data)},
+                {":one", number_value(std::uint64_t{1})},
+                {":max", number_value(k_max_version)}};
     if (expires) {
       request["UpdateExpression"] = "SET #d = :d, #e = :e ADD #v :one";
       values[":e"] = number_value(expires->seconds);
@@ -403,7 +420,24 @@ public:
       request["UpdateExpression"] = "SET #d = :d ADD #v :one REMOVE #e";
     }
     request["ExpressionAttributeValues"] = std::move(values);
-    const json response = call("UpdateItem", request, "UpdateItem on key " + std::string(key));
+    const std::string context = "UpdateItem on key " + std::string(key);
+    json response;
+    try {
+      response = m_pool.acquire()->call("UpdateItem", request);
+    } catch (const aws::AwsError& e) {
+      if (e.type != "ConditionalCheckFailedException") {
+        raise(e, m_s, context);
+      }
+      // A retried attempt may fail only because an earlier attempt (whose
+      // answer was lost) already wrote the last version: then the item is ours.
+      const json current = item_after_failed_check(e, k, key);
+      if (e.attempts > 1 && version_attribute(current) == k_max_version) {
+        if (const std::string* stored = string_attribute(current, "data"); stored != nullptr && *stored == data) {
+          return k_max_version;
+        }
+      }
+      throw_at_max(key);
+    }
     const auto attributes = response.find("Attributes");
     std::optional<std::uint64_t> version;
     if (attributes != response.end() && attributes->is_object()) {
@@ -421,8 +455,8 @@ public:
   {
     const ItemKey k = item_key(key);
     require_utf8_data(data);
-    if (expected == std::numeric_limits<std::uint64_t>::max()) {
-      throw StorageError::version_conflict(std::string(key), expected, current_version(key, k));
+    if (expected == k_max_version) {
+      throw_at_max(key); // refused before sending: the write would give the item version max + 1
     }
     const auto expires = extract_expires_at(data);
     require_item_size(key, k, data, expires.has_value());
@@ -650,12 +684,6 @@ private:
     return item != response.end() && item->is_object() ? *item : json::object();
   }
 
-  std::uint64_t
-  current_version(std::string_view key, const ItemKey& k)
-  {
-    const json item = read_item(k, key);
-    return item.empty() ? 0 : version_attribute(item).value_or(0);
-  }
 
   // The record of an item get() read; throws backend errors (as the anchor's
   // messages) when version or data are missing or of the wrong type.

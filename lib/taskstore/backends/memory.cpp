@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,17 @@ namespace {
 // of one scan batch (so a store of large values is still scanned in bounded memory).
 constexpr std::size_t k_batch_records = 512;
 constexpr std::size_t k_batch_bytes = 4 * 1024 * 1024;
+
+// The largest version a record can have; a write past it is refused.
+constexpr std::uint64_t k_max_version = std::numeric_limits<std::uint64_t>::max();
+
+[[noreturn]] void
+throw_at_max(std::string_view key)
+{
+  throw StorageError::capacity_exceeded("key " + std::string(key) + " is at the maximum version " +
+                                        std::to_string(k_max_version) +
+                                        " of the memory backend; the write would overflow it, nothing was written");
+}
 
 struct Entry
 {
@@ -85,6 +97,9 @@ public:
       return 1;
     }
     Entry& entry = it->second;
+    if (entry.version == k_max_version) {
+      throw_at_max(key);
+    }
     entry.version += 1;
     entry.data = std::move(bytes);
     entry.expires_at = expires_at;
@@ -95,6 +110,9 @@ public:
   put_if_version(std::string_view key, std::string_view data, std::uint64_t expected) override
   {
     split_key(key);
+    if (expected == k_max_version) {
+      throw_at_max(key); // the write would give the record version max + 1
+    }
     std::string bytes(data);
     auto expires_at = extract_expires_at(data);
     std::unique_lock lock(m_table->mutex);

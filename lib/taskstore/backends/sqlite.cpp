@@ -49,6 +49,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -66,6 +67,10 @@ constexpr std::int32_t k_application_id = 0x746b6374;
 // Rows per SELECT of a scan or cleanup, and the byte budget of one scan batch.
 constexpr int k_batch_rows = 1000;
 constexpr std::size_t k_batch_bytes = 8 * 1024 * 1024;
+// The largest version a record can have: SQLite's largest integer (version + 1
+// would become a REAL). A write past it is refused (the put statement's WHERE
+// spells the same number).
+constexpr std::uint64_t k_max_version = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -169,7 +174,8 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> k_sql =
   "SELECT version, data FROM tasks WHERE key = ?1",
   "INSERT INTO tasks(key, owner, version, data, expires_s, expires_ns) VALUES(?1, ?2, 1, ?3, ?4, ?5)"
   " ON CONFLICT(key) DO UPDATE SET version = version + 1, data = excluded.data,"
-  " expires_s = excluded.expires_s, expires_ns = excluded.expires_ns RETURNING version",
+  " expires_s = excluded.expires_s, expires_ns = excluded.expires_ns"
+  " WHERE tasks.version < 9223372036854775807 RETURNING version",
   "UPDATE tasks SET version = version + 1, data = ?3, expires_s = ?4, expires_ns = ?5"
   " WHERE key = ?1 AND version = ?2 RETURNING version",
   "INSERT INTO tasks(key, owner, version, data, expires_s, expires_ns) VALUES(?1, ?2, 1, ?3, ?4, ?5)"
@@ -333,9 +339,11 @@ public:
     Query query(*this, Sql::put);
     query.text(1, key).text(2, parts.owner_id).blob(3, data);
     bind_expiry(query, 4, expires_at);
+    // The upsert does not update a row at the maximum version (its WHERE), so
+    // the refusal and the comparison are one statement: nothing is written.
     const auto version = query.single_int();
     if (!version) {
-      fail(SQLITE_INTERNAL, "put (no version returned)");
+      throw_at_max(key);
     }
     return to_version(*version);
   }
@@ -347,6 +355,9 @@ public:
   put_if_version(std::string_view key, std::string_view data, std::uint64_t expected) override
   {
     const KeyParts parts = split_key(key);
+    if (expected == k_max_version) {
+      throw_at_max(key); // the write would give the record version max + 1
+    }
     const auto expires_at = extract_expires_at(data);
     std::lock_guard lock(m_mutex);
     if (auto written = try_conditional_write(key, parts.owner_id, data, expires_at, expected)) {
@@ -555,6 +566,16 @@ private:
     bool m_done = false;
   };
 
+  // Throws capacity_exceeded for a write to key, which is at k_max_version.
+  [[noreturn]] void
+  throw_at_max(std::string_view key) const
+  {
+    throw StorageError::capacity_exceeded("key " + std::string(key) + " is at the maximum version " +
+                                          std::to_string(k_max_version) + " of sqlite store " + m_path +
+                                          " (the largest SQLite integer); the write would overflow it, nothing "
+                                          "was written");
+  }
+
   [[noreturn]] void
   fail(int rc, std::string_view what) const
   {
@@ -617,18 +638,6 @@ private:
     return value;
   }
 
-  // Same, as text ("" without a row or for NULL).
-  std::string
-  query_text(const char* sql, std::string_view what)
-  {
-    std::string value;
-    query_first_row(sql, what, [&](sqlite3_stmt* stmt) {
-      if (const auto* text = sqlite3_column_text(stmt, 0); text != nullptr) {
-        value = reinterpret_cast<const char*>(text);
-      }
-    });
-    return value;
-  }
 
 
   // Writes when the current version is expected (0: the key is absent) and
@@ -721,7 +730,9 @@ private:
     } catch (...) {
       m_statements = {};
       m_db.reset();
-      if (created) {
+      // Remove the file this call created, unless a store was committed into
+      // it meanwhile (by this call or another process, which may be using it).
+      if (created && file_size() == 0) {
         ::unlink(m_path.c_str());
       }
       throw;
@@ -743,12 +754,18 @@ private:
         }
         throw ConfigError("cannot access store file " + m_path + ": " + std::strerror(errno));
       }
+      require_regular_file(info);
       return false;
     }
     const int fd = ::open(m_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
       const int error = errno;
       if (error == EEXIST) {
+        struct stat info{};
+        if (::stat(m_path.c_str(), &info) != 0) {
+          throw ConfigError("cannot access store file " + m_path + ": " + std::strerror(errno));
+        }
+        require_regular_file(info);
         return false;
       }
       if (error == ENOENT) {
@@ -770,34 +787,126 @@ private:
     return true;
   }
 
-  // Creates the schema in an empty database (when allowed) or checks that the
-  // database is a taskctl store of a schema version this build understands.
+  // Throws ConfigError unless info (the store path's, symlinks followed) is a
+  // regular file: SQLite would open a device such as /dev/null and create its
+  // journal beside it, or fail obscurely on a directory.
   void
-  check_schema(bool create_if_missing)
+  require_regular_file(const struct stat& info) const
   {
-    auto application_id = query_int("PRAGMA application_id", "reading the application id");
-    auto user_version = query_int("PRAGMA user_version", "reading the schema version");
-    auto objects = query_int("SELECT count(*) FROM sqlite_schema", "reading the schema");
-    if (application_id == 0 && user_version == 0 && objects == 0) {
-      if (!create_if_missing) {
-        throw ConfigError("store file " + m_path +
-                          " is an empty database, not yet a taskctl store (a write command creates the schema)");
-      }
-      // WAL is a property of the file; switch before the first write.
-      query_text("PRAGMA journal_mode=WAL", "switching to WAL mode");
-      Transaction transaction(*this);
-      // Re-check under the write lock: another process may have won the race.
-      if (query_int("SELECT count(*) FROM sqlite_schema", "reading the schema") == 0) {
+    if (!S_ISREG(info.st_mode)) {
+      const char* what = S_ISDIR(info.st_mode)   ? "a directory"
+                         : S_ISCHR(info.st_mode) ? "a character device"
+                         : S_ISBLK(info.st_mode) ? "a block device"
+                         : S_ISFIFO(info.st_mode) ? "a FIFO"
+                         : S_ISSOCK(info.st_mode) ? "a socket"
+                                                  : "of another kind";
+      throw ConfigError("store file " + m_path + " is not a regular file (it is " + what +
+                        "); point --store at a taskctl store file or a new path");
+    }
+  }
+
+  // The three values that say what a database is, read in one transaction
+  // (one snapshot): never half of another process's initialization.
+  struct Header
+  {
+    std::int64_t application_id = 0;
+    std::int64_t user_version = 0;
+    std::int64_t objects = 0;
+    bool empty() const { return application_id == 0 && user_version == 0 && objects == 0; }
+  };
+  Header
+  read_header()
+  {
+    exec("BEGIN", "starting a read transaction");
+    try {
+      Header h;
+      h.application_id = query_int("PRAGMA application_id", "reading the application id");
+      h.user_version = query_int("PRAGMA user_version", "reading the schema version");
+      h.objects = query_int("SELECT count(*) FROM sqlite_schema", "reading the schema");
+      exec("COMMIT", "ending a read transaction");
+      return h;
+    } catch (...) {
+      sqlite3_exec(m_db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
+  // Creates the schema, the application id and the schema version in one
+  // exclusive transaction (waiting up to the busy timeout for the lock), unless
+  // another process has done so first: the store appears whole or not at all.
+  void
+  initialize()
+  {
+    exec("BEGIN EXCLUSIVE", "starting the store initialization");
+    try {
+      if (query_int("SELECT count(*) FROM sqlite_schema", "reading the schema") == 0 &&
+          query_int("PRAGMA application_id", "reading the application id") == 0 &&
+          query_int("PRAGMA user_version", "reading the schema version") == 0) {
         exec(k_schema_sql, "creating the schema");
         exec(("PRAGMA application_id=" + std::to_string(k_application_id)).c_str(), "setting the application id");
         exec(("PRAGMA user_version=" + std::to_string(k_schema_version)).c_str(), "setting the schema version");
       }
-      transaction.commit();
-      application_id = query_int("PRAGMA application_id", "reading the application id");
-      user_version = query_int("PRAGMA user_version", "reading the schema version");
-    } else if (m_path != ":memory:") {
-      query_text("PRAGMA journal_mode=WAL", "switching to WAL mode");
+      exec("COMMIT", "committing the store initialization");
+    } catch (...) {
+      sqlite3_exec(m_db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
     }
+  }
+
+  // Switches the file to WAL (a no-op when it is already). The switch needs
+  // the database to itself, and SQLite may answer BUSY at once instead of
+  // calling the busy handler (another connection switching or initializing),
+  // so it is retried until the busy timeout.
+  void
+  switch_to_wal()
+  {
+    const auto deadline = std::chrono::steady_clock::now() + m_timeout;
+    for (auto pause = std::chrono::milliseconds(1);; pause = std::min(pause * 2, std::chrono::milliseconds(50))) {
+      sqlite3_stmt* raw = nullptr;
+      int rc = sqlite3_prepare_v2(m_db.get(), "PRAGMA journal_mode=WAL", -1, &raw, nullptr);
+      StmtPtr stmt(raw);
+      if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt.get());
+        if (rc == SQLITE_ROW) {
+          // The mode now in force: "wal", or the old one where the file cannot
+          // have WAL (SQLite then keeps it, as taskctl always has).
+          return;
+        }
+      }
+      const int primary = rc & 0xff;
+      if ((primary != SQLITE_BUSY && primary != SQLITE_LOCKED) || std::chrono::steady_clock::now() >= deadline) {
+        fail(rc, "switching to WAL mode");
+      }
+      std::this_thread::sleep_for(pause);
+    }
+  }
+
+  // Creates the schema in an empty database (when allowed) or checks that the
+  // database is a taskctl store of a schema version this build understands.
+  // Safe under concurrency: several processes may open a new file at once.
+  // A reader that finds an empty file (another process may be initializing
+  // it) waits up to the busy timeout for the store to appear.
+  void
+  check_schema(bool create_if_missing)
+  {
+    const bool in_memory = m_path == ":memory:";
+    Header h = read_header();
+    if (h.empty() && create_if_missing) {
+      initialize();
+      h = read_header();
+    } else if (h.empty() && !in_memory) {
+      const auto deadline = std::chrono::steady_clock::now() + m_timeout;
+      while (h.empty() && file_size() == 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        h = read_header();
+      }
+    }
+    if (h.empty()) {
+      throw ConfigError("store file " + m_path +
+                        " is an empty database, not yet a taskctl store (a write command creates the schema)");
+    }
+    const std::int64_t application_id = h.application_id;
+    const std::int64_t user_version = h.user_version;
     if (application_id != k_application_id) {
       throw ConfigError("sqlite store " + m_path +
                         " is an SQLite database but not a taskctl store (application_id " +
@@ -813,6 +922,18 @@ private:
       throw ConfigError("sqlite store " + m_path + " has unknown schema version " + std::to_string(user_version) +
                         " (expected " + std::to_string(k_schema_version) + ")");
     }
+    // Only a taskctl store is switched: a foreign database is left as it is.
+    if (!in_memory) {
+      switch_to_wal();
+    }
+  }
+
+  // The store file's size in bytes (-1 when it cannot be read).
+  long long
+  file_size() const
+  {
+    struct stat info{};
+    return ::stat(m_path.c_str(), &info) == 0 ? static_cast<long long>(info.st_size) : -1;
   }
 
   std::string m_path;

@@ -61,6 +61,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -106,6 +107,19 @@ write_values(std::string_view data)
   return v;
 }
 
+// The largest version a record can have; a write past it is refused (the
+// scripts compare it as a decimal string, never as a Lua double).
+constexpr std::uint64_t k_max_version = std::numeric_limits<std::uint64_t>::max();
+
+// Throws capacity_exceeded for a write to key, which is at k_max_version.
+[[noreturn]] void
+throw_at_max(std::string_view key)
+{
+  throw StorageError::capacity_exceeded("key " + std::string(key) + " is at the maximum version " +
+                                        std::to_string(k_max_version) +
+                                        " of the redis backend; the write would overflow it, nothing was written");
+}
+
 // Throws StorageError backend with the anchor's message ("data is not valid
 // UTF-8: {e}", Rust's Utf8Error text) when data is not valid UTF-8.
 void
@@ -147,16 +161,25 @@ public:
     const Command cmd = write_command(ScriptId::put, key, data, std::nullopt);
     Pool::Lease c = pool_.acquire();
     Reply r = scripts_.run(*c, cmd);
+    if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+      throw_at_max(key); // the script wrote nothing
+    }
     return version_of(*c, r.get(), cmd.key);
   }
 
   std::uint64_t put_if_version(std::string_view key, std::string_view data, std::uint64_t expected) override
   {
     const Command cmd = write_command(ScriptId::cas, key, data, expected);
+    if (expected == k_max_version) {
+      throw_at_max(key); // the write would give the record version max + 1
+    }
     Pool::Lease c = pool_.acquire();
     Reply r = scripts_.run(*c, cmd);
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_INTEGER) {
       c->fail("unexpected reply to the CAS script", cmd.key);
+    }
+    if (r->element[0]->integer == 2) {
+      throw_at_max(key);
     }
     const std::uint64_t version = version_of(*c, r->element[1], cmd.key);
     if (r->element[0]->integer != 1) {

@@ -11,7 +11,11 @@ namespace {
 // canonical decimal strings throughout.
 
 // Shared helpers: canonical(v) strips leading zeros (nil when v is not all
-// digits); incr(v) adds one to a canonical decimal string.
+// digits); incr(v) adds one to a canonical decimal string; at_max(v) says
+// whether a canonical version is the maximum, u64 max (or beyond it), which
+// no write may go past. Versions are compared as strings, never as Lua
+// numbers (doubles, exact only to 2^53): a longer canonical string is larger,
+// and equal-length digit strings compare as numbers.
 #define TASKSTORE_LUA_HELPERS                                                                      \
   "local function canonical(v)\n"                                                                  \
   "  if not v or not string.find(v, '^%d+$') then return nil end\n"                               \
@@ -24,6 +28,9 @@ namespace {
   "  local zeros = string.rep('0', #nines)\n"                                                      \
   "  if head == '' then return '1' .. zeros end\n"                                                 \
   "  return string.sub(head, 1, #head - 1) .. string.char(string.byte(head, #head) + 1) .. zeros\n" \
+  "end\n"                                                                                          \
+  "local function at_max(v)\n"                                                                     \
+  "  return #v > 20 or (#v == 20 and v >= '18446744073709551615')\n"                               \
   "end\n"                                                                                          \
   "local function write(new)\n"                                                                    \
   "  redis.call('HSET', KEYS[1], 'version', new, 'data', ARGV[1])\n"                               \
@@ -42,19 +49,23 @@ namespace {
   "end\n"
 
 // put. KEYS: hash, index. ARGV: data, expires_at field (epoch s, floor) or "",
-// EXPIREAT second, task id, score ms. Returns the new version (a string).
+// EXPIREAT second, task id, score ms. Returns the new version (a string), or
+// the integer 0 when the record is at the maximum version (nothing written).
 constexpr const char* lua_put = TASKSTORE_LUA_HELPERS
   "local cur = redis.call('HGET', KEYS[1], 'version')\n"
   "local new = '1'\n"
   "if cur then\n"
   "  local c = canonical(cur)\n"
   "  if not c then return redis.error_reply('ERR invalid version field: ' .. cur) end\n"
+  "  if at_max(c) then return 0 end\n"
   "  new = incr(c)\n"
   "end\n"
   "write(new)\n"
   "return new\n";
 
-// put_if_version. KEYS: hash, index. ARGV: as put, then expected (canonical). Returns {1, new} or {0, actual} (actual "0" when absent).
+// put_if_version. KEYS: hash, index. ARGV: as put, then expected (canonical). Returns {1, new} or {0, actual} (actual "0" when absent),
+// or {2, actual} when the record is at the maximum version (nothing written; the
+// caller refuses expected == max before sending, this guards the rest).
 // Expected "0" matches only an absent key: create-if-absent, version 1.
 constexpr const char* lua_cas = TASKSTORE_LUA_HELPERS
   "local cur = redis.call('HGET', KEYS[1], 'version')\n"
@@ -66,6 +77,7 @@ constexpr const char* lua_cas = TASKSTORE_LUA_HELPERS
   "local c = canonical(cur)\n"
   "if not c then return redis.error_reply('ERR invalid version field: ' .. cur) end\n"
   "if c ~= ARGV[6] then return {0, c} end\n"
+  "if at_max(c) then return {2, c} end\n"
   "local new = incr(c)\n"
   "write(new)\n"
   "return {1, new}\n";
