@@ -113,6 +113,50 @@ write_stderr(std::string_view text)
 
 } // namespace
 
+std::string
+abbreviate_long_words(std::string_view text, std::size_t max_word)
+{
+  std::string out;
+  out.reserve(std::min(text.size(), std::size_t{4096}));
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto blank = [&](std::size_t at) { return text[at] == ' ' || text[at] == '\n' || text[at] == '\t'; };
+    if (blank(i)) {
+      out += text[i++];
+      continue;
+    }
+    std::size_t end = i;
+    while (end < text.size() && !blank(end)) {
+      ++end;
+    }
+    const std::size_t length = end - i;
+    if (length <= max_word) {
+      out.append(text.substr(i, length));
+    } else {
+      std::size_t cut = i + max_word;
+      while (cut > i && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
+        --cut; // not inside a UTF-8 sequence
+      }
+      out.append(text.substr(i, cut - i));
+      out += fmt::format("\u2026({} more bytes)", end - cut);
+    }
+    i = end;
+  }
+  return out;
+}
+
+namespace {
+
+// What a diagnostic shows of text: secrets scrubbed first (so that none is
+// cut in half and missed), then long words abbreviated.
+std::string
+shown(std::string text)
+{
+  return abbreviate_long_words(scrub_secrets(std::move(text)));
+}
+
+} // namespace
+
 void
 warn(const Context& ctx, std::string_view message)
 {
@@ -120,7 +164,7 @@ warn(const Context& ctx, std::string_view message)
     return;
   }
   write_stderr(fmt::format("taskctl: {} {}\n", paint("warning:", Color::yellow, ctx.color_stderr),
-                           scrub_secrets(std::string(message))));
+                           shown(std::string(message))));
 }
 
 void
@@ -129,7 +173,7 @@ note(const Context& ctx, std::string_view message)
   if (ctx.global.quiet) {
     return;
   }
-  write_stderr(scrub_secrets(std::string(message)) + "\n");
+  write_stderr(shown(std::string(message)) + "\n");
 }
 
 std::string
@@ -203,21 +247,21 @@ void
 print_error(const Context& ctx, const ErrorReport& report)
 {
   if (ctx.json_errors()) {
-    Json error = {{"code", report.code}, {"exit", report.exit_code}, {"message", scrub_secrets(report.message)}};
+    Json error = {{"code", report.code}, {"exit", report.exit_code}, {"message", shown(report.message)}};
     Json causes = Json::array();
     for (const auto& cause : report.causes) {
-      causes.push_back(scrub_secrets(cause));
+      causes.push_back(shown(cause));
     }
     error["causes"] = std::move(causes);
     if (!report.details.empty()) {
       Json details = Json::array();
       for (const auto& d : report.details) {
-        details.push_back(scrub_secrets(d));
+        details.push_back(shown(d));
       }
       error["details"] = std::move(details);
     }
     if (!report.hint.empty()) {
-      error["hint"] = scrub_secrets(report.hint);
+      error["hint"] = shown(report.hint);
     }
     for (const auto& [name, value] : report.extra.items()) {
       error[name] = value;
@@ -226,15 +270,15 @@ print_error(const Context& ctx, const ErrorReport& report)
     return;
   }
   std::string text = fmt::format("taskctl: {} {}\n", paint("error:", Color::red, ctx.color_stderr),
-                                 scrub_secrets(report.message));
+                                 shown(report.message));
   for (const auto& cause : report.causes) {
-    text += fmt::format("  caused by: {}\n", scrub_secrets(cause));
+    text += fmt::format("  caused by: {}\n", shown(cause));
   }
   for (const auto& detail : report.details) {
-    text += fmt::format("  {}\n", scrub_secrets(detail));
+    text += fmt::format("  {}\n", shown(detail));
   }
   if (!report.hint.empty()) {
-    text += fmt::format("  hint: {}\n", scrub_secrets(report.hint));
+    text += fmt::format("  hint: {}\n", shown(report.hint));
   }
   write_stderr(text);
 }

@@ -56,6 +56,12 @@ struct ErrorReport
 };
 void print_error(const Context& ctx, const ErrorReport& report);
 
+// Returns text with every word (a run of non-blank bytes) longer than
+// max_word bytes cut to its first max_word bytes (at a UTF-8 boundary) and
+// "…(N more bytes)": what a diagnostic quotes from the input (a 30,000-letter
+// key, a field name) stays readable and bounded. Linear time.
+std::string abbreviate_long_words(std::string_view text, std::size_t max_word = 200);
+
 // Replaces secrets (known_secrets() of at least 3 bytes) and URL passwords in
 // text with "********".
 std::string scrub_secrets(std::string text);

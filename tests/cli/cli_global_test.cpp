@@ -327,3 +327,20 @@ TEST_CASE("numeric options refuse negatives and junk with exit 2, before anythin
   }
   CHECK(store.run({"ls", "--count"}).out == "3\n");
 }
+
+TEST_CASE("a diagnostic quotes at most 200 bytes of a word from the input", "[sqlite-cli]")
+{
+  TempDir dir;
+  const std::string db = "sqlite://" + dir.file("t.db");
+  REQUIRE(taskctl({"-s", db, "put", "alice:t1"}, with_input(record_json("alice", "t1"))).exit_code == 0);
+  const std::string key = "a:" + std::string(30'000, 'k'); // the old regex scrubber crashed (exit 139) on this
+  for (const std::string& format : {std::string("table"), std::string("json")}) {
+    const auto r = taskctl({"-s", db, "-o", format, "get", key});
+    INFO(describe(r).substr(0, 2000));
+    CHECK(r.exit_code == 3);
+    CHECK(contains(r.err, "a:" + std::string(198, 'k') + "\u2026(29802 more bytes)"));
+    CHECK(r.err.size() < 70'000); // the JSON "key" field keeps the whole key; the message does not
+  }
+  const auto r = taskctl({"-s", db, "get", key});
+  CHECK(r.err.size() < 1'000);
+}

@@ -284,3 +284,19 @@ TEST_CASE("print_document: compact, or pretty for json on a terminal", "[unit]")
   CHECK(captured(STDOUT_FILENO, [&] { print_document(ctx, doc); }) == "{\"schema_version\":1,\"key\":\"a:1\"}\n");
   CHECK(dump_json(Json("\xff")) == "\"\xEF\xBF\xBD\""); // invalid UTF-8 is replaced, not thrown
 }
+
+TEST_CASE("abbreviate_long_words bounds what a diagnostic quotes, linearly", "[unit]")
+{
+  CHECK(abbreviate_long_words("key not found: a:b") == "key not found: a:b");
+  const std::string long_key = "a:" + std::string(30'000, 'k');
+  const auto shown = abbreviate_long_words("key not found: " + long_key + " (version 3)");
+  CHECK(shown == "key not found: a:" + std::string(198, 'k') + "\u2026(29802 more bytes) (version 3)");
+  // Never inside a UTF-8 sequence: 199 ASCII bytes, then 2-byte characters.
+  std::string utf8 = std::string(199, 'x');
+  for (int i = 0; i < 10; ++i) {
+    utf8 += "\u00e9";
+  }
+  CHECK(abbreviate_long_words(utf8) == std::string(199, 'x') + "\u2026(20 more bytes)");
+  // A million-letter word (the old regex scrubber crashed at 26,000) is one cut.
+  CHECK(abbreviate_long_words(std::string(1'000'000, 'z')).size() < 300);
+}
