@@ -93,6 +93,23 @@ remove_prefix(StorageBackend& store, std::string_view prefix, const RemovePrefix
   return removed;
 }
 
+void
+check_removal_version(std::string_view key, std::uint64_t expected)
+{
+  if (expected == 0) {
+    throw InvalidArgument("invalid expected version 0 for the conditional delete of key " + std::string(key) +
+                          ": no record has version 0");
+  }
+}
+
+StorageError
+version_limit_error(std::string_view key, std::uint64_t max_version, std::string_view where)
+{
+  return StorageError::capacity_exceeded("key " + std::string(key) + " is at the maximum version " +
+                                         std::to_string(max_version) + " of " + std::string(where) +
+                                         "; the write would overflow it, nothing was written");
+}
+
 std::uint64_t
 count_prefix(StorageBackend& store, std::string_view prefix, const std::function<bool()>& should_stop)
 {

@@ -4,6 +4,7 @@
 // throws StorageError (or InvalidArgument for a malformed key); nothing from a
 // client library escapes.
 
+#include "taskstore/error.hpp"
 #include "taskstore/json/peek.hpp"
 #include "taskstore/time.hpp"
 
@@ -104,6 +105,14 @@ protected:
 };
 
 // ---- shared algorithms over the contract ----
+
+// The refusals every backend makes alike, in one wording:
+// remove_if_version's expected 0 (InvalidArgument)...
+void check_removal_version(std::string_view key, std::uint64_t expected);
+// ...and a write to a key at the store's maximum version: the
+// capacity_exceeded error to throw, naming where ("the memory backend",
+// "sqlite store PATH (the largest SQLite integer)").
+StorageError version_limit_error(std::string_view key, std::uint64_t max_version, std::string_view where);
 
 // A record a cleanup walk judged expired, with the version it was judged at.
 struct ExpiredRecord

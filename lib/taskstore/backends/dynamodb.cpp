@@ -270,9 +270,7 @@ number_value(std::int64_t n)
 [[noreturn]] void
 throw_at_max(std::string_view key)
 {
-  throw StorageError::capacity_exceeded("key " + std::string(key) + " is at the maximum version " +
-                                        std::to_string(k_max_version) +
-                                        " of the dynamodb backend; the write would overflow it, nothing was written");
+  throw version_limit_error(key, k_max_version, "the dynamodb backend");
 }
 
 json
@@ -523,10 +521,7 @@ public:
   remove_if_version(std::string_view key, std::uint64_t expected) override
   {
     const ItemKey k = item_key(key);
-    if (expected == 0) {
-      throw InvalidArgument("invalid expected version 0 for the conditional delete of key " + std::string(key) +
-                            ": no record has version 0");
-    }
+    check_removal_version(key, expected);
     const json request{{"TableName", m_s.table},
                        {"Key", key_document(k)},
                        {"ConditionExpression", "#v = :expected"},

@@ -38,9 +38,7 @@ constexpr std::uint64_t k_max_version = std::numeric_limits<std::uint64_t>::max(
 [[noreturn]] void
 throw_at_max(std::string_view key)
 {
-  throw StorageError::capacity_exceeded("key " + std::string(key) + " is at the maximum version " +
-                                        std::to_string(k_max_version) +
-                                        " of the memory backend; the write would overflow it, nothing was written");
+  throw version_limit_error(key, k_max_version, "the memory backend");
 }
 
 struct Entry
@@ -155,10 +153,7 @@ public:
   remove_if_version(std::string_view key, std::uint64_t expected) override
   {
     split_key(key);
-    if (expected == 0) {
-      throw InvalidArgument("invalid expected version 0 for the conditional delete of key " + std::string(key) +
-                            ": no record has version 0");
-    }
+    check_removal_version(key, expected);
     std::unique_lock lock(m_table->mutex);
     auto it = m_table->entries.find(key);
     const std::uint64_t actual = it == m_table->entries.end() ? 0 : it->second.version;

@@ -401,10 +401,7 @@ public:
   remove_if_version(std::string_view key, std::uint64_t expected) override
   {
     split_key(key);
-    if (expected == 0) {
-      throw InvalidArgument("invalid expected version 0 for the conditional delete of key " + std::string(key) +
-                            ": no record has version 0");
-    }
+    check_removal_version(key, expected);
     std::lock_guard lock(m_mutex);
     if (try_conditional_remove(key, expected)) {
       return;
@@ -570,10 +567,7 @@ private:
   [[noreturn]] void
   throw_at_max(std::string_view key) const
   {
-    throw StorageError::capacity_exceeded("key " + std::string(key) + " is at the maximum version " +
-                                          std::to_string(k_max_version) + " of sqlite store " + m_path +
-                                          " (the largest SQLite integer); the write would overflow it, nothing "
-                                          "was written");
+    throw version_limit_error(key, k_max_version, "sqlite store " + m_path + " (the largest SQLite integer)");
   }
 
   [[noreturn]] void

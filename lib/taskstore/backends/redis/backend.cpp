@@ -115,9 +115,7 @@ constexpr std::uint64_t k_max_version = std::numeric_limits<std::uint64_t>::max(
 [[noreturn]] void
 throw_at_max(std::string_view key)
 {
-  throw StorageError::capacity_exceeded("key " + std::string(key) + " is at the maximum version " +
-                                        std::to_string(k_max_version) +
-                                        " of the redis backend; the write would overflow it, nothing was written");
+  throw version_limit_error(key, k_max_version, "the redis backend");
 }
 
 // Throws StorageError backend with the anchor's message ("data is not valid
@@ -208,10 +206,7 @@ public:
   void remove_if_version(std::string_view key, std::uint64_t expected) override
   {
     const KeyParts parts = split_key(key);
-    if (expected == 0) {
-      throw InvalidArgument("invalid expected version 0 for the conditional delete of key " + std::string(key) +
-                            ": no record has version 0");
-    }
+    check_removal_version(key, expected);
     Pool::Lease c = pool_.acquire();
     Command cmd = scripts_.command(ScriptId::remove_if_version,
                                    {layout_.hash_key(parts), layout_.index_key(parts.owner_id)},
