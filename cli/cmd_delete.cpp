@@ -179,14 +179,24 @@ delete_owner(Context& ctx, const DeleteOptions& options)
 
   if (options.dry_run) {
     std::uint64_t count = 0;
-    store->scan(prefix, [&](const std::string& key, const taskstore::VersionedRecord& record) {
-      if (interrupted()) {
-        return false;
-      }
-      results.result(key, "would_delete", record.version);
-      ++count;
-      return true;
-    });
+    store->scan(
+      prefix,
+      [&](const std::string& key, const taskstore::VersionedRecord& record) {
+        if (interrupted()) {
+          return false;
+        }
+        results.result(key, "would_delete", record.version);
+        ++count;
+        return true;
+      },
+      [&](const taskstore::DamagedRecord& d) { // deleted like the others: the whole owner goes
+        if (interrupted()) {
+          return false;
+        }
+        results.result(d.key, "would_delete", 0);
+        ++count;
+        return true;
+      });
     check_interrupted();
     results.finish(Json{{"would_delete", count}, {"dry_run", true}},
                    fmt::format("would delete {} of owner {} (dry run: nothing was deleted)", plural(count, "record"),
@@ -211,10 +221,17 @@ delete_owner(Context& ctx, const DeleteOptions& options)
       results.result(key, "deleted", version);
     };
     deleted = taskstore::remove_prefix(*store, prefix, remove);
-    check_interrupted(); // stopped by SIGINT: exit 130, no summary
   }
-  results.finish(Json{{"deleted", deleted}, {"dry_run", false}},
-                 fmt::format("deleted {} of owner {}", plural(deleted, "record"), options.owner));
+  // Stopped by SIGINT / SIGTERM between two removals: every one removed was
+  // reported; the summary says so, then the exit is 130 / 143.
+  Json summary = {{"deleted", deleted}, {"dry_run", false}};
+  std::string text = fmt::format("deleted {} of owner {}", plural(deleted, "record"), options.owner);
+  if (interrupted()) {
+    summary["interrupted"] = true;
+    text += " (interrupted: stopped early)";
+  }
+  results.finish(summary, text);
+  check_interrupted();
   return exit_ok;
 }
 

@@ -1,6 +1,7 @@
 // taskctl ls [--owner OWNER | PREFIX]: stream records through the store's scan.
 
 #include "app.hpp"
+#include "damage.hpp"
 #include "input.hpp"
 #include "context.hpp"
 #include "output.hpp"
@@ -63,6 +64,25 @@ run_ls(Context& ctx, const LsOptions& options)
 
   std::uint64_t scanned = 0;
   std::uint64_t matched = 0;
+  std::uint64_t damaged = 0;
+  // A damaged record matches no filter and is not counted: it is reported
+  // in place (jsonl / json: an item {"key","damaged"}; otherwise a warning).
+  const auto on_damaged = [&](const taskstore::DamagedRecord& d) {
+    if (interrupted()) {
+      return false;
+    }
+    progress.tick(++scanned, matched);
+    ++damaged;
+    progress.before_output();
+    if (!options.count && ctx.format == Format::jsonl) {
+      write_stdout(dump_json(damaged_json(d)) + "\n");
+    } else if (!options.count && json) {
+      json->item(damaged_json(d));
+    } else {
+      warn_damaged(ctx, d);
+    }
+    return true;
+  };
   store->scan(prefix, [&](const std::string& key, const taskstore::VersionedRecord& record) {
     if (interrupted()) {
       return false;
@@ -121,7 +141,7 @@ run_ls(Context& ctx, const LsOptions& options)
       }
     }
     return options.limit == 0 || matched < options.limit;
-  });
+  }, on_damaged);
   progress.clear();
   check_interrupted();
 
@@ -137,19 +157,23 @@ run_ls(Context& ctx, const LsOptions& options)
       write_stdout(fmt::format("{}\n", matched));
       break;
     }
-    return exit_ok;
+    return damaged_exit(ctx, damaged);
   }
   if (json) {
-    json->finish(Json{{"count", matched}});
+    Json tail = {{"count", matched}};
+    if (damaged > 0) {
+      tail["damaged"] = damaged;
+    }
+    json->finish(tail);
   }
   if (table) {
     if (matched == 0) {
-      note(ctx, "no records");
+      note(ctx, damaged == 0 ? "no records" : "no readable records");
     } else {
       table->finish();
     }
   }
-  return exit_ok;
+  return damaged_exit(ctx, damaged);
 }
 
 } // namespace
@@ -190,6 +214,9 @@ register_ls(CLI::App& root)
     "EXPIRED (widths from the first 200 rows); raw the stored bytes of each record, one per\n"
     "line. --keys-only: keys one per line (jsonl {\"key\"}, json \"keys\":[...]). --count: the\n"
     "number alone (json {\"schema_version\":1,\"prefix\",\"count\"}, jsonl {\"count\"}).\n"
+    "A damaged record (a version or data the store cannot read) matches no filter: it is\n"
+    "reported with its key and why, as {\"key\",\"damaged\"} in jsonl and json, else as a warning\n"
+    "on stderr; the listing goes on and exits 6 at the end.\n"
     "\n"
     "Examples:\n"
     "  taskctl ls\n"

@@ -97,6 +97,16 @@ public:
     write_stdout(text);
   }
 
+  // A stored record whose version or data the store cannot read: invalid.
+  void damaged(const std::string& key, const std::string& reason)
+  {
+    if (ctx_.format == Format::json || ctx_.format == Format::jsonl) {
+      emit(Json{{"key", key}, {"version", nullptr}, {"valid", false}, {"damaged", reason}});
+      return;
+    }
+    write_stdout(fmt::format("{}: damaged: {}\n", key, reason));
+  }
+
   // A document that could not be read at all.
   void failure(const std::string& name_field, const std::string& name, const std::string& message)
   {
@@ -217,6 +227,14 @@ validate_stored(Context& ctx, const ValidateCliOptions& options)
       progress.before_output();
       reporter.document("key", key, report, Json{{"version", record.version}});
     }
+    return true;
+  }, [&](const taskstore::DamagedRecord& d) {
+    if (interrupted()) {
+      return false;
+    }
+    progress.tick(++checked, ++invalid);
+    progress.before_output();
+    reporter.damaged(d.key, d.reason);
     return true;
   });
   progress.clear();

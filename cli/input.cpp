@@ -28,7 +28,7 @@ io_error(const std::string& what, int err)
 } // namespace
 
 std::string
-read_input(const Context& ctx, const std::string& spec)
+read_input(const Context& ctx, const std::string& spec, std::size_t max_bytes)
 {
   int fd = STDIN_FILENO;
   std::string name = "standard input";
@@ -47,10 +47,29 @@ read_input(const Context& ctx, const std::string& spec)
   }
   std::string data;
   char buffer[1 << 16];
+  const auto close_input = [&] {
+    if (fd != STDIN_FILENO) {
+      ::close(fd);
+    }
+  };
   for (;;) {
+    if (interrupted()) {
+      close_input();
+      throw Interrupted();
+    }
     const ssize_t n = ::read(fd, buffer, sizeof buffer);
     if (n > 0) {
       data.append(buffer, static_cast<std::size_t>(n));
+      if (data.size() > max_bytes) {
+        close_input();
+        CliError error(exit_invalid, "record_too_large",
+                       fmt::format("{} is larger than the maximum record size of {} bytes "
+                                   "(stopped reading after {} bytes)",
+                                   name, max_bytes, data.size()));
+        error.hint = "records this large are refused; --max-record-size N raises the limit";
+        error.extra["max_record_size"] = max_bytes;
+        throw error;
+      }
       continue;
     }
     if (n == 0) {

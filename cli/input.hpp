@@ -17,10 +17,17 @@ namespace taskctl {
 
 struct Context;
 
+// The largest record taskctl reads or writes by default (--max-record-size).
+inline constexpr std::size_t k_default_max_record_size = 16u << 20;
+
 // Reads a value: spec "" = stdin when it is not a terminal (usage error when
 // it is), "-" = stdin, else a file. Returns every byte read. Throws CliError
-// io_error (exit 1) when the file cannot be read, Interrupted on SIGINT.
-std::string read_input(const Context& ctx, const std::string& spec);
+// io_error (exit 1) when the file cannot be read, record_too_large (exit 6)
+// as soon as more than max_bytes arrive (reading stops there: /dev/zero
+// ends), Interrupted on SIGINT / SIGTERM (checked between reads, so even an
+// endless fast input stops).
+std::string read_input(const Context& ctx, const std::string& spec,
+                       std::size_t max_bytes = k_default_max_record_size);
 
 // A std::streambuf over a file descriptor whose reads stop (EOF) when SIGINT
 // arrives, so a blocked read of a slow stdin returns.

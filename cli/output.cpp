@@ -539,6 +539,16 @@ ResultStream::result(const std::string& key, const std::string& status, std::uin
 }
 
 void
+ResultStream::item(const Json& line)
+{
+  if (json_) {
+    json_->item(line);
+  } else if (ctx_.format == Format::jsonl) {
+    write_stdout(dump_json(line) + "\n");
+  }
+}
+
+void
 ResultStream::finish(const Json& summary, const std::string& text)
 {
   switch (ctx_.format) {

@@ -151,6 +151,9 @@ public:
   // status: "deleted", "would_delete" or "not_found"; version 0 = unknown (null).
   void result(const std::string& key, const std::string& status, std::uint64_t version,
               const std::optional<std::string>& expires_at = std::nullopt);
+  // An item built by the caller (json: an element of "results"; jsonl: a
+  // line); nothing for table and raw output.
+  void item(const Json& line);
   // summary: the JSON summary fields; text: the sentence for table output.
   void finish(const Json& summary, const std::string& text);
 

@@ -37,6 +37,15 @@ LimitOptions::add_to(CLI::App& app)
     ->group("Limits"));
 }
 
+void
+LimitOptions::add_record_size_to(CLI::App& app)
+{
+  require_count_value(app.add_option("--max-record-size", max_record_size,
+                 "Largest record read, in bytes: reading stops past it (exit 6)")
+    ->capture_default_str()
+    ->group("Limits"));
+}
+
 taskstore::StoreConfig
 LimitOptions::config() const
 {
@@ -303,7 +312,7 @@ run_write(Context& ctx, const WriteRequest& request)
 {
   ctx.resolve_format(Format::table);
   check_key(request.key);
-  const std::string data = read_input(ctx, request.input);
+  const std::string data = read_input(ctx, request.input, request.limits.max_record_size);
   WriteRequest checked = request;
   const std::string bytes = request.no_validate ? data : prepare_for_write(ctx, request.key, data, request.limits);
   if (!request.no_validate) {
@@ -340,6 +349,7 @@ add_write_options(CLI::App& app, WriteRequest& request)
   app.add_flag("--force", request.force,
                "Write even a status transition pmcp-tasks forbids (e.g. completed -> working); warns");
   request.limits.add_to(app);
+  request.limits.add_record_size_to(app);
 }
 
 } // namespace taskctl

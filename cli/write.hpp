@@ -3,6 +3,8 @@
 // taskstore::prepare_record (every problem becomes one CliError
 // validation_failed) and written under the version rule the request asks for.
 
+#include "input.hpp" // k_default_max_record_size
+
 #include "taskstore/validate.hpp" // taskstore::StoreConfig
 
 #include <cstddef>
@@ -28,9 +30,12 @@ struct LimitOptions
   std::size_t max_depth = taskstore::StoreConfig{}.max_variable_depth;
   std::size_t max_string_length = taskstore::StoreConfig{}.max_string_length;
   std::size_t max_size = taskstore::StoreConfig{}.max_variable_size_bytes;
+  std::size_t max_record_size = k_default_max_record_size;
 
   // Adds --max-depth, --max-string-length and --max-size (group "Limits").
   void add_to(CLI::App& app);
+  // Adds --max-record-size (put and cas, which read a record).
+  void add_record_size_to(CLI::App& app);
   // Returns the library's limits with these three figures.
   taskstore::StoreConfig config() const;
 };

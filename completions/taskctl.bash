@@ -20,7 +20,7 @@ _taskctl_commands='get put cas delete ls gc validate cancel set-status vars expi
 _taskctl_global_opts='-h --help --version -s --store -o --output --timeout --color -q --quiet'
 # Options taking a value (global and per subcommand); the rest are flags.
 _taskctl_value_opts='-s --store -o --output --timeout --color -e --expect-version --owner --status
-  --limit --max-delete --max-depth --max-string-length --max-size --max-violations -m --message
+  --limit --max-delete --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message
   --result --retries --string --extend --in --at'
 _taskctl_limit_opts='--max-depth --max-string-length --max-size'
 # The options every repair command (cancel, set-status, vars, expire) shares.
@@ -33,11 +33,11 @@ _taskctl_command_opts()
   local own
   case $1 in
   get) own='-h --help' ;;
-  put) own="-h --help --no-validate -n --dry-run --force --if-absent $_taskctl_limit_opts" ;;
-  cas) own="-h --help -e --expect-version --no-validate -n --dry-run --force $_taskctl_limit_opts" ;;
+  put) own="-h --help --no-validate -n --dry-run --force --if-absent --max-record-size $_taskctl_limit_opts" ;;
+  cas) own="-h --help -e --expect-version --no-validate -n --dry-run --force --max-record-size $_taskctl_limit_opts" ;;
   delete) own='-h --help --owner --ignore-not-found -n --dry-run -y --yes -e --expect-version --max-delete' ;;
   ls) own='-h --help --owner --status --expired --live --limit --keys-only --count' ;;
-  gc) own='-h --help --owner -n --dry-run -y --yes --max-delete' ;;
+  gc) own='-h --help --owner -n --dry-run -y --yes --include-damaged --max-delete' ;;
   validate) own="-h --help --record --variables --stored --as-stored --owner --max-violations $_taskctl_limit_opts" ;;
   cancel) own="-h --help -m --message $_taskctl_repair_opts" ;;
   set-status) own="-h --help -m --message --clear-message --result $_taskctl_repair_opts" ;;

@@ -178,6 +178,8 @@ complete -c taskctl -n '__fish_seen_subcommand_from ls' -l count -d 'Print only 
 complete -c taskctl -n '__fish_seen_subcommand_from gc' -l owner -x -a '(__taskctl_owners)' -d "Only this owner's records"
 complete -c taskctl -n '__fish_seen_subcommand_from gc' -s n -l dry-run -d 'List what would be removed'
 complete -c taskctl -n '__fish_seen_subcommand_from gc' -s y -l yes -d 'Do not ask for confirmation'
+complete -c taskctl -n '__fish_seen_subcommand_from gc' -l include-damaged -d 'Also remove damaged records'
+complete -c taskctl -n '__fish_seen_subcommand_from put cas' -l max-record-size -x -d 'Largest record read, in bytes'
 complete -c taskctl -n '__fish_seen_subcommand_from gc' -l max-delete -x -d 'Refuse when more than N would go'
 
 # validate [FILE...|-]

@@ -69,10 +69,16 @@ remove_prefix(StorageBackend& store, std::string_view prefix, const RemovePrefix
   std::vector<std::pair<std::string, std::uint64_t>> batch;
   while (removed < options.max && !stop()) {
     batch.clear();
-    store.scan(prefix, [&](const std::string& key, const VersionedRecord& record) {
-      batch.emplace_back(key, record.version);
-      return batch.size() < batch_size && !stop();
-    });
+    store.scan(
+      prefix,
+      [&](const std::string& key, const VersionedRecord& record) {
+        batch.emplace_back(key, record.version);
+        return batch.size() < batch_size && !stop();
+      },
+      [&](const DamagedRecord& damaged) {
+        batch.emplace_back(damaged.key, 0);
+        return batch.size() < batch_size && !stop();
+      });
     std::uint64_t removed_now = 0;
     for (const auto& [key, version] : batch) {
       if (removed >= options.max || stop()) {
@@ -110,14 +116,23 @@ version_limit_error(std::string_view key, std::uint64_t max_version, std::string
                                          "; the write would overflow it, nothing was written");
 }
 
+StorageError
+damaged_record_error(const DamagedRecord& record, std::string_view where)
+{
+  return StorageError::backend("record " + record.key + " in " + std::string(where) + " is damaged: " + record.reason);
+}
+
 std::uint64_t
 count_prefix(StorageBackend& store, std::string_view prefix, const std::function<bool()>& should_stop)
 {
   std::uint64_t count = 0;
-  store.scan(prefix, [&](const std::string&, const VersionedRecord&) {
+  const auto counted = [&] {
     ++count;
     return !(should_stop && should_stop());
-  });
+  };
+  store.scan(
+    prefix, [&](const std::string&, const VersionedRecord&) { return counted(); },
+    [&](const DamagedRecord&) { return counted(); });
   return count;
 }
 

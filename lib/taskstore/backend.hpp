@@ -36,6 +36,20 @@ struct KeyedRecord
 // Called for each record of a scan; return false to stop the scan early.
 using ScanVisitor = std::function<bool(const std::string& key, const VersionedRecord& record)>;
 
+// A record a walk found but cannot read: its version or data is missing or
+// not what a backend writes (another writer left a Redis hash with version
+// "abc", an item without data, a row whose version is not a positive integer).
+// Such a record is never given to a ScanVisitor nor judged by a cleanup; the
+// walk reports it and goes on.
+struct DamagedRecord
+{
+  std::string key;
+  std::string reason; // e.g. "the version field is \"abc\", not a positive integer"
+};
+
+// Called for each damaged record of a scan; return false to stop the scan.
+using DamageVisitor = std::function<bool(const DamagedRecord& record)>;
+
 struct CleanupOptions
 {
   // Only keys starting with this prefix ("" = every owner).
@@ -46,6 +60,20 @@ struct CleanupOptions
   Timestamp now = now_utc();
   // Called for each record removed (or, on a dry run, that would be removed).
   std::function<void(const std::string& key, std::uint64_t version, Timestamp expires_at)> on_removed;
+  // Called for each damaged record the walk meets (removed: whether it was
+  // removed, which only remove_damaged does). Damaged records are never
+  // counted in the result. Which ones a walk meets is the backend's: Redis
+  // and DynamoDB walk every record under the prefix; SQLite walks only the
+  // records its expiry index says are expired (unless remove_damaged).
+  std::function<void(const DamagedRecord& record, bool removed)> on_damaged;
+  // Also remove every damaged record under the prefix (not on a dry run),
+  // each only if it is still damaged when removed, so a record repaired
+  // meanwhile survives.
+  bool remove_damaged = false;
+  // Polled between batches (after each batch's removals are reported):
+  // returning true ends the cleanup there (e.g. on SIGINT), so every record
+  // removed has been reported and none is removed unreported.
+  std::function<bool()> should_stop;
 };
 
 class StorageBackend
@@ -86,9 +114,14 @@ public:
   // Streams every record whose key starts with prefix ("" = every owner), in
   // batches, in constant memory. Expired records are included. Order is the
   // backend's (documented per backend); each key is visited at most once.
-  virtual void scan(std::string_view prefix, const ScanVisitor& visit) = 0;
+  // Damaged records go to damaged (skipped when it is empty), never to visit.
+  void scan(std::string_view prefix, const ScanVisitor& visit, const DamageVisitor& damaged = {})
+  {
+    do_scan(prefix, visit, damaged);
+  }
 
-  // Every (key, record) whose key starts with prefix; built on scan.
+  // Every (key, record) whose key starts with prefix; built on scan (damaged
+  // records skipped).
   virtual std::vector<KeyedRecord> list_by_prefix(std::string_view prefix);
 
   // Removes every record whose expiresAt has passed (strictly) and any backend
@@ -101,6 +134,7 @@ public:
   virtual std::string_view name() const = 0;
 
 protected:
+  virtual void do_scan(std::string_view prefix, const ScanVisitor& visit, const DamageVisitor& damaged) = 0;
   virtual std::size_t do_cleanup_expired(const CleanupOptions& options) = 0;
 };
 
@@ -113,6 +147,9 @@ void check_removal_version(std::string_view key, std::uint64_t expected);
 // capacity_exceeded error to throw, naming where ("the memory backend",
 // "sqlite store PATH (the largest SQLite integer)").
 StorageError version_limit_error(std::string_view key, std::uint64_t max_version, std::string_view where);
+// ...and a get() of a damaged record: "record KEY in WHERE is damaged: REASON"
+// (a backend error: nothing but a repair of the stored bytes helps).
+StorageError damaged_record_error(const DamagedRecord& record, std::string_view where);
 
 // A record a cleanup walk judged expired, with the version it was judged at.
 struct ExpiredRecord
@@ -151,6 +188,8 @@ public:
   std::size_t pending() const { return m_pending.size(); }
   // Records removed (or, on a dry run, that would be) so far.
   std::size_t removed() const { return m_removed; }
+  // Whether options.should_stop asks the walk to end (checked after a flush).
+  bool stop_requested() const { return m_options.should_stop && m_options.should_stop(); }
 
 private:
   const CleanupOptions& m_options;
@@ -168,17 +207,18 @@ struct RemovePrefixOptions
   std::uint64_t max = UINT64_MAX;
   // Polled between records; returning true stops the removal (e.g. on SIGINT).
   std::function<bool()> should_stop;
-  // Called for each record removed, with the version last read.
+  // Called for each record removed, with the version last read (0 for a
+  // damaged record, which is removed too: the whole prefix is going).
   std::function<void(const std::string& key, std::uint64_t version)> on_removed;
 };
 
 // Removes every record whose key starts with prefix (one owner's: make_prefix),
-// in batches. Returns how many were removed; stops early when should_stop
-// says so or max is reached. Throws what the backend throws.
+// damaged ones included, in batches. Returns how many were removed; stops
+// early when should_stop says so or max is reached. Throws what the backend throws.
 std::uint64_t remove_prefix(StorageBackend& store, std::string_view prefix, const RemovePrefixOptions& options = {});
 
-// Counts the records whose key starts with prefix; stops early (returning the
-// count so far) when should_stop says so.
+// Counts the records whose key starts with prefix, damaged ones included;
+// stops early (returning the count so far) when should_stop says so.
 std::uint64_t count_prefix(StorageBackend& store, std::string_view prefix,
                            const std::function<bool()>& should_stop = {});
 

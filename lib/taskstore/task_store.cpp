@@ -280,6 +280,9 @@ TaskStore::list(const ListTasksOptions& options) const
         ++page.skipped;
       }
       return true;
+    }, [&](const DamagedRecord&) {
+      ++page.skipped;
+      return true;
     });
   });
   std::stable_sort(all.begin(), all.end(), [](const TaskRecord& a, const TaskRecord& b) {

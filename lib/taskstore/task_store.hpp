@@ -62,7 +62,7 @@ struct TaskPage
   std::vector<TaskRecord> tasks;
   std::optional<std::string> next_cursor;
   // Records under the owner's prefix that were skipped: bytes that are not a
-  // TaskRecord (the anchor drops them silently) or whose ownerId is another
+  // TaskRecord or damaged (the anchor drops them silently) or whose ownerId is another
   // owner's (the anchor lists them).
   std::size_t skipped = 0;
 };

@@ -680,11 +680,22 @@ private:
     return frames_.empty() ? std::string() : pointer_through(frames_.size() - 1);
   }
 
+  // The pointer through the first n frames. Past k_pointer_frames levels only
+  // the first and last half of them are spelled out, the middle replaced by
+  // "/…(N more levels)…": a truncated million-deep array must not give a
+  // 2 MB pointer (issue 14 #15). Such a pointer is for reading, not resolving.
+  static constexpr std::size_t k_pointer_frames = 256;
   std::string pointer_through(std::size_t n) const
   {
     std::string out;
     std::array<char, 24> buf{};
     for (std::size_t i = 0; i < n; ++i) {
+      if (n > k_pointer_frames && i == k_pointer_frames / 2) {
+        const std::size_t skipped = n - k_pointer_frames;
+        out += "/\u2026(" + std::to_string(skipped) + " more levels)\u2026";
+        i += skipped - 1;
+        continue;
+      }
       const Frame& f = frames_[i];
       if ((f.key_off & k_object_flag) != 0) {
         const std::size_t off = static_cast<std::size_t>(f.key_off & ~k_object_flag);

@@ -186,3 +186,83 @@ TEST_CASE("backend: an empty --owner or key part is a usage error, never every o
   // Nothing was removed.
   CHECK(s.run({"ls", "--count"}).out == "2\n");
 }
+
+// Issue 14 #3: one damaged record (a version the store cannot read) no longer
+// blocks a listing. Each command reports it with its key and why, goes on,
+// and exits 6; gc keeps it unless --include-damaged.
+TEST_CASE("backend: a damaged record is reported, never blocks ls, gc, validate or delete --owner",
+          "[backend][persistent]")
+{
+  BackendStore s;
+  if (!s.store.seed_bad_version) {
+    REQUIRE(taskstore::testing::current_backend() == "memory");
+    return;
+  }
+  REQUIRE(s.run({"put", "alice:good"}, record_json("alice", "good")).exit_code == 0);
+  REQUIRE(s.run({"put", "alice:old"}, record_json("alice", "old", "completed", k_past)).exit_code == 0);
+  s.store.seed_bad_version("alice:bad", "abc");
+
+  auto r = s.run({"-o", "jsonl", "ls"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 6);
+  auto lines = parse_jsonl(r.out);
+  REQUIRE(lines.size() == 3);
+  std::size_t damaged = 0;
+  for (const auto& line : lines) {
+    if (line.contains("damaged")) {
+      ++damaged;
+      CHECK(line["key"] == "alice:bad");
+      CHECK(contains(line["damaged"].get<std::string>(), "abc"));
+    } else {
+      CHECK(line["version"] == 1);
+    }
+  }
+  CHECK(damaged == 1);
+  CHECK(contains(r.err, "1 damaged record"));
+
+  r = s.run({"ls", "--keys-only"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 6);
+  CHECK(contains(r.err, "damaged record alice:bad"));
+  CHECK(contains(r.out, "alice:good"));
+
+  r = s.run({"-o", "json", "validate", "--stored"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 6);
+  auto doc = parse_json(r.out);
+  CHECK(doc["checked"] == 3);
+  CHECK(doc["invalid"] == 1);
+
+  // gc removes the expired record and keeps the damaged one (exit 6).
+  r = s.run({"-o", "jsonl", "gc", "--yes"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 6);
+  CHECK(contains(r.out, "\"key\":\"alice:old\""));
+  CHECK(s.run({"get", "alice:old"}).exit_code == 3);
+  CHECK(s.run({"ls", "--count"}).exit_code == 6);
+
+  // --include-damaged removes it (a dry run first keeps it).
+  r = s.run({"-o", "jsonl", "gc", "--dry-run", "--include-damaged"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "\"status\":\"would_delete\""));
+  r = s.run({"-o", "jsonl", "gc", "--yes", "--include-damaged"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 0);
+  lines = parse_jsonl(r.out);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["key"] == "alice:bad");
+  CHECK(lines[0]["status"] == "deleted");
+  CHECK(lines[1]["summary"]["damaged_removed"] == 1);
+  r = s.run({"ls", "--count"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "1\n");
+
+  // delete --owner takes damaged records with the rest.
+  s.store.seed_bad_version("alice:bad2", "12x");
+  r = s.run({"-o", "json", "delete", "--owner", "alice", "--yes"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(parse_json(r.out)["deleted"] == 2);
+  CHECK(s.run({"ls", "--count"}).out == "0\n");
+}

@@ -1020,3 +1020,124 @@ TEST_CASE("a write that would overflow the version is refused and writes nothing
     CHECK(s.db().get("o:near") == VersionedRecord{"reached", max});
   }
 }
+
+// A damaged record (issue 14 #3): a version the store cannot read, left by
+// another writer. One rule on every backend: a scan reports it (key and
+// reason) to the damage visitor and goes on, never giving it to the record
+// visitor; a cleanup never removes it unless remove_damaged (and then only
+// while it is still damaged); remove_prefix removes it and count_prefix
+// counts it; get refuses it. memory has no raw access, so holds none.
+TEST_CASE("a damaged record is reported by scans and kept by cleanup")
+{
+  Fresh s;
+  if (!s.store.seed_bad_version) {
+    REQUIRE(s.backend_name == "memory");
+    return;
+  }
+  const Timestamp now = now_utc();
+  REQUIRE(s.db().put("o:a", record_json("o", "a", std::nullopt)) == 1);
+  REQUIRE(s.db().put("o:old", record_json("o", "old", plus_seconds(now, -60))) == 1);
+  s.store.seed_bad_version("o:bad", "abc");
+  REQUIRE(s.db().put("o:z", record_json("o", "z", std::nullopt)) == 1);
+
+  std::vector<std::string> keys;
+  std::vector<DamagedRecord> damaged;
+  s.db().scan(
+    "o:",
+    [&](const std::string& key, const VersionedRecord& record) {
+      CHECK(record.version >= 1);
+      keys.push_back(key);
+      return true;
+    },
+    [&](const DamagedRecord& d) {
+      damaged.push_back(d);
+      return true;
+    });
+  std::sort(keys.begin(), keys.end());
+  CHECK(keys == std::vector<std::string>{"o:a", "o:old", "o:z"});
+  REQUIRE(damaged.size() == 1);
+  CHECK(damaged[0].key == "o:bad");
+  CHECK_THAT(damaged[0].reason, Catch::Contains("abc") && Catch::Contains("version"));
+
+  // Without a damage visitor the walk skips it; so does list_by_prefix.
+  std::size_t seen = 0;
+  s.db().scan("", [&](const std::string&, const VersionedRecord&) { return ++seen, true; });
+  CHECK(seen == 3);
+  CHECK(s.db().list_by_prefix("o:").size() == 3);
+  // A damage visitor returning false stops the scan.
+  std::size_t after_stop = 0;
+  s.db().scan(
+    "o:b", [&](const std::string&, const VersionedRecord&) { return ++after_stop, true; },
+    [&](const DamagedRecord&) { return false; });
+  CHECK(after_stop == 0);
+
+  // get refuses it as a backend error naming the key.
+  const auto e = storage_error_of([&] { s.db().get("o:bad"); });
+  CHECK(e.kind() == StorageErrorKind::backend);
+  CHECK_THAT(std::string(e.what()), Catch::Contains("o:bad"));
+
+  // cleanup removes the expired record, never the damaged one...
+  CleanupOptions plain;
+  plain.now = now;
+  std::vector<std::string> kept;
+  plain.on_damaged = [&](const DamagedRecord& d, bool removed) {
+    CHECK_FALSE(removed);
+    kept.push_back(d.key);
+  };
+  CHECK(s.db().cleanup_expired(plain) == 1);
+  CHECK(kept.size() <= 1); // SQLite meets only what its expiry index lists
+  CHECK(count_prefix(s.db(), "o:") == 3);
+  CHECK(storage_error_of([&] { s.db().get("o:old"); }).kind() == StorageErrorKind::not_found);
+
+  // ...unless remove_damaged: a dry run reports it, keeping it; then it goes.
+  CleanupOptions include;
+  include.now = now;
+  include.remove_damaged = true;
+  include.dry_run = true;
+  std::vector<std::pair<std::string, bool>> reported;
+  include.on_damaged = [&](const DamagedRecord& d, bool removed) { reported.emplace_back(d.key, removed); };
+  CHECK(s.db().cleanup_expired(include) == 0);
+  CHECK(reported == std::vector<std::pair<std::string, bool>>{{"o:bad", true}});
+  CHECK(count_prefix(s.db(), "o:") == 3);
+  include.dry_run = false;
+  reported.clear();
+  CHECK(s.db().cleanup_expired(include) == 0);
+  CHECK(reported == std::vector<std::pair<std::string, bool>>{{"o:bad", true}});
+  CHECK(count_prefix(s.db(), "o:") == 2);
+  CHECK(s.db().get("o:a").version == 1);
+
+  // remove_prefix takes damaged records with the rest.
+  s.store.seed_bad_version("o:bad2", "-1");
+  CHECK(count_prefix(s.db(), "o:") == 3);
+  CHECK(remove_prefix(s.db(), "o:") == 3);
+  CHECK(count_prefix(s.db(), "o:") == 0);
+}
+
+// A cleanup stops between batches when should_stop says so, and every
+// record it removed was reported (issue 14 #4).
+TEST_CASE("a stopped cleanup reports every record it removed")
+{
+  Fresh s;
+  const Timestamp now = now_utc();
+  for (int i = 0; i < 2500; ++i) {
+    const std::string task = "t" + std::to_string(i);
+    s.db().put("o:" + task, record_json("o", task, plus_seconds(now, -60)));
+  }
+  CleanupOptions options;
+  options.now = now;
+  std::set<std::string> reported;
+  options.on_removed = [&](const std::string& key, std::uint64_t, Timestamp) { reported.insert(key); };
+  options.should_stop = [&] { return !reported.empty(); };
+  const std::size_t removed = s.db().cleanup_expired(options);
+  CHECK(removed == reported.size());
+  CHECK(removed > 0);
+  CHECK(removed < 2500);
+  // Exactly the reported ones are gone.
+  std::size_t left = 0;
+  s.db().scan("o:", [&](const std::string& key, const VersionedRecord&) {
+    CHECK(reported.count(key) == 0);
+    ++left;
+    return true;
+  });
+  CHECK(left + removed == 2500);
+}

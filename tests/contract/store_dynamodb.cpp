@@ -60,6 +60,15 @@ make_dynamodb_test_store()
     run_program({"aws", "dynamodb", "put-item", "--table-name", table, "--item", item, "--endpoint-url", url,
                  "--region", "us-east-1"});
   };
+  store.seed_bad_version = [table = uri.host, url = std::string(endpoint)](const std::string& key,
+                                                                           const std::string& version_text) {
+    const auto colon = key.find(':');
+    const std::string item = R"({"PK":{"S":"OWNER#)" + key.substr(0, colon) + R"("},"SK":{"S":"TASK#)" +
+                             key.substr(colon + 1) + R"("},"version":{"S":")" + version_text +
+                             R"("},"data":{"S":"seeded"}})";
+    run_program({"aws", "dynamodb", "put-item", "--table-name", table, "--item", item, "--endpoint-url", url,
+                 "--region", "us-east-1"});
+  };
   store.cleanup = [uri] { delete_dynamodb_table(uri, OpenOptions{}); };
   return store;
 }

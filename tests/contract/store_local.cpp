@@ -44,6 +44,12 @@ make_sqlite_test_store()
                  "INSERT OR REPLACE INTO tasks(key, owner, version, data) VALUES('" + key + "', '" +
                    owner + "', " + std::to_string(version) + ", CAST('" + data + "' AS BLOB))"});
   };
+  store.seed_bad_version = [path = directory + "/store.db"](const std::string& key, const std::string& version_text) {
+    const std::string owner = key.substr(0, key.find(':'));
+    run_program({"sqlite3", "-bail", "-cmd", ".timeout 10000", path,
+                 "INSERT OR REPLACE INTO tasks(key, owner, version, data) VALUES('" + key + "', '" + owner +
+                   "', CAST('" + version_text + "' AS TEXT), CAST('seeded' AS BLOB))"});
+  };
   store.cleanup = [directory] {
     std::error_code ignored;
     std::filesystem::remove_all(directory, ignored);

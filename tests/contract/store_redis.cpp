@@ -64,6 +64,12 @@ make_redis_test_store()
     run_program({"redis-cli", "-u", url, "ZADD", prefix + ":idx:" + key.substr(0, colon), "0",
                  key.substr(colon + 1)});
   };
+  store.seed_bad_version = [url = std::string(base), prefix](const std::string& key, const std::string& version_text) {
+    const auto colon = key.find(':');
+    run_program({"redis-cli", "-u", url, "HSET", prefix + ":tasks:" + key, "version", version_text, "data", "seeded"});
+    run_program({"redis-cli", "-u", url, "ZADD", prefix + ":idx:" + key.substr(0, colon), "0",
+                 key.substr(colon + 1)});
+  };
   try {
     store.backend = open_store(uri);
   } catch (const std::exception& e) {

@@ -23,6 +23,10 @@ struct TestStore
   // own code (sqlite3 CLI, redis-cli, aws CLI), so a test can seed versions
   // no sequence of writes reaches. Empty for memory, which has no raw access.
   std::function<void(const std::string& key, const std::string& data, std::uint64_t version)> seed;
+  // Writes a damaged record, data "seeded" with a version field holding the
+  // text version_text (e.g. "abc"), as another writer might leave it. Empty
+  // for memory.
+  std::function<void(const std::string& key, const std::string& version_text)> seed_bad_version;
 };
 
 // A TestStore whose leftovers are removed when it goes out of scope (the

@@ -22,6 +22,7 @@
 
 #include "taskstore/backends/aws_config.hpp"
 #include "taskstore/backends/aws_transport.hpp"
+#include "taskstore/backends/dynamodb_items.hpp"
 #include "taskstore/error.hpp"
 #include "taskstore/key.hpp"
 #include "taskstore/text.hpp"
@@ -47,8 +48,12 @@ namespace {
 using nlohmann::json;
 
 constexpr std::string_view k_default_table = "pmcp_tasks";
-constexpr std::string_view k_pk_prefix = "OWNER#";
-constexpr std::string_view k_sk_prefix = "TASK#";
+using dynamodb_detail::key_of;
+using dynamodb_detail::read_listed_item;
+using dynamodb_detail::string_attribute;
+using dynamodb_detail::version_attribute;
+constexpr std::string_view k_pk_prefix = dynamodb_detail::pk_prefix;
+constexpr std::string_view k_sk_prefix = dynamodb_detail::sk_prefix;
 // DynamoDB's item size limit (names + values, UTF-8 bytes).
 constexpr std::size_t k_item_limit = 400 * 1024;
 // The largest version an item can have; a write past it is refused.
@@ -279,59 +284,6 @@ key_document(const ItemKey& k)
   return json{{"PK", string_value(k.pk)}, {"SK", string_value(k.sk)}};
 }
 
-// Returns the S value of attribute name, if it is a string.
-const std::string*
-string_attribute(const json& item, const char* name)
-{
-  const auto it = item.find(name);
-  if (it == item.end() || !it->is_object()) {
-    return nullptr;
-  }
-  const auto s = it->find("S");
-  return s != it->end() && s->is_string() ? s->get_ptr<const std::string*>() : nullptr;
-}
-
-// Returns the N value of attribute name as a u64, if it is one.
-std::optional<std::uint64_t>
-version_attribute(const json& item, const char* name = "version")
-{
-  const auto it = item.find(name);
-  if (it == item.end() || !it->is_object()) {
-    return std::nullopt;
-  }
-  const auto n = it->find("N");
-  if (n == it->end() || !n->is_string()) {
-    return std::nullopt;
-  }
-  const auto& text = n->get_ref<const std::string&>();
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-// The composite key of an item in our layout, or nullopt for any other item
-// (including an owner id with ':', which no key can address).
-std::optional<std::string>
-key_of(const json& item)
-{
-  const std::string* pk = string_attribute(item, "PK");
-  const std::string* sk = string_attribute(item, "SK");
-  if (pk == nullptr || sk == nullptr || pk->rfind(k_pk_prefix, 0) != 0 ||
-      sk->rfind(k_sk_prefix, 0) != 0) {
-    return std::nullopt;
-  }
-  std::string key = pk->substr(k_pk_prefix.size());
-  if (key.find(':') != std::string::npos) {
-    return std::nullopt; // no key of ours names it: "a:b:t" is owner "a", task "b:t"
-  }
-  key.push_back(':');
-  key.append(*sk, k_sk_prefix.size());
-  return key;
-}
-
 // The DynamoDB size of an item we write, as a lower bound: attribute names
 // plus UTF-8 string bytes plus one byte per number (DynamoDB counts numbers at
 // roughly one byte per two digits plus one).
@@ -555,17 +507,19 @@ public:
   }
 
   void
-  scan(std::string_view prefix, const ScanVisitor& visit) override
+  do_scan(std::string_view prefix, const ScanVisitor& visit, const DamageVisitor& damaged) override
   {
     for_each_page(Listing{std::string(prefix), std::nullopt}, [&](const json& items) {
       for (const auto& item : items) {
-        auto key = key_of(item);
-        const auto version = version_attribute(item);
-        const std::string* data = string_attribute(item, "data");
-        if (!key || !version || data == nullptr) {
+        const auto listed = read_listed_item(item);
+        if (!listed.key) {
           continue; // not an item of this layout (as the anchor: skipped)
         }
-        if (!visit(*key, VersionedRecord{*data, *version})) {
+        if (listed.record) {
+          if (!visit(*listed.key, *listed.record)) {
+            return false;
+          }
+        } else if (damaged && !damaged(DamagedRecord{*listed.key, listed.damage})) {
           return false;
         }
       }
@@ -623,23 +577,69 @@ protected:
       }
       records.erase(records.begin() + static_cast<std::ptrdiff_t>(kept), records.end());
     });
-    for_each_page(Listing{options.prefix, options.now.seconds}, [&](const json& items) {
+    // A damaged item has no version to judge (nor, often, an expires_at for
+    // the coarse filter), so remove_damaged walks every item.
+    const Listing listing{options.prefix,
+                          options.remove_damaged ? std::nullopt : std::optional<std::int64_t>(options.now.seconds)};
+    std::vector<DamagedRecord> damaged;
+    for_each_page(listing, [&](const json& items) {
       for (const auto& item : items) {
-        const auto key = key_of(item);
-        const auto version = version_attribute(item);
-        const std::string* data = string_attribute(item, "data");
-        if (key && version && data != nullptr && driver.offer(*key, *version, *data) &&
-            driver.pending() >= k_cleanup_in_flight) {
+        const auto listed = read_listed_item(item);
+        if (!listed.key) {
+          continue;
+        }
+        if (!listed.record) {
+          damaged.push_back(DamagedRecord{*listed.key, listed.damage});
+        } else if (driver.offer(*listed.key, listed.record->version, listed.record->data) &&
+                   driver.pending() >= k_cleanup_in_flight) {
           driver.flush();
+          if (driver.stop_requested()) {
+            settle_damaged(options, damaged);
+            return false;
+          }
         }
       }
       driver.flush();
-      return true;
+      settle_damaged(options, damaged);
+      return !driver.stop_requested();
     });
     return driver.removed();
   }
 
 private:
+  // Reports the damaged items of a cleanup page to on_damaged; with
+  // remove_damaged (not a dry run) removes each first, on condition that it
+  // is still damaged (no version N from 1, or no data S; a version beyond
+  // u64 max is not caught by the condition and survives).
+  void
+  settle_damaged(const CleanupOptions& options, std::vector<DamagedRecord>& damaged)
+  {
+    for (const DamagedRecord& d : damaged) {
+      bool removed = options.remove_damaged && options.dry_run;
+      if (options.remove_damaged && !options.dry_run) {
+        const json request{
+          {"TableName", m_s.table},
+          {"Key", key_document(item_key(d.key))},
+          {"ConditionExpression", "attribute_exists(PK) AND (attribute_not_exists(#v) OR NOT attribute_type(#v, :n) "
+                                  "OR #v < :one OR attribute_not_exists(#d) OR NOT attribute_type(#d, :s))"},
+          {"ExpressionAttributeNames", {{"#v", "version"}, {"#d", "data"}}},
+          {"ExpressionAttributeValues", {{":n", string_value("N")}, {":s", string_value("S")}, {":one", number_value(std::uint64_t{1})}}}};
+        try {
+          m_pool.acquire()->call("DeleteItem", request);
+          removed = true;
+        } catch (const aws::AwsError& e) {
+          if (e.type != "ConditionalCheckFailedException") {
+            raise(e, m_s, "DeleteItem on key " + d.key);
+          }
+        }
+      }
+      if (options.on_damaged && (removed || !options.remove_damaged)) {
+        options.on_damaged(d, removed);
+      }
+    }
+    damaged.clear();
+  }
+
   // client.call, with failures translated.
   json
   call(std::string_view operation, const json& request, const std::string& context)

@@ -166,8 +166,9 @@ public:
   // Visits keys in ascending byte order. The lock is held only while a batch
   // is copied, never while the visitor runs, so the visitor may call back into
   // this store; records written behind the cursor are not seen.
+  // No record of this store can be damaged: it holds only what put wrote.
   void
-  scan(std::string_view prefix, const ScanVisitor& visit) override
+  do_scan(std::string_view prefix, const ScanVisitor& visit, const DamageVisitor&) override
   {
     std::string cursor(prefix);
     bool inclusive = true;
@@ -241,7 +242,7 @@ protected:
         }
       }
       driver.flush();
-      if (!more) {
+      if (!more || driver.stop_requested()) {
         return driver.removed();
       }
     }

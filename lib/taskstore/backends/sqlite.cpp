@@ -113,6 +113,10 @@ throw_sqlite_error(sqlite3* db, int rc, const Failure& failure)
                                          message + ")"));
     case SQLITE_FULL:
       std::throw_with_nested(StorageError::capacity_exceeded(where + message));
+    case SQLITE_READONLY:
+      std::throw_with_nested(ConfigError("sqlite store " + failure.path +
+                                         " is read-only (the file, its directory or its file system cannot be "
+                                         "written): " + std::string(failure.what) + " was refused; nothing was written"));
     default:
       std::throw_with_nested(StorageError::backend(where + message));
     }
@@ -156,6 +160,9 @@ enum class Sql : std::size_t
   expired_next_until,
   delete_expired,        // one-statement cleanup, key >= ?1
   delete_expired_until,  // key >= ?1 AND key < ?2
+  damaged_from,          // damaged rows (key, version, data IS NULL), key >= ?1
+  damaged_from_until,    // key >= ?1 AND key < ?2
+  remove_damaged,        // key = ?1, only while it is still damaged
   count_,
 };
 
@@ -165,6 +172,8 @@ enum class Sql : std::size_t
 // candidates are walked in the order of the expiry index, which holds
 // (expires_s, expires_ns, key), so a sweep reads only expired entries.
 #define TASKSTORE_EXPIRED "expires_s <= ?3 AND (expires_s < ?3 OR expires_ns < ?4)"
+// A row no write of ours leaves: its version is not a positive integer, or it has no data.
+#define TASKSTORE_DAMAGED "NOT (typeof(version) = 'integer' AND version > 0 AND data IS NOT NULL)"
 #define TASKSTORE_CANDIDATES "SELECT key, version, expires_s, expires_ns FROM tasks WHERE "
 #define TASKSTORE_CURSOR "(expires_s, expires_ns, key) > (?6, ?7, ?8) AND "
 #define TASKSTORE_BY_EXPIRY " ORDER BY expires_s, expires_ns, key LIMIT ?5"
@@ -191,13 +200,18 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> k_sql =
   TASKSTORE_CANDIDATES TASKSTORE_CURSOR "key >= ?1 AND " TASKSTORE_EXPIRED TASKSTORE_BY_EXPIRY,
   TASKSTORE_CANDIDATES "key >= ?1 AND key < ?2 AND " TASKSTORE_EXPIRED TASKSTORE_BY_EXPIRY,
   TASKSTORE_CANDIDATES TASKSTORE_CURSOR "key >= ?1 AND key < ?2 AND " TASKSTORE_EXPIRED TASKSTORE_BY_EXPIRY,
-  "DELETE FROM tasks WHERE key >= ?1 AND " TASKSTORE_EXPIRED,
-  "DELETE FROM tasks WHERE key >= ?1 AND key < ?2 AND " TASKSTORE_EXPIRED,
+  "DELETE FROM tasks WHERE key >= ?1 AND " TASKSTORE_EXPIRED " AND NOT " TASKSTORE_DAMAGED,
+  "DELETE FROM tasks WHERE key >= ?1 AND key < ?2 AND " TASKSTORE_EXPIRED " AND NOT " TASKSTORE_DAMAGED,
+  "SELECT key, version, data IS NULL FROM tasks WHERE key >= ?1 AND " TASKSTORE_DAMAGED " ORDER BY key",
+  "SELECT key, version, data IS NULL FROM tasks WHERE key >= ?1 AND key < ?2 AND " TASKSTORE_DAMAGED
+  " ORDER BY key",
+  "DELETE FROM tasks WHERE key = ?1 AND " TASKSTORE_DAMAGED,
 };
 #undef TASKSTORE_EXPIRED
 #undef TASKSTORE_CANDIDATES
 #undef TASKSTORE_CURSOR
 #undef TASKSTORE_BY_EXPIRY
+#undef TASKSTORE_DAMAGED
 
 constexpr const char* k_schema_sql =
   "CREATE TABLE tasks("
@@ -293,6 +307,44 @@ public:
   {
     return sqlite3_column_int64(m_stmt, index);
   }
+  // Why column index, a version, is not one a write leaves (an integer of at
+  // least 1), or nullopt when it is one.
+  std::optional<std::string>
+  version_damage(int index) const
+  {
+    switch (sqlite3_column_type(m_stmt, index)) {
+    case SQLITE_INTEGER: {
+      const std::int64_t v = sqlite3_column_int64(m_stmt, index);
+      if (v >= 1) {
+        return std::nullopt;
+      }
+      return "the version is " + std::to_string(v) + ", not a positive integer";
+    }
+    case SQLITE_NULL:
+      return std::string("the version is NULL");
+    case SQLITE_FLOAT:
+      return "the version is the real number " + column_bytes(index) + ", not a positive integer";
+    default: {
+      std::string text = column_bytes(index);
+      if (text.size() > 40) {
+        text = text.substr(0, 40) + "...";
+      }
+      return "the version is the text \"" + text + "\", not a positive integer";
+    }
+    }
+  }
+  // Why the row is damaged (version column vi, data column di), or nullopt.
+  std::optional<std::string>
+  row_damage(int vi, int di) const
+  {
+    if (auto reason = version_damage(vi)) {
+      return reason;
+    }
+    if (sqlite3_column_type(m_stmt, di) == SQLITE_NULL) {
+      return std::string("the data is NULL");
+    }
+    return std::nullopt;
+  }
   std::string
   column_bytes(int index) const
   {
@@ -326,6 +378,9 @@ public:
     query.text(1, key);
     if (!query.step()) {
       throw StorageError::not_found(std::string(key));
+    }
+    if (auto reason = query.row_damage(0, 1)) {
+      throw damaged_record_error(DamagedRecord{std::string(key), std::move(*reason)}, "sqlite store " + m_path);
     }
     return VersionedRecord{query.column_bytes(1), to_version(query.column_int(0))};
   }
@@ -419,12 +474,18 @@ public:
   // Visits keys in ascending byte order, k_batch_rows per SELECT; each batch
   // is its own read snapshot, taken and released before the visitor runs.
   void
-  scan(std::string_view prefix, const ScanVisitor& visit) override
+  do_scan(std::string_view prefix, const ScanVisitor& visit, const DamageVisitor& damaged) override
   {
     const auto upper = prefix_upper_bound(prefix);
     std::string cursor(prefix);
     bool first = true;
-    std::vector<std::pair<std::string, VersionedRecord>> batch;
+    struct Row
+    {
+      std::string key;
+      VersionedRecord record;
+      std::optional<std::string> damage;
+    };
+    std::vector<Row> batch;
     for (;;) {
       batch.clear();
       bool more = false;
@@ -438,24 +499,31 @@ public:
         }
         std::size_t bytes = 0;
         while (query.step()) {
-          batch.emplace_back(query.column_bytes(0),
-                             VersionedRecord{query.column_bytes(2), to_version(query.column_int(1))});
-          bytes += batch.back().first.size() + batch.back().second.data.size();
+          auto damage = query.row_damage(1, 2);
+          batch.push_back(Row{query.column_bytes(0),
+                              VersionedRecord{query.column_bytes(2),
+                                              damage ? 0 : static_cast<std::uint64_t>(query.column_int(1))},
+                              std::move(damage)});
+          bytes += batch.back().key.size() + batch.back().record.data.size();
           if (bytes >= k_batch_bytes) {
             break; // the rest follows in the next batch
           }
         }
         more = batch.size() == static_cast<std::size_t>(k_batch_rows) || bytes >= k_batch_bytes;
       }
-      for (const auto& [key, record] : batch) {
-        if (!visit(key, record)) {
+      for (auto& row : batch) {
+        if (row.damage) {
+          if (damaged && !damaged(DamagedRecord{row.key, std::move(*row.damage)})) {
+            return;
+          }
+        } else if (!visit(row.key, row.record)) {
           return;
         }
       }
       if (!more || batch.empty()) {
         return;
       }
-      cursor = std::move(batch.back().first);
+      cursor = std::move(batch.back().key);
       first = false;
     }
   }
@@ -471,7 +539,10 @@ protected:
   do_cleanup_expired(const CleanupOptions& options) override
   {
     const auto upper = prefix_upper_bound(options.prefix);
-    if (!options.dry_run && !options.on_removed) {
+    if (options.remove_damaged) {
+      remove_damaged(options, upper);
+    }
+    if (!options.dry_run && !options.on_removed && !options.on_damaged && !options.should_stop) {
       // One statement: nothing to report per record.
       std::lock_guard lock(m_mutex);
       Query query(*this, upper ? Sql::delete_expired_until : Sql::delete_expired);
@@ -497,6 +568,7 @@ protected:
       transaction.commit();
     });
     std::optional<ExpiredRecord> cursor; // the last candidate judged
+    std::vector<DamagedRecord> damaged;  // met among the candidates, reported after each page
     for (;;) {
       std::size_t rows = 0;
       {
@@ -516,15 +588,26 @@ protected:
           }
           while (query.step()) {
             ++rows;
-            ExpiredRecord r{query.column_bytes(0), to_version(query.column_int(1)),
+            auto damage = query.version_damage(1);
+            ExpiredRecord r{query.column_bytes(0), damage ? 0 : to_version(query.column_int(1)),
                             Timestamp{query.column_int(2), static_cast<std::uint32_t>(query.column_int(3))}};
-            driver.offer_expiry(r.key, r.version, r.expires_at);
+            if (!damage) {
+              driver.offer_expiry(r.key, r.version, r.expires_at);
+            } else if (!options.remove_damaged) {
+              damaged.push_back(DamagedRecord{r.key, std::move(*damage)});
+            }
             cursor = std::move(r);
           }
         }
       }
       driver.flush(); // reported outside the lock: a visitor may use the store
-      if (rows < static_cast<std::size_t>(k_batch_rows)) {
+      for (const auto& d : damaged) {
+        if (options.on_damaged) {
+          options.on_damaged(d, false);
+        }
+      }
+      damaged.clear();
+      if (rows < static_cast<std::size_t>(k_batch_rows) || driver.stop_requested()) {
         return driver.removed();
       }
     }
@@ -532,6 +615,41 @@ protected:
 
 private:
   friend class Query;
+
+  // cleanup's remove_damaged: every damaged row under the prefix (a walk of
+  // the whole key range, reading no data), each removed only while still
+  // damaged, and reported to on_damaged (removed, or would be on a dry run).
+  void
+  remove_damaged(const CleanupOptions& options, const std::optional<std::string>& upper)
+  {
+    std::vector<DamagedRecord> found;
+    {
+      std::lock_guard lock(m_mutex);
+      Query query(*this, upper ? Sql::damaged_from_until : Sql::damaged_from);
+      query.text(1, options.prefix);
+      if (upper) {
+        query.text(2, *upper);
+      }
+      while (query.step()) {
+        auto reason = query.version_damage(1);
+        found.push_back(DamagedRecord{query.column_bytes(0),
+                                      reason ? std::move(*reason) : std::string("the data is NULL")});
+      }
+    }
+    for (const auto& d : found) {
+      bool removed = options.dry_run;
+      if (!options.dry_run) {
+        std::lock_guard lock(m_mutex);
+        Query query(*this, Sql::remove_damaged);
+        query.text(1, d.key);
+        query.step();
+        removed = sqlite3_changes64(m_db.get()) > 0;
+      }
+      if (removed && options.on_damaged) {
+        options.on_damaged(d, true);
+      }
+    }
+  }
 
   // BEGIN IMMEDIATE (waiting up to the busy timeout for the write lock);
   // rolled back unless commit() was called.
@@ -700,12 +818,18 @@ private:
     bool created = false;
     if (!in_memory) {
       created = create_file(create_if_missing);
+      m_read_only = !created && !writable();
     }
     try {
       sqlite3* raw = nullptr;
-      const int rc = sqlite3_open_v2(m_path.c_str(), &raw,
-                                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                                       (in_memory ? SQLITE_OPEN_CREATE : 0),
+      // A store this process cannot write is opened read-only, so that reads
+      // work; where not even SQLite's shared-memory file can be created (a
+      // read-only directory or mount, no WAL left over) it is opened
+      // immutable: nothing can write it then.
+      const std::string name = m_read_only ? read_only_uri() : m_path;
+      const int rc = sqlite3_open_v2(name.c_str(), &raw,
+                                     (m_read_only ? SQLITE_OPEN_READONLY | SQLITE_OPEN_URI : SQLITE_OPEN_READWRITE) |
+                                       SQLITE_OPEN_NOMUTEX | (in_memory ? SQLITE_OPEN_CREATE : 0),
                                      nullptr);
       m_db.reset(raw);
       if (rc != SQLITE_OK) {
@@ -917,9 +1041,49 @@ private:
                         " (expected " + std::to_string(k_schema_version) + ")");
     }
     // Only a taskctl store is switched: a foreign database is left as it is.
-    if (!in_memory) {
+    if (!in_memory && !m_read_only) {
       switch_to_wal();
     }
+  }
+
+  // Whether this process can write the store: the file and its directory
+  // (where SQLite keeps its -wal and -shm files) are writable.
+  bool
+  writable() const
+  {
+    return ::access(m_path.c_str(), W_OK) == 0 && ::access(directory().c_str(), W_OK) == 0;
+  }
+
+  std::string
+  directory() const
+  {
+    const auto slash = m_path.rfind('/');
+    return slash == std::string::npos ? "." : m_path.substr(0, slash == 0 ? 1 : slash);
+  }
+
+  // The SQLite URI of the store opened read-only: mode=ro, and immutable=1
+  // when the directory cannot be written and no -wal file is left (SQLite
+  // could not create the -shm file a WAL reader needs; nothing can write there).
+  std::string
+  read_only_uri() const
+  {
+    std::string uri = "file:";
+    for (const char c : m_path) {
+      if (c == '%' || c == '?' || c == '#' || static_cast<unsigned char>(c) < 0x20) {
+        static constexpr char k_hex[] = "0123456789ABCDEF";
+        uri += '%';
+        uri += k_hex[static_cast<unsigned char>(c) >> 4];
+        uri += k_hex[static_cast<unsigned char>(c) & 0xf];
+      } else {
+        uri += c;
+      }
+    }
+    uri += "?mode=ro";
+    struct stat info{};
+    if (::access(directory().c_str(), W_OK) != 0 && ::stat((m_path + "-wal").c_str(), &info) != 0) {
+      uri += "&immutable=1";
+    }
+    return uri;
   }
 
   // The store file's size in bytes (-1 when it cannot be read).
@@ -932,6 +1096,7 @@ private:
 
   std::string m_path;
   std::chrono::milliseconds m_timeout;
+  bool m_read_only = false; // opened read-only: this process cannot write the store
   std::mutex m_mutex;
   DbPtr m_db;  // declared before the statements: finalized after them
   std::array<StmtPtr, static_cast<std::size_t>(Sql::count_)> m_statements;

@@ -147,11 +147,17 @@ public:
     Command cmd{"HMGET", layout_.hash_key(parts), "version", "data"};
     cmd.key = std::string(key);
     Reply r = c->run(cmd);
-    std::optional<VersionedRecord> rec = to_record(*c, r.get(), cmd.key);
-    if (!rec) {
+    Fetched fetched = read_fetched(r.get(), cmd.key);
+    if (!fetched.damage.empty()) {
+      // The anchor's messages (facts §5.2); listings report the reason itself.
+      throw StorageError::backend((fetched.damage == "the hash has no data field" ? "missing data field for key "
+                                                                                  : "missing or invalid version field for key ") +
+                                  std::string(key));
+    }
+    if (!fetched.record) {
       throw StorageError::not_found(std::string(key));
     }
-    return std::move(*rec);
+    return std::move(*fetched.record);
   }
 
   std::uint64_t put(std::string_view key, std::string_view data) override
@@ -222,11 +228,14 @@ public:
     throw StorageError::version_conflict(std::string(key), expected, version_of(*c, r.get(), cmd.key));
   }
 
-  void scan(std::string_view prefix, const ScanVisitor& visit) override
+  void do_scan(std::string_view prefix, const ScanVisitor& visit, const DamageVisitor& damaged) override
   {
     Pool::Lease c = pool_.acquire();
-    const Walk::Visit records = [&](const Item& item, const std::optional<VersionedRecord>& rec) {
-      return !rec || visit(item.key, *rec);
+    const Walk::Visit records = [&](const Item& item, const Fetched& fetched) {
+      if (fetched.record) {
+        return visit(item.key, *fetched.record);
+      }
+      return fetched.damage.empty() || !damaged || damaged(DamagedRecord{item.key, fetched.damage});
     };
     if (auto parts = parse_key(prefix)) {
       OwnerSource src(layout_, std::move(*parts));
@@ -301,18 +310,50 @@ private:
       take_orphans(writes);
       keep_removed(c, records, walk.write(std::move(writes)));
     });
+    std::vector<DamagedRecord> damaged; // to remove (options.remove_damaged) after this round trip
+    bool stop = false;                  // should_stop said so after a round trip
+    auto settle_damaged = [&] {
+      if (damaged.empty()) {
+        return;
+      }
+      std::vector<Command> removals;
+      for (const DamagedRecord& d : damaged) {
+        const KeyParts parts = split_key(d.key);
+        Command cmd = scripts_.command(ScriptId::remove_damaged,
+                                       {layout_.hash_key(parts), layout_.index_key(parts.owner_id)}, {parts.task_id});
+        cmd.key = d.key;
+        removals.push_back(std::move(cmd));
+      }
+      std::vector<Reply> replies = walk.write(std::move(removals));
+      for (std::size_t i = 0; i < damaged.size(); ++i) {
+        Reply r = c.checked(std::move(replies[i]), damaged[i].key);
+        if (r->type == REDIS_REPLY_INTEGER && r->integer == 1 && options.on_damaged) {
+          options.on_damaged(damaged[i], true);
+        }
+      }
+      damaged.clear();
+    };
     walk.run(
-      [&](const Item& item, const std::optional<VersionedRecord>& rec) {
-        if (rec) {
-          driver.offer(item.key, rec->version, rec->data);
+      [&](const Item& item, const Fetched& fetched) {
+        if (fetched.record) {
+          driver.offer(item.key, fetched.record->version, fetched.record->data);
+        } else if (!fetched.damage.empty()) {
+          DamagedRecord d{item.key, fetched.damage};
+          if (options.remove_damaged && !options.dry_run) {
+            damaged.push_back(std::move(d));
+          } else if (options.on_damaged) {
+            options.on_damaged(d, options.remove_damaged);
+          }
         } else if (!orphan_index.empty() && !options.dry_run) {
           orphan_members.push_back(item.member);
           orphan_hashes.push_back(item.hash);
         }
-        return true;
+        return !stop;
       },
       [&] {
         driver.flush();
+        settle_damaged();
+        stop = driver.stop_requested();
         std::vector<Command> orphans;
         take_orphans(orphans); // the driver had no deletes to send them with
         if (!orphans.empty()) {

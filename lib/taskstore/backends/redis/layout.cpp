@@ -62,28 +62,39 @@ version_of(Connection& c, const redisReply* r, const std::string& key)
   c.fail("invalid version in the reply for key " + key, key);
 }
 
-std::optional<VersionedRecord>
-to_record(Connection& c, const redisReply* r, const std::string& key)
+Fetched
+read_fetched(const redisReply* r, const std::string& key)
 {
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-    c.fail("unexpected reply to HMGET", key);
+  if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0] == nullptr ||
+      r->element[1] == nullptr) {
+    throw StorageError::backend("unexpected reply to HMGET for key " + key);
   }
   const redisReply* version = r->element[0];
   const redisReply* data = r->element[1];
   if (version->type == REDIS_REPLY_NIL && data->type == REDIS_REPLY_NIL) {
-    return std::nullopt;
+    return {};
   }
-  std::optional<std::uint64_t> v;
-  if (version->type == REDIS_REPLY_STRING) {
-    v = parse_version(reply_text(version));
+  Fetched out;
+  if (version->type != REDIS_REPLY_STRING) {
+    out.damage = "the hash has no version field";
+    return out;
   }
-  if (!v) {
-    throw StorageError::backend("missing or invalid version field for key " + key);
+  const std::string_view text = reply_text(version);
+  const auto v = parse_version(text);
+  if (!v || *v == 0) {
+    std::string shown(text.substr(0, 40));
+    if (text.size() > 40) {
+      shown += "...";
+    }
+    out.damage = "the version field is \"" + shown + "\", not an integer from 1 to 18446744073709551615";
+    return out;
   }
   if (data->type != REDIS_REPLY_STRING) {
-    throw StorageError::backend("missing data field for key " + key);
+    out.damage = "the hash has no data field";
+    return out;
   }
-  return VersionedRecord{std::string(reply_text(data)), *v};
+  out.record = VersionedRecord{std::string(reply_text(data)), *v};
+  return out;
 }
 
 } // namespace taskstore::redis_detail

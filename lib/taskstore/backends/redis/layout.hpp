@@ -61,8 +61,22 @@ std::optional<std::uint64_t> parse_version(std::string_view text);
 // StorageError backend (via c.fail) for anything else.
 std::uint64_t version_of(Connection& c, const redisReply* r, const std::string& key);
 
-// The record in an HMGET version data reply; nullopt when the hash is gone.
-// Throws StorageError backend for a hash lacking a valid version or data.
-std::optional<VersionedRecord> to_record(Connection& c, const redisReply* r, const std::string& key);
+// What HMGET version data found for one record hash.
+struct Fetched
+{
+  std::optional<VersionedRecord> record; // set when its fields are readable
+  std::string damage;                    // set when the hash exists but is damaged: why
+  bool gone() const { return !record && damage.empty(); }
+};
+
+// Reads the reply to HMGET hash version data: the record; gone (both fields
+// nil); or damaged, with the reason, for a hash without a version that is
+// all digits from 1 to u64 max, or without data. Throws StorageError backend
+// for a reply of any other shape. Needs no connection (fuzzed as it is).
+Fetched read_fetched(const redisReply* r, const std::string& key);
+
+// The damage of a hash whose HMGET failed with WRONGTYPE (the key holds
+// another Redis type).
+inline constexpr std::string_view not_a_hash = "the key holds another Redis type than a hash (WRONGTYPE)";
 
 } // namespace taskstore::redis_detail

@@ -116,6 +116,24 @@ constexpr const char* lua_remove_orphans =
   "end\n"
   "return removed\n";
 
+// cleanup's remove_damaged: delete the key and its index entry only while it
+// is still damaged (not a hash, or a hash without data or without a version
+// from 1 to u64 max), so a record repaired meanwhile survives. KEYS: hash,
+// index. ARGV: task id. Returns 1 when it deleted, else 0.
+constexpr const char* lua_remove_damaged = TASKSTORE_LUA_HELPERS
+  "local t = redis.call('TYPE', KEYS[1])['ok']\n"
+  "if t == 'none' then return 0 end\n"
+  "if t == 'hash' then\n"
+  "  local f = redis.call('HMGET', KEYS[1], 'version', 'data')\n"
+  "  local c = canonical(f[1])\n"
+  "  if f[2] and c and c ~= '0' and (#c < 20 or (#c == 20 and c <= '18446744073709551615')) then\n"
+  "    return 0\n"
+  "  end\n"
+  "end\n"
+  "redis.call('DEL', KEYS[1])\n"
+  "redis.call('ZREM', KEYS[2], ARGV[1])\n"
+  "return 1\n";
+
 // Where the next page of an owner index starts, when the last member read is
 // gone. KEYS: index. ARGV: last score, then candidate members (the last ones
 // read, most recent first). Returns {rank after the first candidate still
@@ -132,7 +150,7 @@ constexpr const char* lua_locate =
 
 constexpr const char* script_source[] = {lua_put,           lua_cas,
                                          lua_delete,        lua_delete_if_version,
-                                         lua_remove_orphans, lua_locate};
+                                         lua_remove_orphans, lua_locate, lua_remove_damaged};
 static_assert(std::size(script_source) == static_cast<std::size_t>(ScriptId::count_));
 
 // The command c sent again as EVAL of its script's source.

@@ -28,6 +28,7 @@ enum class ScriptId
   remove_if_version, // KEYS hash, index; ARGV version, task id (remove_if_version, cleanup)
   remove_orphans,    // KEYS index, hash 1..n; ARGV member 1..n (cleanup)
   locate,            // KEYS index; ARGV last score, candidate members (IndexWalk)
+  remove_damaged,    // KEYS hash, index; ARGV task id (cleanup's remove_damaged)
   count_
 };
 

@@ -310,14 +310,19 @@ Walk::run(const Visit& visit, const std::function<void()>& batch_end)
     Flight f = std::move(flights_.front());
     flights_.pop_front();
     const std::size_t writes = f.writes.size(); // their replies went to write()
-    std::vector<std::optional<VersionedRecord>> records;
+    std::vector<Fetched> records;
     records.reserve(f.items.size());
     std::size_t largest = 0;
     for (std::size_t i = 0; i < f.items.size(); ++i) {
-      Reply r = c_.checked(std::move(f.replies[writes + i]), f.items[i].key);
-      records.push_back(to_record(c_, r.get(), f.items[i].key));
-      if (records.back()) {
-        largest = std::max(largest, records.back()->data.size());
+      Reply& raw = f.replies[writes + i];
+      if (is_error(raw.get()) && error_code(reply_text(raw.get())) == "WRONGTYPE") {
+        records.push_back(Fetched{std::nullopt, std::string(not_a_hash)});
+        continue;
+      }
+      Reply r = c_.checked(std::move(raw), f.items[i].key);
+      records.push_back(read_fetched(r.get(), f.items[i].key));
+      if (records.back().record) {
+        largest = std::max(largest, records.back().record->data.size());
       }
     }
     if (!f.ask.empty()) {

@@ -158,9 +158,9 @@ private:
 class Walk
 {
 public:
-  // Gets each item with its record, nullopt for a hash that is gone; returns
-  // false to stop the walk.
-  using Visit = std::function<bool(const Item& item, const std::optional<VersionedRecord>& record)>;
+  // Gets each item with what was found (a record, a hash that is gone, or a
+  // damaged one); returns false to stop the walk.
+  using Visit = std::function<bool(const Item& item, const Fetched& fetched)>;
 
   Walk(Connection& c, const Scripts& scripts, Source& source) : c_(c), scripts_(scripts), source_(source) {}
   ~Walk();
