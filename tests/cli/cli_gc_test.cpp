@@ -4,6 +4,10 @@
 #include "cli_support.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
 using namespace clitest;
 
 TEST_CASE("gc removes only expired records; dry run and --yes rules", "[sqlite-cli]")
@@ -77,4 +81,50 @@ TEST_CASE("gc asks on the terminal", "[sqlite-cli]")
   CHECK(r.exit_code == 0);
   CHECK(contains(r.tty, "Remove 1 expired record from"));
   CHECK(snapshot(store.lib()).empty());
+}
+
+// Issue 14 #4: SIGINT during `gc --yes -o jsonl` used to lose the report of
+// records already removed (SQLite deleted 8000 but reported 7001). gc now
+// stops between batches: every record removed is reported, then the summary
+// ("interrupted"), then exit 130.
+TEST_CASE("an interrupted gc reports every record it removed, then exits 130", "[sqlite-cli]")
+{
+  SqliteStore store;
+  constexpr int k_records = 30000;
+  {
+    // Seeded in one transaction through the sqlite3 CLI: fast.
+    std::string sql = "BEGIN;";
+    const std::string data = record_json("g", "x", "completed", k_past);
+    for (int i = 0; i < k_records; ++i) {
+      sql += "INSERT INTO tasks(key, owner, version, data, expires_s, expires_ns) VALUES('g:t" + std::to_string(i) +
+             "', 'g', 1, CAST('" + data + "' AS BLOB), 1577836800, 0);";
+    }
+    sql += "COMMIT;";
+    store.lib(); // creates the schema
+    store.handle.reset();
+    const std::string script = store.dir.write("seed.sql", sql);
+    REQUIRE(run("/bin/sh", {"-c", "sqlite3 '" + store.path + "' < '" + script + "'"}).exit_code == 0);
+  }
+  RunOptions options;
+  options.on_start = [](pid_t pid) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    ::kill(pid, SIGINT);
+  };
+  auto r = store.run({"-o", "jsonl", "gc", "--yes"}, options);
+  INFO(describe(r).substr(0, 2000));
+  CHECK(r.term_signal == 0);
+  REQUIRE((r.exit_code == 130 || r.exit_code == 0));
+  const auto lines = parse_jsonl(r.out);
+  REQUIRE_FALSE(lines.empty());
+  const Json& summary = lines.back()["summary"];
+  const std::size_t reported = lines.size() - 1;
+  CHECK(summary["deleted"] == reported);
+  const auto left = snapshot(store.lib()).size();
+  CHECK(left + reported == static_cast<std::size_t>(k_records));
+  if (r.exit_code == 130) {
+    CHECK(summary["interrupted"] == true);
+    CHECK(left > 0);
+  } else {
+    WARN("gc finished before the signal arrived; the interrupted path was not exercised this run");
+  }
 }

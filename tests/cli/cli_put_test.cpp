@@ -6,7 +6,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <thread>
 
 #include <sys/stat.h>
 
@@ -215,4 +218,53 @@ TEST_CASE("put --dry-run validates and reports, and changes nothing", "[sqlite-c
   r = taskctl({"-s", uri, "put", "-n", "alice:t1"}, with_input(record_json("alice", "t1")));
   CHECK(r.exit_code == 7);
   CHECK_FALSE(fs::exists(dir.file("new.db")));
+}
+
+// Issue 14 #6: `put KEY /dev/zero` grew to 16.8 GB and no signal stopped the
+// read. Input is now bounded by --max-record-size (16 MiB by default): the
+// read stops past it (exit 6, nothing written), and a signal stops any read.
+TEST_CASE("put stops reading past --max-record-size; a signal stops a read", "[sqlite-cli]")
+{
+  SqliteStore store;
+  store.seed("alice:t1", record_json("alice", "t1"));
+  const auto before = snapshot(store.lib());
+
+  auto r = store.run({"put", "alice:t1", "/dev/zero"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 6);
+  CHECK(contains(r.err, "larger than the maximum record size of 16777216 bytes"));
+  INFO("peak RSS " << r.max_rss_kb << " KB");
+  CHECK(r.max_rss_kb < 200 * 1024);
+  CHECK(snapshot(store.lib()) == before);
+
+  r = store.run({"-o", "json", "cas", "-e", "1", "--max-record-size", "100", "alice:t1"},
+                with_input(record_json("alice", "t1", "completed")));
+  INFO(describe(r));
+  CHECK(r.exit_code == 6);
+  CHECK(parse_json(r.err)["error"]["code"] == "record_too_large");
+  CHECK(snapshot(store.lib()) == before);
+
+  CHECK(store.run({"put", "--max-record-size", "-1", "alice:t1"}, with_input("{}")).exit_code == 2);
+
+  // A record within a raised limit is written.
+  RecordSpec big;
+  big.task_id = "big";
+  big.variables = R"({"pad":")" + std::string(60000, 'x') + R"("})";
+  r = store.run({"put", "--max-record-size", "70000", "alice:big"}, with_input(record_json(big)));
+  INFO(describe(r));
+  CHECK(r.exit_code == 0);
+  const auto with_big = snapshot(store.lib());
+
+  // SIGTERM during an endless fast read (no EINTR ever: /dev/zero never
+  // blocks) stops it at once, with the limit raised out of the way.
+  RunOptions options;
+  options.on_start = [](pid_t pid) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ::kill(pid, SIGTERM);
+  };
+  r = store.run({"put", "--max-record-size", "100000000000", "alice:t1", "/dev/zero"}, options);
+  INFO(describe(r));
+  CHECK(r.exit_code == 143);
+  CHECK_FALSE(r.timed_out);
+  CHECK(snapshot(store.lib()) == with_big);
 }

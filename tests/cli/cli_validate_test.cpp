@@ -218,3 +218,19 @@ TEST_CASE("validate --stored checks every record in the store", "[sqlite-cli]")
   r = store.run({"validate", "--owner", "bob"});
   CHECK(r.exit_code == 2);
 }
+
+// Issue 14 #15: a truncated million-deep array gave a 2 MB pointer line. Past
+// 256 levels a pointer keeps its first and last 128 and says how many it skipped.
+TEST_CASE("validate abbreviates the pointer into a very deep document", "[sqlite-cli]")
+{
+  TempDir dir;
+  const std::string file = dir.write("deep.json", std::string(1000000, '['));
+  auto r = taskctl({"validate", "--variables", file});
+  INFO(describe(r).substr(0, 3000));
+  CHECK(r.exit_code == 6);
+  CHECK(r.out.size() < 4000);
+  CHECK(contains(r.out, "more levels)"));
+  r = taskctl({"-o", "json", "validate", "--variables", file});
+  CHECK(r.exit_code == 6);
+  CHECK(r.out.size() < 4000);
+}

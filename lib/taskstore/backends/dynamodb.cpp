@@ -723,9 +723,17 @@ private:
       filter = "begins_with(PK, :pk) AND begins_with(SK, :sk)";
     }
     if (listing.expired_by) {
+      // The expired items, and the damaged ones (no version N or no data S)
+      // so that cleanup reports them: the filter runs server-side at no
+      // extra read cost.
       names["#e"] = "expires_at";
       values[":now"] = number_value(*listing.expired_by);
-      filter += filter.empty() ? "#e <= :now" : " AND #e <= :now";
+      values[":n"] = string_value("N");
+      values[":s"] = string_value("S");
+      const std::string expired =
+        "(#e <= :now OR attribute_not_exists(#v) OR NOT attribute_type(#v, :n) OR attribute_not_exists(#d) OR "
+        "NOT attribute_type(#d, :s))";
+      filter += filter.empty() ? expired : " AND " + expired;
     }
     if (!filter.empty()) {
       request["FilterExpression"] = filter;

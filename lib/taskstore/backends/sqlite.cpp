@@ -116,7 +116,7 @@ throw_sqlite_error(sqlite3* db, int rc, const Failure& failure)
     case SQLITE_READONLY:
       std::throw_with_nested(ConfigError("sqlite store " + failure.path +
                                          " is read-only (the file, its directory or its file system cannot be "
-                                         "written): " + std::string(failure.what) + " was refused; nothing was written"));
+                                         "written by this user): the write was refused; nothing was written"));
     default:
       std::throw_with_nested(StorageError::backend(where + message));
     }
