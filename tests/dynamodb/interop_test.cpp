@@ -150,6 +150,18 @@ TEST_CASE("items written by another client in pmcp-tasks' layout are read, liste
     everything.insert(entry.key);
   }
   CHECK(everything == std::set<std::string>{"alice:t1", "alice:t2", owner2 + ":x y"});
+  // The malformed item is not skipped silently any more (issue 14 #3): a
+  // scan reports it as damaged, with the reason; foreign items stay unseen.
+  std::vector<DamagedRecord> damaged;
+  s.db().scan(
+    "", [](const std::string&, const VersionedRecord&) { return true; },
+    [&](const DamagedRecord& d) {
+      damaged.push_back(d);
+      return true;
+    });
+  REQUIRE(damaged.size() == 1);
+  CHECK(damaged[0].key == "alice:broken");
+  CHECK_THAT(damaged[0].reason, Catch::Contains("\"one\"") && Catch::Contains("version"));
 
   // CAS on the other client's item; the item keeps the layout.
   const std::string t1b = record("alice", "t1", "2025-11-25T12:30:00.5Z");

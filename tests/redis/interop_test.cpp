@@ -487,7 +487,41 @@ TEST_CASE("a hash without a valid version or data is reported, not guessed")
   CHECK_THROWS_WITH(s.db->get("o:no-version"), "backend error: missing or invalid version field for key o:no-version");
   CHECK_THROWS_WITH(s.db->get("o:bad-version"), "backend error: missing or invalid version field for key o:bad-version");
   CHECK_THROWS_WITH(s.db->get("o:no-data"), "backend error: missing data field for key o:no-data");
-  CHECK_THROWS_AS(scan_keys(*s.db, ""), StorageError);
+  // A listing is never blocked by them (issue 14 #3): each is reported as
+  // damaged, with the reason, and the walk goes on past it.
+  s.db->put("o:good", "{}");
+  CHECK(scan_keys(*s.db, "") == std::vector<std::string>{"o:good"});
+  for (const std::string prefix : {"", "o:"}) {
+    std::map<std::string, std::string> damaged;
+    std::vector<std::string> good;
+    s.db->scan(
+      prefix,
+      [&](const std::string& key, const VersionedRecord&) {
+        good.push_back(key);
+        return true;
+      },
+      [&](const DamagedRecord& d) {
+        damaged[d.key] = d.reason;
+        return true;
+      });
+    CHECK(good == std::vector<std::string>{"o:good"});
+    REQUIRE(damaged.size() == 3);
+    CHECK_THAT(damaged["o:no-version"], Catch::Contains("no version field"));
+    CHECK_THAT(damaged["o:bad-version"], Catch::Contains("\"x1\""));
+    CHECK_THAT(damaged["o:no-data"], Catch::Contains("no data field"));
+  }
+  // A key of another Redis type is damaged too (WRONGTYPE), never fatal.
+  s.cli({"SET", s.hash("o", "a-string"), "x"});
+  std::size_t wrong_type = 0;
+  s.db->scan(
+    "", [](const std::string&, const VersionedRecord&) { return true; },
+    [&](const DamagedRecord& d) {
+      wrong_type += d.key == "o:a-string" && d.reason.find("WRONGTYPE") != std::string::npos;
+      return true;
+    });
+  CHECK(wrong_type == 1);
+  CHECK(s.db->remove("o:a-string"));
+  CHECK(s.db->remove("o:good"));
   // A write refuses to guess a version too; remove works regardless.
   CHECK_THROWS_WITH(s.db->put("o:bad-version", "{}"), Catch::Contains("invalid version field"));
   CHECK_THROWS_WITH(s.db->remove_if_version("o:bad-version", 1), Catch::Contains("invalid version field"));
