@@ -333,7 +333,7 @@ parse_uri(std::string_view text)
     if (!uri.host.empty() && rest.find('@') != std::string_view::npos) {
       throw Malformed{"'@' after the host (percent-encode '/' in a password as %2F)"};
     }
-  } else if (const auto at = rest.substr(0, rest.find('/')).rfind('@'); at != std::string_view::npos) {
+  } else if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
     uri.written_secrets.emplace_back(rest.substr(0, at)); // "user:pass@host" without a scheme
   }
   uri.path = decode_part(rest, "path");
@@ -388,7 +388,9 @@ StoreUri::redacted() const
       out.append(1, ':').append(std::to_string(*port));
     }
     out += percent_encode(path, "/:@!$&'()*+,;=");
-  } else if (const auto at = path.substr(0, path.find('/')).rfind('@'); at != std::string::npos) {
+  } else if (const auto at = path.rfind('@'); at != std::string::npos) {
+    // "user:pass@host" without a scheme (the password may hold an encoded
+    // '/' or '@'); a relative SQLite path with an '@' shows only its end.
     out.append(k_redacted).append(1, '@');
     out += percent_encode(std::string_view(path).substr(at + 1), "/:@!$&'()*+,;=");
   } else {
@@ -422,7 +424,7 @@ StoreUri::secrets() const
     found.push_back(*password);
   }
   if (!has_authority) {
-    if (const auto at = path.substr(0, path.find('/')).rfind('@'); at != std::string::npos) {
+    if (const auto at = path.rfind('@'); at != std::string::npos) {
       found.push_back(path.substr(0, at));
     }
   }

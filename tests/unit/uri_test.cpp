@@ -165,6 +165,11 @@ TEST_CASE("StoreUri::redacted: a scheme forgotten ('user:pass@host') does not sh
   const auto uri = StoreUri::parse("alice:hunter2@127.0.0.1");
   CHECK(uri.redacted() == "alice:********@127.0.0.1");
   CHECK(holds(uri.secrets(), "hunter2"));
+  // The password percent-encoded, '/' and '@' in it.
+  const auto encoded = StoreUri::parse("u:uR%2Fi%25P%3Aw%40Zq7@127.0.0.1:1");
+  CHECK(encoded.redacted() == "u:********@127.0.0.1:1");
+  CHECK(holds(encoded.secrets(), "uR/i%P:w@Zq7"));
+  CHECK(holds(encoded.secrets(), "uR%2Fi%25P%3Aw%40Zq7"));
 }
 
 TEST_CASE("StoreUri::secrets: every secret, decoded, as written and percent-encoded")
