@@ -92,7 +92,8 @@ print_table(const Context& ctx, const std::string& key, const taskstore::Version
   for (const auto& [name, cell] : rows) {
     out += paint(name, Color::bold, ctx.color_stdout);
     out.append(width - name.size() + 2, ' ');
-    out += paint(cell.text, cell.color, ctx.color_stdout);
+    // Stored text (a statusMessage, an id) reaches the terminal only escaped.
+    out += paint(printable(cell.text), cell.color, ctx.color_stdout);
     out += '\n';
   }
   write_stdout(out);

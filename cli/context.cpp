@@ -1,5 +1,7 @@
 #include "context.hpp"
 
+#include "taskstore/interrupt.hpp"
+
 #include <csignal>
 #include <cstdlib>
 #include <initializer_list>
@@ -134,6 +136,9 @@ on_signal(int sig)
     ::_exit(128 + sig);
   }
   g_signal = sig;
+  // Wakes every network wait of the library (a Redis reply, a DynamoDB
+  // request, a retry's backoff) at once: they poll its fd beside the socket.
+  taskstore::request_interrupt();
 }
 
 } // namespace
@@ -141,6 +146,7 @@ on_signal(int sig)
 void
 install_signal_handlers()
 {
+  (void)taskstore::interrupt_fd(); // the self-pipe exists before the handler may need it
   struct sigaction action {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);

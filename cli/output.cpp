@@ -137,6 +137,20 @@ abbreviate_long_words(std::string_view text, std::size_t max_word)
       while (cut > i && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) {
         --cut; // not inside a UTF-8 sequence
       }
+      // Not inside a printable() escape (\n, \xHH, \u00HH) either: a
+      // backslash in the 5 bytes before the cut whose escape spans it.
+      for (std::size_t back = 1; back <= 5 && back <= cut - i; ++back) {
+        const std::size_t at = cut - back;
+        if (text[at] != '\\' || at + 1 >= end) {
+          continue;
+        }
+        const char kind = text[at + 1];
+        const std::size_t escape = kind == 'x' ? 4 : kind == 'u' ? 6 : 2;
+        if (at + escape > cut) {
+          cut = at;
+        }
+        break;
+      }
       out.append(text.substr(i, cut - i));
       out += fmt::format("\u2026({} more bytes)", end - cut);
     }
@@ -147,12 +161,62 @@ abbreviate_long_words(std::string_view text, std::size_t max_word)
 
 namespace {
 
-// What a diagnostic shows of text: secrets scrubbed first (so that none is
-// cut in half and missed), then long words abbreviated.
+// What a diagnostic line shows of text: secrets scrubbed first (so that
+// none is cut in half or escaped and missed), then made printable, then long
+// words abbreviated (after escaping, so that no escape is cut in half).
 std::string
 shown(std::string text)
 {
+  return abbreviate_long_words(printable(scrub_secrets(std::move(text))));
+}
+
+// The same for a JSON error: the serde writer escapes control characters.
+std::string
+shown_json(std::string text)
+{
   return abbreviate_long_words(scrub_secrets(std::move(text)));
+}
+
+// Whether the byte counts as part of a word when a short secret must stand whole.
+bool
+word_byte(unsigned char c)
+{
+  return std::isalnum(c) != 0 || c == '_' || c >= 0x80;
+}
+
+constexpr std::size_t k_replace_anywhere = 3; // bytes: shorter secrets only where they stand whole
+
+// The length of the valid UTF-8 sequence (Rust's rules: no overlongs,
+// surrogates or code points past U+10FFFF) starting at text[i] (a byte >=
+// 0x80), or 0 when it is not one.
+std::size_t
+utf8_length(std::string_view text, std::size_t i)
+{
+  const auto byte = [&](std::size_t k) { return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0; };
+  const auto cont = [](unsigned char b) { return (b & 0xC0) == 0x80; };
+  const unsigned char c = byte(0);
+  const unsigned char b1 = byte(1);
+  if (c >= 0xC2 && c <= 0xDF) {
+    return cont(b1) ? 2 : 0;
+  }
+  if (c >= 0xE0 && c <= 0xEF) {
+    const bool first_ok = c == 0xE0 ? (b1 >= 0xA0 && b1 <= 0xBF) : c == 0xED ? (b1 >= 0x80 && b1 <= 0x9F) : cont(b1);
+    return first_ok && cont(byte(2)) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    const bool first_ok = c == 0xF0 ? (b1 >= 0x90 && b1 <= 0xBF) : c == 0xF4 ? (b1 >= 0x80 && b1 <= 0x8F) : cont(b1);
+    return first_ok && cont(byte(2)) && cont(byte(3)) ? 4 : 0;
+  }
+  return 0;
+}
+
+void
+append_hex_escape(std::string& out, const char* prefix, unsigned char c)
+{
+  static constexpr char k_hex[] = "0123456789abcdef";
+  out += prefix;
+  out += k_hex[c >> 4];
+  out += k_hex[c & 15];
 }
 
 } // namespace
@@ -177,17 +241,105 @@ note(const Context& ctx, std::string_view message)
 }
 
 std::string
+printable(std::string_view text)
+{
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if (c >= 0x20 && c != 0x7f) {
+        out += static_cast<char>(c);
+      } else if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\r') {
+        out += "\\r";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else {
+        append_hex_escape(out, "\\x", c);
+      }
+      ++i;
+      continue;
+    }
+    const std::size_t length = utf8_length(text, i);
+    if (length == 0) {
+      append_hex_escape(out, "\\x", c); // not UTF-8: the byte
+      ++i;
+    } else if (length == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0) {
+      append_hex_escape(out, "\\u00", static_cast<unsigned char>(text[i + 1])); // C1: U+0080-U+009F
+      i += 2;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
+}
+
+std::size_t
+display_width(std::string_view text)
+{
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+std::string
+replace_secret(const std::string& text, std::string_view secret, bool whole_only)
+{
+  const std::size_t m = secret.size();
+  if (m == 0 || text.size() < m) {
+    return text;
+  }
+  // Knuth-Morris-Pratt: failure[k] = the length of the longest proper
+  // border of secret[0, k].
+  std::vector<std::size_t> failure(m, 0);
+  for (std::size_t k = 1, b = 0; k < m; ++k) {
+    while (b > 0 && secret[k] != secret[b]) {
+      b = failure[b - 1];
+    }
+    if (secret[k] == secret[b]) {
+      ++b;
+    }
+    failure[k] = b;
+  }
+  std::string out;
+  out.reserve(text.size());
+  std::size_t copied = 0;
+  std::size_t matched = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    while (matched > 0 && text[i] != secret[matched]) {
+      matched = failure[matched - 1];
+    }
+    if (text[i] == secret[matched]) {
+      ++matched;
+    }
+    if (matched < m) {
+      continue;
+    }
+    const std::size_t start = i + 1 - m;
+    const bool whole = (start == 0 || !word_byte(static_cast<unsigned char>(text[start - 1]))) &&
+                       (i + 1 == text.size() || !word_byte(static_cast<unsigned char>(text[i + 1])));
+    if (start >= copied && (!whole_only || whole)) {
+      out.append(text, copied, start - copied);
+      out += "********";
+      copied = i + 1;
+      matched = 0; // occurrences do not overlap
+    } else {
+      matched = failure[m - 1];
+    }
+  }
+  out.append(text, copied, std::string::npos);
+  return out;
+}
+
+std::string
 scrub_secrets(std::string text)
 {
   for (const auto& secret : known_secrets()) {
-    if (secret.size() < 3) {
-      continue; // too short to replace without mangling the message
-    }
-    std::size_t pos = 0;
-    while ((pos = text.find(secret, pos)) != std::string::npos) {
-      text.replace(pos, secret.size(), "********");
-      pos += 8;
-    }
+    text = replace_secret(text, secret, secret.size() < k_replace_anywhere);
   }
   return scrub_userinfo(std::move(text));
 }
@@ -247,21 +399,21 @@ void
 print_error(const Context& ctx, const ErrorReport& report)
 {
   if (ctx.json_errors()) {
-    Json error = {{"code", report.code}, {"exit", report.exit_code}, {"message", shown(report.message)}};
+    Json error = {{"code", report.code}, {"exit", report.exit_code}, {"message", shown_json(report.message)}};
     Json causes = Json::array();
     for (const auto& cause : report.causes) {
-      causes.push_back(shown(cause));
+      causes.push_back(shown_json(cause));
     }
     error["causes"] = std::move(causes);
     if (!report.details.empty()) {
       Json details = Json::array();
       for (const auto& d : report.details) {
-        details.push_back(shown(d));
+        details.push_back(shown_json(d));
       }
       error["details"] = std::move(details);
     }
     if (!report.hint.empty()) {
-      error["hint"] = shown(report.hint);
+      error["hint"] = shown_json(report.hint);
     }
     for (const auto& [name, value] : report.extra.items()) {
       error[name] = value;
@@ -389,8 +541,9 @@ TableWriter::TableWriter(const Context& ctx, std::vector<std::string> headers, s
   : ctx_(ctx), headers_(std::move(headers)), buffer_rows_(buffer_rows)
 {
   widths_.reserve(headers_.size());
-  for (const auto& h : headers_) {
-    widths_.push_back(h.size());
+  for (auto& h : headers_) {
+    h = printable(h);
+    widths_.push_back(display_width(h));
   }
 }
 
@@ -398,12 +551,15 @@ void
 TableWriter::row(std::vector<Cell> cells)
 {
   cells.resize(headers_.size());
+  for (auto& cell : cells) {
+    cell.text = printable(cell.text); // stored data: no terminal escape, no tab or newline
+  }
   if (flushed_) {
     write_row(cells, false);
     return;
   }
   for (std::size_t i = 0; i < cells.size(); ++i) {
-    widths_[i] = std::max(widths_[i], cells[i].text.size());
+    widths_[i] = std::max(widths_[i], display_width(cells[i].text));
   }
   buffer_.push_back(std::move(cells));
   if (buffer_.size() >= buffer_rows_) {
@@ -444,7 +600,8 @@ TableWriter::write_row(const std::vector<Cell>& cells, bool header)
     const bool last = i + 1 == cells.size();
     line += paint(cell.text, header ? Color::bold : cell.color, ctx_.color_stdout);
     if (!last) {
-      const std::size_t pad = widths_[i] > cell.text.size() ? widths_[i] - cell.text.size() : 0;
+      const std::size_t width = display_width(cell.text);
+      const std::size_t pad = widths_[i] > width ? widths_[i] - width : 0;
       line.append(pad + 2, ' ');
     }
   }
@@ -527,10 +684,10 @@ ResultStream::result(const std::string& key, const std::string& status, std::uin
     std::string verb = status == "deleted" ? paint("deleted", Color::red, ctx_.color_stdout)
                        : status == "would_delete" ? paint("would delete", Color::yellow, ctx_.color_stdout)
                                                   : paint("not found", Color::dim, ctx_.color_stdout);
-    std::string line = fmt::format("{} {}", verb, key);
+    std::string line = fmt::format("{} {}", verb, printable(key));
     if (version != 0) {
       line += fmt::format(" (version {}", version);
-      line += expires_at ? fmt::format(", expired at {})", *expires_at) : ")";
+      line += expires_at ? fmt::format(", expired at {})", printable(*expires_at)) : ")";
     }
     write_stdout(line + "\n");
     return;

@@ -43,7 +43,8 @@ void note(const Context& ctx, std::string_view message);
 // The error printer used by main.cpp's one try/catch: "taskctl: error: MSG",
 // then "  caused by: ..." for each nested cause, the detail lines and the
 // hint; or, with -o json/jsonl, {"error":{...}} on one line. Every known
-// secret and every URL userinfo is scrubbed first.
+// secret and every URL userinfo is scrubbed first; then each text line is
+// printable() (JSON is escaped by its writer), then long words abbreviated.
 struct ErrorReport
 {
   std::string code;                 // "not_found", "version_conflict", ...
@@ -57,14 +58,42 @@ struct ErrorReport
 void print_error(const Context& ctx, const ErrorReport& report);
 
 // Returns text with every word (a run of non-blank bytes) longer than
-// max_word bytes cut to its first max_word bytes (at a UTF-8 boundary) and
-// "…(N more bytes)": what a diagnostic quotes from the input (a 30,000-letter
-// key, a field name) stays readable and bounded. Linear time.
+// max_word bytes cut to its first max_word bytes (at a UTF-8 boundary, and
+// never inside a printable() escape such as \x1b) and "…(N more bytes)":
+// what a diagnostic quotes from the input (a 30,000-letter key, a field name)
+// stays readable and bounded. Linear time.
 std::string abbreviate_long_words(std::string_view text, std::size_t max_word = 200);
 
-// Replaces secrets (known_secrets() of at least 3 bytes) and URL passwords in
-// text with "********".
+// Returns text as it may be shown on a terminal, one line: nothing in it can
+// drive the terminal and nothing vanishes. The notation (documented in the
+// README and the man page): newline, carriage return and tab as \n \r \t;
+// every other C0 control byte (NUL is \x00, ESC \x1b), DEL (\x7f) and each
+// byte that is not part of valid UTF-8 as \xHH (two lower-case hex digits);
+// a C1 control character (U+0080-U+009F, valid UTF-8) as \u00HH; every other
+// character as it is (a backslash too). The output holds only printable
+// ASCII and valid UTF-8 from U+00A0 on, so printable(printable(x)) ==
+// printable(x). Linear time. Diagnostics and table cells pass through it;
+// apply it to any other line built from stored data or input for a terminal
+// (never to -o raw, which is byte-exact, nor to JSON, which the serde writer
+// escapes).
+std::string printable(std::string_view text);
+
+// The number of characters (UTF-8 code points) of text: its width in a
+// table once it is printable().
+std::size_t display_width(std::string_view text);
+
+// Replaces in text every known secret (known_secrets(): each in all its
+// forms, longest first) with "********", then every URL password
+// (scrub_userinfo). A secret of 3 bytes or more is replaced wherever it
+// occurs; a shorter one where it stands whole, between bytes that are not
+// letters, digits, '_' or non-ASCII (a URI component, a quoted word): the
+// store URI's secrets are redacted structurally before they reach a message,
+// so this is the last line only. Linear time in text for each secret.
 std::string scrub_secrets(std::string text);
+// Replaces every occurrence of secret in text with "********"; with
+// whole_only, only occurrences not adjacent to a letter, digit, '_' or
+// non-ASCII byte. Linear time (KMP).
+std::string replace_secret(const std::string& text, std::string_view secret, bool whole_only);
 // Replaces the password of every "scheme://user:password@" in text; linear
 // time for any input.
 std::string scrub_userinfo(std::string text);
@@ -98,7 +127,9 @@ Color status_color(std::string_view status);
 
 // An aligned table written to stdout as rows arrive: the first rows are
 // buffered to compute the column widths, later rows use those widths (a
-// longer cell just pushes the row out), so memory stays constant.
+// longer cell just pushes the row out), so memory stays constant. Every cell
+// is shown printable() (a tab or newline in a cell cannot break its row) and
+// the widths are those of the printable text.
 class TableWriter
 {
 public:

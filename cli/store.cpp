@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -38,6 +39,9 @@ struct StoreState
   ResolvedStore store;
   std::optional<std::string> env_password;
   bool env_password_read = false;
+  std::string attempted_uri; // the text locate_store last parsed (it may not parse)
+  std::string password_file; // the TASKCTL_STORE_PASSWORD_FILE read for known_secrets()
+  std::optional<std::string> password_file_text;
 };
 
 StoreState&
@@ -111,6 +115,7 @@ locate_store(const std::string& flag)
     r.uri_text = "sqlite://" + taskstore::percent_encode(r.default_path, "/");
     r.source = StoreSource::default_store;
   }
+  state().attempted_uri = r.uri_text; // its secrets are scrubbed even when it does not parse
   try {
     r.uri = taskstore::StoreUri::parse(r.uri_text);
   } catch (const taskstore::InvalidArgument& e) {
@@ -257,21 +262,81 @@ store_display(const Context& ctx)
   }
 }
 
+namespace {
+
+// The text of the password file named by TASKCTL_STORE_PASSWORD_FILE (as
+// password_from_environment reads it), read once per file name; nullopt when
+// unset or unreadable. Never throws: the file may hold the password even when
+// TASKCTL_STORE_PASSWORD wins, and a command may be pointed at it as input.
+const std::optional<std::string>&
+password_file_secret()
+{
+  auto& s = state();
+  const char* file = std::getenv("TASKCTL_STORE_PASSWORD_FILE");
+  const std::string name = file != nullptr ? file : "";
+  if (name != s.password_file) {
+    s.password_file = name;
+    s.password_file_text.reset();
+    if (!name.empty()) {
+      std::ifstream in(name, std::ios::binary);
+      std::string text;
+      char buffer[4096];
+      while (in && text.size() < (1u << 20)) {
+        in.read(buffer, sizeof buffer);
+        text.append(buffer, static_cast<std::size_t>(in.gcount()));
+      }
+      if (!text.empty()) {
+        s.password_file_text = std::move(text);
+      }
+    }
+  }
+  return s.password_file_text;
+}
+
+} // namespace
+
 std::vector<std::string>
 known_secrets()
 {
-  std::vector<std::string> out;
+  std::vector<std::string> found;
+  const auto add = [&found](std::string_view secret) {
+    for (auto& form : taskstore::secret_forms(secret)) {
+      found.push_back(std::move(form));
+    }
+  };
   const auto& s = state();
-  if (s.resolved && s.store.uri.password && !s.store.uri.password->empty()) {
-    out.push_back(*s.store.uri.password);
+  // The store URI's: structurally, from the parsed URI, or from the text
+  // that failed to parse.
+  const auto uri_secrets =
+    s.resolved ? s.store.uri.secrets() : taskstore::StoreUri::secrets_in(s.attempted_uri);
+  found.insert(found.end(), uri_secrets.begin(), uri_secrets.end());
+  if (const char* env = std::getenv("TASKCTL_STORE"); env != nullptr && *env != '\0') {
+    const auto env_secrets = taskstore::StoreUri::secrets_in(env);
+    found.insert(found.end(), env_secrets.begin(), env_secrets.end());
   }
-  if (s.env_password && !s.env_password->empty()) {
-    out.push_back(*s.env_password);
+  if (s.env_password) {
+    add(*s.env_password);
   }
-  if (const char* pw = std::getenv("TASKCTL_STORE_PASSWORD"); pw != nullptr && *pw != '\0') {
-    out.emplace_back(pw);
+  for (const char* name : {"TASKCTL_STORE_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                           "AWS_SECURITY_TOKEN"}) {
+    if (const char* value = std::getenv(name); value != nullptr) {
+      add(value);
+    }
   }
-  return out;
+  if (const auto& file = password_file_secret()) {
+    std::string text = *file;
+    add(text);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+      text.pop_back(); // the password as password_from_environment reads it
+    }
+    add(text);
+  }
+  // Longest first, so that a secret containing another is replaced whole.
+  std::sort(found.begin(), found.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
+  found.erase(std::unique(found.begin(), found.end()), found.end());
+  return found;
 }
 
 taskstore::KeyParts

@@ -83,8 +83,14 @@ std::unique_ptr<taskstore::StorageBackend> open_store(const Context& ctx, StoreA
 // The redacted URI of the store this run uses (for messages); never throws.
 std::string store_display(const Context& ctx);
 
-// Every secret this run knows (the store URI's password, the password from
-// the environment or file), so the error printer can scrub them.
+// Every secret this run knows, each in every form it may take
+// (taskstore::secret_forms), longest first, so that the error printer can
+// scrub them: the store URI's (StoreUri::secrets(), or
+// StoreUri::secrets_in() of a text that did not parse) and TASKCTL_STORE's;
+// the password read for the store; TASKCTL_STORE_PASSWORD,
+// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_SECURITY_TOKEN as they are
+// now; the text of TASKCTL_STORE_PASSWORD_FILE (read once per file name,
+// whatever wins). Never throws.
 std::vector<std::string> known_secrets();
 
 // Checks a KEY argument: it must contain ':' (split at the first one) and

@@ -5,9 +5,12 @@
 #include "output.hpp"
 #include "unit_support.hpp"
 
+#include "support/temp_dir.hpp"
 #include "taskstore/validate.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <fstream>
 
 #include <unistd.h>
 
@@ -48,8 +51,153 @@ TEST_CASE("scrub_secrets: URL passwords and the known secrets become ********", 
 
   env.set("TASKCTL_STORE_PASSWORD", "hunter2");
   CHECK(scrub_secrets("AUTH hunter2 failed; hunter2 again") == "AUTH ******** failed; ******** again");
-  env.set("TASKCTL_STORE_PASSWORD", "ab"); // too short to replace without mangling the message
-  CHECK(scrub_secrets("a table about ab") == "a table about ab");
+  // A short secret is replaced where it stands whole (issue 14 #10: "however
+  // short"), not inside other words, so messages stay readable.
+  env.set("TASKCTL_STORE_PASSWORD", "ab");
+  CHECK(scrub_secrets("a table about abc") == "a table about abc");
+  CHECK(scrub_secrets("AUTH 'ab' refused: user:ab@h, p=ab&x, ab") ==
+        "AUTH '********' refused: user:********@h, p=********&x, ********");
+  env.set("TASKCTL_STORE_PASSWORD", "/");
+  CHECK(scrub_secrets("password '/' refused at /tmp/x") == "password '********' refused at /tmp/x");
+}
+
+TEST_CASE("scrub_secrets: every source of a secret, in all its forms (issue 14 #10)", "[unit]")
+{
+  ScopedEnv env;
+  for (const char* name : {"TASKCTL_STORE_PASSWORD", "TASKCTL_STORE_PASSWORD_FILE", "TASKCTL_STORE",
+                           "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"}) {
+    env.set(name, std::nullopt);
+  }
+  env.set("AWS_SECRET_ACCESS_KEY", "wJalr/XUtnFEMI%K7MDENG");
+  env.set("AWS_SESSION_TOKEN", "FwoGZXIv@sess:tok");
+  CHECK(scrub_secrets("signing with wJalr/XUtnFEMI%K7MDENG failed") == "signing with ******** failed");
+  CHECK(scrub_secrets("encoded wJalr%2FXUtnFEMI%25K7MDENG and wJalr%2fXUtnFEMI%25K7MDENG") ==
+        "encoded ******** and ********");
+  CHECK(scrub_secrets("token FwoGZXIv@sess:tok, FwoGZXIv%40sess%3Atok") == "token ********, ********");
+
+  // The store URI from the environment, even one that does not parse.
+  env.set("TASKCTL_STORE", "dynamodb://t?endpoint=http://alice:a%2Fb9Secret@127.0.0.1:1/&region=x");
+  CHECK(scrub_secrets("cannot reach http://alice:a/b9Secret@127.0.0.1:1/") ==
+        "cannot reach http://alice:********@127.0.0.1:1/");
+  CHECK(scrub_secrets("as given: a%2Fb9Secret") == "as given: ********");
+  env.set("TASKCTL_STORE", "redis://u:Pw/9x@h:1");
+  CHECK(scrub_secrets("port Pw/9x") == "port ********");
+
+  // The password file's text, whatever wins.
+  taskstore::testing::TempDir dir;
+  const std::string file = dir.file("password");
+  std::ofstream(file) << "s3cr/t-file\n";
+  env.set("TASKCTL_STORE_PASSWORD", "other-one");
+  env.set("TASKCTL_STORE_PASSWORD_FILE", file);
+  CHECK(scrub_secrets("unexpected 's3cr/t-file' at 1:1") == "unexpected '********' at 1:1");
+}
+
+TEST_CASE("replace_secret: linear on any input, whole occurrences only when asked", "[unit]")
+{
+  CHECK(replace_secret("aaaa", "aa", false) == "****************");
+  CHECK(replace_secret("xaay", "aa", true) == "xaay");
+  CHECK(replace_secret("aa", "aa", true) == "********");
+  CHECK(replace_secret("abab abab", "abab", false) == "******** ********");
+  CHECK(replace_secret("", "x", false).empty());
+  CHECK(replace_secret("x", "", false) == "x");
+  // The worst case of a naive search (aaa...ab in aaa...a) is one pass here.
+  const std::string text(1'000'000, 'a');
+  CHECK(replace_secret(text, std::string(5'000, 'a') + "b", false) == text);
+}
+
+TEST_CASE("printable: control bytes, DEL, C1 and invalid UTF-8 escaped; nothing vanishes (issue 14 #15)", "[unit]")
+{
+  using namespace std::string_literals;
+  CHECK(printable("plain text: a:b /x {\"k\":1} \\ ok") == "plain text: a:b /x {\"k\":1} \\ ok");
+  CHECK(printable("Redis user '\0'"s) == "Redis user '\\x00'");
+  CHECK(printable("\x1b]0;pwned\x07 \x1b[31mred") == "\\x1b]0;pwned\\x07 \\x1b[31mred");
+  CHECK(printable("a\tb\nc\rd\x7f\x01") == "a\\tb\\nc\\rd\\x7f\\x01");
+  CHECK(printable("csi \u009b31m nel \u0085 nbsp \u00a0 \u00e9 \u4e2d \U0001F600") ==
+        "csi \\u009b31m nel \\u0085 nbsp \u00a0 \u00e9 \u4e2d \U0001F600");
+  // Invalid UTF-8: a lone continuation byte, a truncated sequence, an
+  // overlong, a surrogate, past U+10FFFF.
+  CHECK(printable("\x9b[31m") == "\\x9b[31m");
+  CHECK(printable("\xe2\x82") == "\\xe2\\x82");
+  CHECK(printable("\xc0\xaf") == "\\xc0\\xaf");
+  CHECK(printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");
+  CHECK(printable("\xf4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");
+  CHECK(printable("") == "");
+  // Idempotent, and only printable bytes come out.
+  std::string all;
+  for (int c = 0; c < 256; ++c) {
+    all += static_cast<char>(c);
+  }
+  all += "\u0080\u009f\u00a0";
+  const auto once = printable(all);
+  CHECK(printable(once) == once);
+  for (const char c : once) {
+    const auto u = static_cast<unsigned char>(c);
+    CHECK((u >= 0x20 && u != 0x7f));
+  }
+  CHECK(display_width("\u00e9t\u00e9") == 3);
+}
+
+TEST_CASE("diagnostics are printable: error, causes, details, hint, warnings and notes (issue 14 #15)", "[unit]")
+{
+  using namespace std::string_literals;
+  Context ctx;
+  ErrorReport report;
+  report.code = "x";
+  report.message = "Redis user '\0' \x1b]0;pwned\x07"s;
+  report.causes = {"\x1b[31mred\u009b"};
+  report.details = {"line\nbreak"};
+  report.hint = "tab\there";
+  auto err = captured(STDERR_FILENO, [&] { print_error(ctx, report); });
+  CHECK(err == "taskctl: error: Redis user '\\x00' \\x1b]0;pwned\\x07\n"
+               "  caused by: \\x1b[31mred\\u009b\n"
+               "  line\\nbreak\n"
+               "  hint: tab\\there\n");
+  // JSON: the serde writer escapes control characters; nothing is lost.
+  ctx.global.output = Format::json;
+  err = captured(STDERR_FILENO, [&] { print_error(ctx, report); });
+  CHECK(err.find('\x1b') == std::string::npos);
+  CHECK(Json::parse(err)["error"]["message"].get<std::string>() == report.message);
+
+  ctx.global.output = Format::unset;
+  err = captured(STDERR_FILENO, [&] {
+    warn(ctx, "field \x1b[2J");
+    note(ctx, "key a:\x1b[2J\x00"s);
+  });
+  CHECK(err == "taskctl: warning: field \\x1b[2J\n"
+               "key a:\\x1b[2J\\x00\n");
+
+  // The 200-byte abbreviation never cuts an escape in half.
+  for (std::size_t pad = 190; pad <= 200; ++pad) {
+    INFO(pad);
+    const auto line = captured(STDERR_FILENO, [&] { warn(ctx, std::string(pad, 'k') + std::string(20, '\x1b')); });
+    const auto cut = line.find("\u2026");
+    REQUIRE(cut != std::string::npos);
+    const auto before = line.substr(0, cut);
+    CHECK((before.size() - std::string("taskctl: warning: ").size() - pad) % 4 == 0); // whole \x1b escapes
+  }
+}
+
+TEST_CASE("TableWriter: cells printable, widths of the escaped text; ResultStream keys printable", "[unit]")
+{
+  using namespace std::string_literals;
+  Context ctx;
+  const auto out = captured(STDOUT_FILENO, [&] {
+    TableWriter table(ctx, {"KEY", "MESSAGE", "N"});
+    table.row({{"a:\x1b]0;pwned\x07"}, {"x\ty\nz"}, {"1"}});
+    table.row({{"a:\u00e9"}, {"\x1b[31m"}, {"2"}});
+    table.finish();
+  });
+  CHECK(out == "KEY                 MESSAGE   N\n"
+               "a:\\x1b]0;pwned\\x07  x\\ty\\nz   1\n"
+               "a:\u00e9                 \\x1b[31m  2\n");
+
+  ctx.format = Format::table;
+  const auto lines = captured(STDOUT_FILENO, [&] {
+    ResultStream results(ctx, Json::object());
+    results.result("a:\x1b[2J", "deleted", 2);
+    results.finish(Json::object(), "deleted 1 record");
+  });
+  CHECK(lines == "deleted a:\\x1b[2J (version 2)\ndeleted 1 record\n");
 }
 
 TEST_CASE("scrub_userinfo: the URL patterns, in linear time on any input", "[unit]")

@@ -2,6 +2,8 @@
 // retries, timeouts and call_many's bounded concurrency.
 #include "taskstore/backends/aws_transport.hpp"
 
+#include "taskstore/interrupt.hpp"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 #include <deque>
 #include <mutex>
 #include <random>
-#include <thread>
 #include <unordered_map>
 #include <variant>
 
@@ -68,6 +69,7 @@ struct Transfer
   std::size_t index = 0;
   int attempt = 0;
   int last_retry_cost = 0;
+  std::chrono::steady_clock::time_point deadline; // the request's, retries included
 
   Transfer()
   {
@@ -106,6 +108,35 @@ read_header(char* data, std::size_t size, std::size_t count, void* user)
   return size * count;
 }
 
+using Clock = std::chrono::steady_clock;
+
+// The whole milliseconds left until deadline (0 when none are).
+long
+left_ms(Clock::time_point deadline)
+{
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left > 0 ? static_cast<long>(left) : 0;
+}
+
+// Waits in curl_multi_poll for multi's transfers, the interrupt fd beside
+// them, at most wait_ms. Returns false when an interrupt is requested.
+bool
+poll_multi(CURLM* multi, int wait_ms)
+{
+  if (interrupt_requested()) {
+    return false;
+  }
+  const int ifd = interrupt_fd();
+  curl_waitfd extra{};
+  extra.fd = ifd;
+  extra.events = CURL_WAIT_POLLIN;
+  if (ifd < 0) {
+    wait_ms = std::min(wait_ms, 50); // no self-pipe: look at the flag often
+  }
+  curl_multi_poll(multi, ifd >= 0 ? &extra : nullptr, ifd >= 0 ? 1U : 0U, wait_ms, nullptr);
+  return !interrupt_requested();
+}
+
 } // namespace
 
 struct JsonClient::Impl
@@ -115,6 +146,7 @@ struct JsonClient::Impl
   std::string sigv4;  // "aws:amz:REGION:SERVICE"
   std::string user_agent = "taskctl-taskstore (libcurl)";
   std::unique_ptr<Transfer> single;                 // the keep-alive handle for call()
+  CURLM* single_multi = nullptr;                    // call()'s multi (its keep-alive connection)
   CURLM* multi = nullptr;                           // call_many's handle and connection pool
   std::vector<std::unique_ptr<Transfer>> pool;      // idle easy handles for call_many
   std::mt19937_64 random{std::random_device{}()};
@@ -134,13 +166,92 @@ struct JsonClient::Impl
 
   ~Impl()
   {
+    if (single_multi != nullptr) {
+      if (single) {
+        curl_multi_remove_handle(single_multi, single->easy);
+      }
+      curl_multi_cleanup(single_multi);
+    }
     if (multi != nullptr) {
       curl_multi_cleanup(multi);
     }
   }
 
-  // Sets every option of t for one attempt of operation with t.body.
-  void prepare(Transfer& t, std::string_view operation)
+  // The error of an operation stopped by request_interrupt(): a retryable
+  // transport error (the store may be fine), never retried here.
+  AwsError interrupted_error(std::string_view operation, int attempts) const
+  {
+    AwsError e(AwsError::Kind::transport, "Interrupted", "interrupted while waiting for the answer", 0,
+               std::string(operation) + " to " + options.endpoint + ": interrupted");
+    e.retryable = true;
+    e.attempts = attempts;
+    return e;
+  }
+
+  // Marks e as ended by the deadline: the message names the timeout.
+  void past_deadline(AwsError& e) const
+  {
+    const std::string limit = "the operation did not complete within the timeout of " +
+                              std::to_string(options.timeout.count()) + " ms (retries included)";
+    if (e.kind == AwsError::Kind::transport) {
+      e.timed_out = true;
+      e.message = limit + "; last attempt: " + e.message;
+    } else {
+      e.message += (e.message.empty() ? "" : "; ") + limit;
+    }
+  }
+
+  // Whether a retry of e may start after backoff within deadline.
+  bool retry_fits(AwsError& e, Clock::time_point deadline, std::chrono::milliseconds backoff) const
+  {
+    if (Clock::now() + backoff < deadline) {
+      return true;
+    }
+    past_deadline(e);
+    return false;
+  }
+
+  // Runs one attempt of the prepared t to its end through single_multi,
+  // watching the interrupt fd. Returns curl's result, or nullopt when
+  // interrupted (the transfer is dropped, its connection closed).
+  std::optional<CURLcode> perform(Transfer& t)
+  {
+    if (single_multi == nullptr) {
+      single_multi = curl_multi_init();
+      if (single_multi == nullptr) {
+        throw std::runtime_error("curl_multi_init failed");
+      }
+    }
+    const CURLMcode added = curl_multi_add_handle(single_multi, t.easy);
+    if (added != CURLM_OK) {
+      throw std::runtime_error(std::string("curl_multi_add_handle: ") + curl_multi_strerror(added));
+    }
+    for (;;) {
+      int still_running = 0;
+      const CURLMcode mc = curl_multi_perform(single_multi, &still_running);
+      if (mc != CURLM_OK) {
+        curl_multi_remove_handle(single_multi, t.easy);
+        throw std::runtime_error(std::string("curl_multi_perform: ") + curl_multi_strerror(mc));
+      }
+      int queued = 0;
+      while (CURLMsg* msg = curl_multi_info_read(single_multi, &queued)) {
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == t.easy) {
+          const CURLcode code = msg->data.result;
+          curl_multi_remove_handle(single_multi, t.easy);
+          return code;
+        }
+      }
+      // curl shortens the wait to its own timers (the attempt's timeout).
+      if (!poll_multi(single_multi, 1000)) {
+        curl_multi_remove_handle(single_multi, t.easy);
+        return std::nullopt;
+      }
+    }
+  }
+
+  // Sets every option of t for one attempt of operation with t.body, which
+  // may take at most budget_ms (connect and transfer).
+  void prepare(Transfer& t, std::string_view operation, long budget_ms)
   {
     t.response.clear();
     t.request_id.clear();
@@ -170,8 +281,9 @@ struct JsonClient::Impl
     curl_easy_setopt(e, CURLOPT_USERNAME, options.credentials.access_key_id.c_str());
     curl_easy_setopt(e, CURLOPT_PASSWORD, options.credentials.secret_access_key.c_str());
     curl_easy_setopt(e, CURLOPT_USERAGENT, user_agent.c_str());
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(options.timeout.count()));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.timeout.count()));
+    budget_ms = std::max(1L, budget_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, budget_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, budget_ms);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &write_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
@@ -299,22 +411,41 @@ JsonClient::call(std::string_view operation, const nlohmann::json& request)
   }
   Transfer& t = *im.single;
   t.body = request.dump();
+  const auto deadline = Clock::now() + im.options.timeout;
   int last_cost = 0;
   for (int attempt = 1;; ++attempt) {
-    im.prepare(t, operation);
-    const CURLcode code = curl_easy_perform(t.easy);
-    auto result = im.classify(t, code, operation);
+    if (interrupt_requested()) {
+      throw im.interrupted_error(operation, attempt - 1);
+    }
+    im.prepare(t, operation, left_ms(deadline));
+    const std::optional<CURLcode> code = im.perform(t);
+    if (!code) {
+      throw im.interrupted_error(operation, attempt);
+    }
+    auto result = im.classify(t, *code, operation);
     if (auto* document = std::get_if<nlohmann::json>(&result)) {
       im.on_success(last_cost);
       return std::move(*document);
     }
     AwsError& e = std::get<AwsError>(result);
     e.attempts = attempt;
-    if (!e.retryable || attempt >= im.options.retry.max_attempts ||
-        !im.acquire_retry(e, last_cost)) {
+    if (!e.retryable) {
       throw e;
     }
-    std::this_thread::sleep_for(im.backoff(attempt, e.throttled));
+    if (left_ms(deadline) == 0) {
+      im.past_deadline(e);
+      throw e;
+    }
+    if (attempt >= im.options.retry.max_attempts) {
+      throw e;
+    }
+    const auto pause = im.backoff(attempt, e.throttled);
+    if (!im.retry_fits(e, deadline, pause) || !im.acquire_retry(e, last_cost)) {
+      throw e;
+    }
+    if (sleep_unless_interrupted(pause)) {
+      throw im.interrupted_error(operation, attempt);
+    }
   }
 }
 
@@ -353,7 +484,7 @@ JsonClient::call_many(std::string_view operation, const std::vector<nlohmann::js
     return std::make_unique<Transfer>();
   };
   const auto start = [&](std::unique_ptr<Transfer> t) {
-    im.prepare(*t, operation);
+    im.prepare(*t, operation, left_ms(t->deadline));
     const CURLMcode rc = curl_multi_add_handle(im.multi, t->easy);
     if (rc != CURLM_OK) {
       throw std::runtime_error(std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc));
@@ -369,8 +500,36 @@ JsonClient::call_many(std::string_view operation, const std::vector<nlohmann::js
     running.clear();
   };
 
+  // On an interrupt: drop every transfer (their connections close), then
+  // report every request not completed as interrupted.
+  const auto interrupt = [&]() {
+    std::vector<std::pair<std::size_t, int>> pending; // index, attempts made
+    for (auto& [easy, t] : running) {
+      pending.emplace_back(t->index, t->attempt + 1);
+    }
+    abandon();
+    for (auto& w : waiting) {
+      pending.emplace_back(w.transfer->index, w.transfer->attempt);
+      im.pool.push_back(std::move(w.transfer));
+    }
+    waiting.clear();
+    std::sort(pending.begin(), pending.end());
+    for (; next < requests.size(); ++next) {
+      pending.emplace_back(next, 0);
+    }
+    for (const auto& [index, attempts] : pending) {
+      Outcome outcome;
+      outcome.error = im.interrupted_error(operation, attempts);
+      on_done(index, std::move(outcome));
+    }
+  };
+
   try {
     while (next < requests.size() || !waiting.empty() || !running.empty()) {
+      if (interrupt_requested()) {
+        interrupt();
+        return;
+      }
       // Fill the window: due retries first, then fresh requests.
       const auto now = clock::now();
       while (running.size() < max_in_flight && !waiting.empty() && waiting.front().ready <= now) {
@@ -383,13 +542,15 @@ JsonClient::call_many(std::string_view operation, const std::vector<nlohmann::js
         t->index = next;
         t->attempt = 0;
         t->last_retry_cost = 0;
+        t->deadline = clock::now() + im.options.timeout;
         t->body = requests[next].dump();
         ++next;
         start(std::move(t));
       }
       if (running.empty()) {
         // Only retries waiting for their backoff.
-        std::this_thread::sleep_until(waiting.front().ready);
+        const auto until = std::chrono::ceil<std::chrono::milliseconds>(waiting.front().ready - clock::now());
+        sleep_unless_interrupted(std::max(until, std::chrono::milliseconds(0)));
         continue;
       }
       int still_running = 0;
@@ -422,9 +583,17 @@ JsonClient::call_many(std::string_view operation, const std::vector<nlohmann::js
         AwsError& e = std::get<AwsError>(result);
         e.attempts = t->attempt;
         int cost = 0;
-        if (e.retryable && t->attempt < im.options.retry.max_attempts && im.acquire_retry(e, cost)) {
+        bool retry = e.retryable;
+        if (retry && left_ms(t->deadline) == 0) {
+          im.past_deadline(e);
+          retry = false;
+        }
+        const auto pause = retry ? im.backoff(t->attempt, e.throttled) : std::chrono::milliseconds(0);
+        retry = retry && t->attempt < im.options.retry.max_attempts && im.retry_fits(e, t->deadline, pause) &&
+                im.acquire_retry(e, cost);
+        if (retry) {
           t->last_retry_cost = cost;
-          Waiting w{clock::now() + im.backoff(t->attempt, e.throttled), std::move(t)};
+          Waiting w{clock::now() + pause, std::move(t)};
           const auto pos = std::upper_bound(
             waiting.begin(), waiting.end(), w.ready,
             [](const clock::time_point& ready, const Waiting& x) { return ready < x.ready; });
@@ -438,13 +607,14 @@ JsonClient::call_many(std::string_view operation, const std::vector<nlohmann::js
         on_done(index, std::move(outcome));
       }
       if (!running.empty()) {
-        int wait_ms = 100;
+        // curl shortens the wait to its own timers; the interrupt fd wakes it.
+        int wait_ms = 1000;
         if (!waiting.empty()) {
           const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(
             waiting.front().ready - clock::now());
-          wait_ms = static_cast<int>(std::clamp<std::int64_t>(until.count(), 0, 100));
+          wait_ms = static_cast<int>(std::clamp<std::int64_t>(until.count(), 0, 1000));
         }
-        curl_multi_poll(im.multi, nullptr, 0, wait_ms, nullptr);
+        poll_multi(im.multi, wait_ms); // an interrupt is seen at the top of the loop
       }
     }
   } catch (...) {

@@ -72,7 +72,10 @@ struct ClientOptions
   std::string target_prefix = "DynamoDB_20120810"; // X-Amz-Target = prefix + "." + operation
   std::string content_type = "application/x-amz-json-1.0";
   Credentials credentials;
-  std::chrono::milliseconds timeout{5000};     // connect and whole-request timeout, per attempt
+  // The deadline of one call() (and of each request of call_many), every
+  // attempt and backoff included: each attempt gets the time left, and no
+  // retry starts past it.
+  std::chrono::milliseconds timeout{5000};
   RetryPolicy retry;
 };
 
@@ -89,8 +92,12 @@ public:
 
   // Performs operation ("GetItem") with request as body, retrying throttling,
   // 5xx, transient errors and transport errors with exponential backoff and
-  // full jitter. Returns the parsed response document. Throws AwsError with
-  // the last failure (attempts set).
+  // full jitter, all within options().timeout. Returns the parsed response
+  // document. Throws AwsError with the last failure (attempts set; timed_out
+  // and a message naming the timeout when the deadline ended it). Every wait
+  // (the transfer, the backoff) also polls taskstore::interrupt_fd(): on
+  // request_interrupt() it stops at once (the connection is dropped) and
+  // throws a retryable transport AwsError of type "Interrupted".
   nlohmann::json call(std::string_view operation, const nlohmann::json& request);
 
   struct Outcome
@@ -101,9 +108,12 @@ public:
   };
 
   // Performs operation once per request, at most max_in_flight at a time,
-  // each with call()'s retries. on_done(index, outcome) is called on this
-  // thread as each completes, in completion order. When on_done throws, the
-  // requests still in flight are abandoned and the exception propagates.
+  // each with call()'s retries and its own deadline (options().timeout from
+  // its first attempt). on_done(index, outcome) is called on this thread as
+  // each completes, in completion order. When on_done throws, the requests
+  // still in flight are abandoned and the exception propagates. On
+  // request_interrupt() the transfers are dropped at once and every request
+  // not completed gets the "Interrupted" error.
   void call_many(std::string_view operation, const std::vector<nlohmann::json>& requests,
                  std::size_t max_in_flight,
                  const std::function<void(std::size_t index, Outcome&& outcome)>& on_done);

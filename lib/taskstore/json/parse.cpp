@@ -352,6 +352,24 @@ throw_parse_error(std::string_view text, const JsonBuilder& dom, std::string_vie
   }
 }
 
+// Throws InvalidArgument for a fault of serde_json's framing at offset (a byte
+// order mark, a NUL byte: nlohmann skips the one and stops at the other).
+[[noreturn]] void
+throw_framing_error(std::string_view text, std::size_t offset, std::string_view what, std::string_view reason)
+{
+  std::size_t line = 1;
+  std::size_t line_start = 0;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  throw InvalidArgument("malformed " + std::string(what) + " at line " + std::to_string(line) + ", column " +
+                        std::to_string(offset - line_start + 1) + " (byte offset " + std::to_string(offset) +
+                        "): " + std::string(reason));
+}
+
 } // namespace
 
 void
@@ -428,9 +446,21 @@ replay_sax(const Json& root, nlohmann::json_sax<Json>& sax)
 Json
 parse_json(std::string_view text, std::string_view what)
 {
+  // serde_json's framing, as the validator applies it (validate.cpp): no byte
+  // order mark, and a NUL byte is neither whitespace nor the end of the input.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") {
+    throw_framing_error(text, 0, what, "expected value (a byte order mark is not allowed)");
+  }
+  const std::size_t nul = text.find('\0');
   JsonBuilder dom;
   if (!Json::sax_parse(text.data(), text.data() + text.size(), &dom)) {
+    if (nul != std::string_view::npos && dom.error_position() > nul) {
+      throw_framing_error(text, nul, what, "unexpected NUL byte");
+    }
     throw_parse_error(text, dom, what);
+  }
+  if (nul != std::string_view::npos) {
+    throw_framing_error(text, nul, what, "trailing characters (a NUL byte)");
   }
   return dom.take();
 }

@@ -1,16 +1,20 @@
 #include "taskstore/backends/redis/connection.hpp"
 
 #include "taskstore/error.hpp"
+#include "taskstore/interrupt.hpp"
 #include "taskstore/uri.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdexcept>
-#include <sys/time.h>
+#include <sys/socket.h>
 
 namespace taskstore::redis_detail {
 namespace {
@@ -151,13 +155,43 @@ private:
   bool active_ = false;
 };
 
-timeval
-to_timeval(std::chrono::milliseconds ms)
+// The milliseconds left until until (at least 1 while any time is left; 0 when
+// none is), or -1 for no deadline: poll(2)'s timeout.
+int
+poll_timeout(const std::optional<std::chrono::steady_clock::time_point>& until)
 {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
+  if (!until) {
+    return -1;
+  }
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(*until - std::chrono::steady_clock::now());
+  return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 1 << 30));
+}
+
+// Polls fd for events beside the interrupt fd, for at most wait ms (-1: no
+// limit). Returns fd's revents (0 when the time ran out), or -1 when an
+// interrupt is requested. Throws nothing; a poll(2) failure other than EINTR
+// is returned as POLLERR so that the caller's next I/O reports it.
+int
+poll_socket(int fd, short events, int wait)
+{
+  if (interrupt_requested()) {
+    return -1;
+  }
+  const int ifd = interrupt_fd();
+  pollfd fds[2] = {{fd, events, 0}, {ifd, POLLIN, 0}};
+  const int count = ifd >= 0 ? 2 : 1;
+  if (ifd < 0) {
+    // No self-pipe: look at the flag at least every 50 ms.
+    wait = wait < 0 ? 50 : std::min(wait, 50);
+  }
+  const int n = ::poll(fds, static_cast<nfds_t>(count), wait);
+  if (interrupt_requested()) {
+    return -1;
+  }
+  if (n < 0) {
+    return errno == EINTR ? 0 : POLLERR;
+  }
+  return fds[0].revents;
 }
 
 } // namespace
@@ -167,15 +201,10 @@ to_timeval(std::chrono::milliseconds ms)
 
 Connection::Connection(const Settings& settings) : s_(settings)
 {
-  SigpipeGuard guard;
-  redisContext* raw = nullptr;
-  if (s_.unix_socket) {
-    raw = s_.timeout.count() > 0 ? redisConnectUnixWithTimeout(s_.socket_path.c_str(), to_timeval(s_.timeout))
-                                 : redisConnectUnix(s_.socket_path.c_str());
-  } else {
-    raw = s_.timeout.count() > 0 ? redisConnectWithTimeout(s_.host.c_str(), s_.port, to_timeval(s_.timeout))
-                                 : redisConnect(s_.host.c_str(), s_.port);
-  }
+  // A non-blocking connect, awaited under the deadline and the interrupt fd.
+  const Deadline until = deadline();
+  redisContext* raw = s_.unix_socket ? redisConnectUnixNonBlock(s_.socket_path.c_str())
+                                     : redisConnectNonBlock(s_.host.c_str(), s_.port);
   const int saved_errno = errno;
   if (raw == nullptr) {
     raise(s_, Failure{Stage::connect, REDIS_ERR_OOM, 0, "cannot allocate a redis context", ""});
@@ -184,9 +213,7 @@ Connection::Connection(const Settings& settings) : s_(settings)
   if (ctx_->err != 0) {
     raise(s_, Failure{Stage::connect, ctx_->err, saved_errno, ctx_->errstr, ""});
   }
-  if (s_.timeout.count() > 0 && redisSetTimeout(ctx_.get(), to_timeval(s_.timeout)) != REDIS_OK) {
-    raise(s_, Failure{Stage::connect, REDIS_ERR_IO, errno, "cannot set the socket timeout", ""});
-  }
+  await_connected(until);
 
   std::vector<Command> setup;
   if (s_.password) {
@@ -246,22 +273,108 @@ Connection::append_hmget(const std::string& hash, const std::string& key)
   ++outstanding_;
 }
 
-Reply
-Connection::read(const std::string& key, Stage stage)
+Connection::Deadline
+Connection::deadline() const
 {
-  // Only a read that first sends queued commands can raise SIGPIPE.
+  if (s_.timeout.count() <= 0) {
+    return std::nullopt;
+  }
+  return std::chrono::steady_clock::now() + s_.timeout;
+}
+
+void
+Connection::interrupted(const std::string& key)
+{
+  broken_ = true;
+  ctx_.reset(); // closed: nothing half-read can be reused
+  throw StorageError::backend("interrupted while waiting for Redis at " + s_.address +
+                                (key.empty() ? std::string() : " (key " + key + ")"),
+                              true);
+}
+
+void
+Connection::io_failure(Stage stage, const std::string& key, int sys_errno)
+{
+  broken_ = true;
+  raise(s_, Failure{stage, ctx_->err != 0 ? ctx_->err : REDIS_ERR_IO, sys_errno, ctx_->errstr, key});
+}
+
+void
+Connection::await_connected(const Deadline& until)
+{
+  for (;;) {
+    const int wait = poll_timeout(until);
+    if (wait == 0) {
+      broken_ = true;
+      raise(s_, Failure{Stage::connect, REDIS_ERR_IO, ETIMEDOUT, "Connection timed out", ""});
+    }
+    const int revents = poll_socket(ctx_->fd, POLLOUT, wait);
+    if (revents < 0) {
+      interrupted("");
+    }
+    if (revents != 0) {
+      break;
+    }
+  }
+  int error = 0;
+  socklen_t length = sizeof error;
+  if (::getsockopt(ctx_->fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) {
+    error = errno;
+  }
+  if (error != 0) {
+    broken_ = true;
+    raise(s_, Failure{Stage::connect, REDIS_ERR_IO, error, std::strerror(error), ""});
+  }
+}
+
+Reply
+Connection::await_reply(const Deadline& until, const std::string& key, Stage stage)
+{
+  if (broken_ || !ctx_) {
+    raise(s_, Failure{stage, REDIS_ERR_EOF, 0, "connection already failed", key});
+  }
+  // Only a wait that sends queued commands can raise SIGPIPE.
   std::optional<SigpipeGuard> guard;
   if (sdslen(ctx_->obuf) > 0) {
     guard.emplace();
   }
-  void* raw = nullptr;
-  if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || raw == nullptr) {
-    const int saved_errno = errno;
-    broken_ = true;
-    raise(s_, Failure{stage, ctx_->err != 0 ? ctx_->err : REDIS_ERR_IO, saved_errno, ctx_->errstr, key});
+  for (;;) {
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(ctx_.get(), &raw) != REDIS_OK) {
+      io_failure(stage, key, errno);
+    }
+    if (raw != nullptr) {
+      --outstanding_;
+      return Reply(static_cast<redisReply*>(raw));
+    }
+    const int wait = poll_timeout(until);
+    if (wait == 0) {
+      broken_ = true;
+      raise(s_, Failure{stage, REDIS_ERR_IO, ETIMEDOUT, "timed out", key});
+    }
+    const bool writing = sdslen(ctx_->obuf) > 0;
+    const int revents = poll_socket(ctx_->fd, static_cast<short>(POLLIN | (writing ? POLLOUT : 0)), wait);
+    if (revents < 0) {
+      interrupted(key);
+    }
+    if (writing && (revents & (POLLOUT | POLLERR)) != 0) {
+      int done = 0;
+      if (redisBufferWrite(ctx_.get(), &done) != REDIS_OK) {
+        io_failure(stage, key, errno);
+      }
+    }
+    if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      if (redisBufferRead(ctx_.get()) != REDIS_OK) {
+        io_failure(stage, key, errno);
+      }
+    }
   }
-  --outstanding_;
-  return Reply(static_cast<redisReply*>(raw));
+}
+
+Reply
+Connection::read(const std::string& key, Stage stage)
+{
+  return await_reply(deadline(), key, stage);
 }
 
 void
@@ -278,10 +391,12 @@ Connection::round_trip(const std::vector<Command>& commands, Stage stage)
   for (const Command& c : commands) {
     append(c, stage);
   }
+  // One deadline for the whole round trip.
+  const Deadline until = deadline();
   std::vector<Reply> replies;
   replies.reserve(commands.size());
   for (const Command& c : commands) {
-    replies.push_back(read(c.key, stage));
+    replies.push_back(await_reply(until, c.key, stage));
   }
   return replies;
 }

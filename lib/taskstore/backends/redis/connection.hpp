@@ -8,6 +8,12 @@
 // the backend may be used from several threads, and a scan visitor may call
 // back into the same backend. A connection that failed is dropped; the next
 // operation connects again (nothing is retried automatically).
+//
+// Waiting: the socket is non-blocking; every wait (connecting, each reply)
+// polls it beside taskstore::interrupt_fd() under a deadline (the timeout,
+// from the start of the wait: one connect, one read(), one round_trip()).
+// A request_interrupt() ends the wait at once: the connection is closed and
+// StorageError (backend, unavailable) "interrupted ..." is thrown.
 
 #include "taskstore/registry.hpp"
 
@@ -159,6 +165,22 @@ public:
   [[noreturn]] void fail(const std::string& message, const std::string& key) const;
 
 private:
+  using Deadline = std::optional<std::chrono::steady_clock::time_point>; // nullopt = none
+
+  // The deadline of a wait starting now (nullopt when the timeout is 0).
+  Deadline deadline() const;
+  // Waits until the non-blocking connect completes; throws as the constructor does.
+  void await_connected(const Deadline& until);
+  // Sends what is queued and reads until the next reply is complete, under
+  // until; throws the translated failure, a timeout or an interrupt (each
+  // leaves the connection broken).
+  Reply await_reply(const Deadline& until, const std::string& key, Stage stage);
+  // Closes the connection and throws StorageError::backend (unavailable):
+  // the wait was interrupted by request_interrupt().
+  [[noreturn]] void interrupted(const std::string& key);
+  // Marks the connection broken and throws the hiredis failure now in ctx_.
+  [[noreturn]] void io_failure(Stage stage, const std::string& key, int sys_errno);
+
   const Settings& s_;
   ContextPtr ctx_;
   bool broken_ = false;
