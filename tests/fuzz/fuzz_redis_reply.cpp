@@ -123,6 +123,31 @@ check_reply(const redisReply* r, int depth)
   }
 }
 
+// True when the stream announces an array of more than 100,000 elements
+// ("*1777777772\r\n"): hiredis 0.14 allocates the element array up front
+// (8 bytes an element, no limit: its maxelements came in 1.0), so such a reply
+// costs gigabytes before a byte of it arrives. That is hiredis's, reachable
+// only from a hostile server, and reported (docs/fuzzing.md); the target
+// fuzzes what taskstore does with the replies.
+bool
+announces_huge_aggregate(std::string_view s)
+{
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '*') {
+      continue;
+    }
+    std::uint64_t count = 0;
+    std::size_t j = i + 1;
+    for (; j < s.size() && s[j] >= '0' && s[j] <= '9' && count <= 100'000; ++j) {
+      count = count * 10 + static_cast<std::uint64_t>(s[j] - '0');
+    }
+    if (count > 100'000) {
+      return true;
+    }
+  }
+  return false;
+}
+
 } // namespace
 
 extern "C" int
@@ -133,6 +158,9 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
   }
   const char* bytes = reinterpret_cast<const char*>(data) + 1;
   const std::size_t n = size - 1;
+  if (announces_huge_aggregate(std::string_view(bytes, n))) {
+    return 0;
+  }
   const std::size_t split = n == 0 ? 0 : static_cast<std::size_t>(data[0]) % (n + 1);
 
   check_version_parser(std::string_view(bytes, n));
