@@ -220,6 +220,7 @@ delete_owner(Context& ctx, const DeleteOptions& options)
     remove.on_removed = [&](const std::string& key, std::uint64_t version) {
       results.result(key, "deleted", version);
     };
+    FinishBatchOnSignal finish_batch;
     deleted = taskstore::remove_prefix(*store, prefix, remove);
   }
   // Stopped by SIGINT / SIGTERM between two removals: every one removed was

@@ -158,7 +158,11 @@ run_gc(Context& ctx, const GcOptions& options)
     results.result(key, "deleted", version, taskstore::format_autosi(expires_at));
   };
   cleanup.on_damaged = report_damaged(results, "deleted");
-  const auto removed = store->cleanup_expired(cleanup);
+  std::size_t removed = 0;
+  {
+    FinishBatchOnSignal finish_batch;
+    removed = store->cleanup_expired(cleanup);
+  }
   return finish(results, Json{{"deleted", removed}, {"dry_run", false}},
                 fmt::format("removed {}{}", records(removed, "expired"), scope));
 }

@@ -88,10 +88,10 @@ public:
     }
     std::string text;
     for (const auto& v : report.violations) {
-      text += fmt::format("{}: {}\n", name, format_violation(v));
+      text += fmt::format("{}: {}\n", printable(name), abbreviate_long_words(printable(format_violation(v))));
     }
     if (report.total_violations > report.violations.size()) {
-      text += fmt::format("{}: ... and {} more violations (raise --max-violations to see them)\n", name,
+      text += fmt::format("{}: ... and {} more violations (raise --max-violations to see them)\n", printable(name),
                           report.total_violations - report.violations.size());
     }
     write_stdout(text);
@@ -104,7 +104,7 @@ public:
       emit(Json{{"key", key}, {"version", nullptr}, {"valid", false}, {"damaged", reason}});
       return;
     }
-    write_stdout(fmt::format("{}: damaged: {}\n", key, reason));
+    write_stdout(fmt::format("{}: damaged: {}\n", abbreviate_long_words(printable(key)), printable(reason)));
   }
 
   // A document that could not be read at all.

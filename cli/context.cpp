@@ -126,6 +126,7 @@ Context::resolve_format(Format subcommand_default)
 namespace {
 
 volatile std::sig_atomic_t g_signal = 0;
+volatile std::sig_atomic_t g_finish_batch = 0; // a FinishBatchOnSignal lives
 
 extern "C" void
 on_signal(int sig)
@@ -138,7 +139,10 @@ on_signal(int sig)
   g_signal = sig;
   // Wakes every network wait of the library (a Redis reply, a DynamoDB
   // request, a retry's backoff) at once: they poll its fd beside the socket.
-  taskstore::request_interrupt();
+  // Not while a removal batch must finish to be reported.
+  if (g_finish_batch == 0) {
+    taskstore::request_interrupt();
+  }
 }
 
 } // namespace
@@ -153,6 +157,19 @@ install_signal_handlers()
   action.sa_flags = 0; // no SA_RESTART: a blocked read returns EINTR and sees the flag
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
+}
+
+FinishBatchOnSignal::FinishBatchOnSignal()
+{
+  g_finish_batch = 1;
+}
+
+FinishBatchOnSignal::~FinishBatchOnSignal()
+{
+  g_finish_batch = 0;
+  if (g_signal != 0) {
+    taskstore::request_interrupt(); // what the handler left undone
+  }
 }
 
 bool

@@ -135,6 +135,20 @@ public:
 // and nothing is half-written: every write is one atomic backend call); a
 // second one exits 130 at once.
 void install_signal_handlers();
+// While one lives (gc and delete --owner while they remove), the first
+// SIGINT/SIGTERM only sets the flag: the network waits of the batch under way
+// run to their end (within --timeout) instead of being cut, so every removal
+// is known and reported before the command stops between two batches. A
+// second signal still exits at once.
+class FinishBatchOnSignal
+{
+public:
+  FinishBatchOnSignal();
+  ~FinishBatchOnSignal();
+  FinishBatchOnSignal(const FinishBatchOnSignal&) = delete;
+  FinishBatchOnSignal& operator=(const FinishBatchOnSignal&) = delete;
+};
+
 // Returns true once SIGINT or SIGTERM arrived.
 bool interrupted() noexcept;
 // 130 for SIGINT, 143 for SIGTERM (130 when no signal arrived).

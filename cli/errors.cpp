@@ -105,6 +105,8 @@ failure_report(const Context& ctx, std::exception_ptr error)
       return report_for(e, exit_not_found, "not_found");
     case taskstore::TaskErrorKind::concurrent_modification:
       return report_for(e, exit_conflict, "version_conflict");
+    case taskstore::TaskErrorKind::storage_full: // the store's capacity_exceeded, as put reports it
+      return report_for(e, exit_conflict, "capacity_exceeded");
     case taskstore::TaskErrorKind::invalid_transition:
     case taskstore::TaskErrorKind::expired:
     case taskstore::TaskErrorKind::variable_size_exceeded:

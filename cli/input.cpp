@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include <fcntl.h>
@@ -231,9 +232,17 @@ require_count_value(CLI::Option* option)
 {
   return option->check(
     [](const std::string& value) {
-      const bool digits = !value.empty() && value.size() <= 20 &&
-                          value.find_first_not_of("0123456789") == std::string::npos;
-      return digits ? std::string() : "\"" + value + "\" is not a count: give a non-negative whole number";
+      const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+      if (!digits) {
+        return "\"" + value + "\" is not a count: give a non-negative whole number";
+      }
+      // Within u64: CLI11 would clamp 18446744073709551616 to the largest value.
+      std::uint64_t parsed = 0;
+      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+      if (ec != std::errc{} || end != value.data() + value.size()) {
+        return "\"" + value + "\" is too large: the largest count is 18446744073709551615";
+      }
+      return std::string();
     },
     "");
 }

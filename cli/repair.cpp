@@ -139,6 +139,13 @@ repair_error(const std::string& key, const taskstore::TaskError& e, unsigned att
       error.extra["key"] = key;
       return error;
     }
+  case TaskErrorKind::storage_full: {
+    // The store's capacity_exceeded (a record at the maximum version, a
+    // full disk): exit 4, as put reports it.
+    CliError error(exit_conflict, "capacity_exceeded", fmt::format("{}: {}", key, e.what()));
+    error.extra["key"] = key;
+    return error;
+  }
   default: {
     CliError error(exit_failure, "task_error", fmt::format("{}: {}", key, e.what()));
     error.extra["key"] = key;
@@ -309,16 +316,17 @@ RepairPrinter::result(const RepairResult& r)
   const std::string statuses =
     r.old_status == r.new_status ? std::string() : fmt::format(", {} -> {}", r.old_status, r.new_status);
   if (r.result == "unchanged") {
-    write_stdout(fmt::format("unchanged {} (version {}): nothing to write\n", r.key, r.old_version));
+    write_stdout(fmt::format("unchanged {} (version {}): nothing to write\n", printable(r.key), r.old_version));
   } else if (r.result == "would_update") {
     DiffOptions options;
     options.color = m_ctx.color_stdout;
-    write_stdout(unified_diff(r.old_pretty, r.new_pretty, fmt::format("{} (version {})", r.key, r.old_version),
-                              fmt::format("{} (version {}, dry run)", r.key, r.new_version), options));
+    write_stdout(unified_diff(r.old_pretty, r.new_pretty, fmt::format("{} (version {})", printable(r.key), r.old_version),
+                              fmt::format("{} (version {}, dry run)", printable(r.key), r.new_version), options));
     note(m_ctx, fmt::format("dry run: would write {} version {}{}; nothing was written", r.key, r.new_version,
                             statuses));
   } else {
-    write_stdout(fmt::format("{} {} (version {} -> {}{})\n", m_verb, r.key, r.old_version, r.new_version, statuses));
+    write_stdout(
+      fmt::format("{} {} (version {} -> {}{})\n", m_verb, printable(r.key), r.old_version, r.new_version, statuses));
   }
 }
 

@@ -285,11 +285,11 @@ print_write_outcome(const Context& ctx, const WriteOutcome& outcome)
   case Format::table:
     if (outcome.dry_run) {
       write_stdout(fmt::format("dry run: {} is valid; would write version {} ({}); nothing was written\n",
-                               outcome.key, outcome.version,
+                               printable(outcome.key), outcome.version,
                                outcome.previous == 0 ? std::string("a new key")
                                                      : fmt::format("replacing version {}", outcome.previous)));
     } else {
-      write_stdout(fmt::format("stored {} (version {})\n", outcome.key, outcome.version));
+      write_stdout(fmt::format("stored {} (version {})\n", printable(outcome.key), outcome.version));
     }
     return;
   case Format::json:

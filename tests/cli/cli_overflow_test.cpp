@@ -59,6 +59,18 @@ TEST_CASE("put on a record at the maximum version exits 4 and changes nothing", 
   CHECK(r.exit_code == 4);
   CHECK(contains(r.err, "capacity exceeded"));
   CHECK(store.lib().get("alice:t1") == taskstore::VersionedRecord{before, k_sqlite_max});
+  // The repair commands report it alike (they exited 1, "storage full").
+  r = store.run({"-o", "json", "cancel", "alice:t1"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 4);
+  CHECK(contains(r.err, "capacity_exceeded"));
+  CHECK(store.lib().get("alice:t1") == taskstore::VersionedRecord{before, k_sqlite_max});
+
+  // A version beyond u64 is refused as usage (CLI11 clamped it to u64 max).
+  r = store.run({"cas", "-e", "18446744073709551616", "alice:t1", file});
+  INFO(describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "too large"));
 }
 
 TEST_CASE("8 processes putting into a new store file at once all succeed", "[sqlite-cli]")

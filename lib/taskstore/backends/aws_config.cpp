@@ -3,6 +3,7 @@
 #include "taskstore/backends/aws_config.hpp"
 
 #include "taskstore/error.hpp"
+#include "taskstore/uri.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -241,7 +242,7 @@ check_endpoint(const std::string& endpoint, const std::string& source)
 {
   const std::string lower = ascii_lower(endpoint);
   if (lower.rfind("http://", 0) != 0 && lower.rfind("https://", 0) != 0) {
-    throw InvalidArgument("invalid DynamoDB endpoint '" + endpoint + "' (from " + source +
+    throw InvalidArgument("invalid DynamoDB endpoint '" + StoreUri::redact_text(endpoint) + "' (from " + source +
                           "): expected an http:// or https:// URL");
   }
   std::string out = endpoint;
@@ -250,7 +251,7 @@ check_endpoint(const std::string& endpoint, const std::string& source)
   }
   const auto host_start = out.find("://") + 3;
   if (host_start >= out.size()) {
-    throw InvalidArgument("invalid DynamoDB endpoint '" + endpoint + "' (from " + source +
+    throw InvalidArgument("invalid DynamoDB endpoint '" + StoreUri::redact_text(endpoint) + "' (from " + source +
                           "): no host");
   }
   return out;

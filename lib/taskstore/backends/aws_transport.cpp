@@ -3,6 +3,7 @@
 #include "taskstore/backends/aws_transport.hpp"
 
 #include "taskstore/interrupt.hpp"
+#include "taskstore/uri.hpp"
 
 #include <curl/curl.h>
 
@@ -182,7 +183,7 @@ struct JsonClient::Impl
   AwsError interrupted_error(std::string_view operation, int attempts) const
   {
     AwsError e(AwsError::Kind::transport, "Interrupted", "interrupted while waiting for the answer", 0,
-               std::string(operation) + " to " + options.endpoint + ": interrupted");
+               std::string(operation) + " to " + StoreUri::redact_text(options.endpoint) + ": interrupted");
     e.retryable = true;
     e.attempts = attempts;
     return e;
@@ -300,7 +301,7 @@ struct JsonClient::Impl
     if (code != CURLE_OK) {
       std::string text = t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code);
       AwsError e(AwsError::Kind::transport, curl_easy_strerror(code), text, 0,
-                 op + " to " + options.endpoint + ": " + text);
+                 op + " to " + StoreUri::redact_text(options.endpoint) + ": " + text);
       e.timed_out = code == CURLE_OPERATION_TIMEDOUT;
       // Configuration mistakes are not worth retrying; everything else may be transient.
       e.retryable = !(code == CURLE_URL_MALFORMAT || code == CURLE_UNSUPPORTED_PROTOCOL ||
@@ -319,7 +320,7 @@ struct JsonClient::Impl
       if (document.is_discarded() || !document.is_object()) {
         AwsError e(AwsError::Kind::service, "InvalidResponse",
                    "the response is not a JSON object", status,
-                   op + " to " + options.endpoint + ": HTTP " + std::to_string(status) +
+                   op + " to " + StoreUri::redact_text(options.endpoint) + ": HTTP " + std::to_string(status) +
                      " with a body that is not a JSON object");
         e.retryable = false;
         return e;
@@ -345,7 +346,7 @@ struct JsonClient::Impl
       message = t.response.substr(0, 200);
       document = nullptr;
     }
-    std::string what = op + " to " + options.endpoint + ": " + type;
+    std::string what = op + " to " + StoreUri::redact_text(options.endpoint) + ": " + type;
     if (!message.empty()) {
       what += ": " + message;
     }

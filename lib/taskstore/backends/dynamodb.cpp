@@ -174,7 +174,7 @@ is_credentials_error(std::string_view type)
 raise(const aws::AwsError& e, const Settings& s, const std::string& context)
 {
   const std::string where = "DynamoDB " + context + " (table " + s.table + ", region " +
-                            s.aws.region + ", endpoint " + s.aws.endpoint + ")";
+                            s.aws.region + ", endpoint " + StoreUri::redact_text(s.aws.endpoint) + ")";
   const std::string attempts =
     e.attempts > 1 ? " after " + std::to_string(e.attempts) + " attempts" : std::string{};
   if (e.kind == aws::AwsError::Kind::transport) {
@@ -188,7 +188,7 @@ raise(const aws::AwsError& e, const Settings& s, const std::string& context)
   }
   if (e.type == "ResourceNotFoundException") {
     throw_with_cause(ConfigError("DynamoDB table " + s.table + " does not exist in region " +
-                                 s.aws.region + " at " + s.aws.endpoint +
+                                 s.aws.region + " at " + StoreUri::redact_text(s.aws.endpoint) +
                                  " (the region comes from " + s.aws.region_source + ")"),
                      e);
   }
