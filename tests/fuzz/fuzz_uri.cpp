@@ -12,10 +12,9 @@
 //     replacement URI (i.e. in the non-secret parts);
 //  2. the same for the value of every secret-looking query parameter (its
 //     name contains pass, secret, token, key, credential or auth);
-//  3. (when TASKCTL_FUZZ_URI_NESTED=1 in the environment: redaction of
-//     URL-valued query parameters, issue 14 #10, being rewritten) the same for
-//     the password inside any query value that itself parses as a URI, such
-//     as endpoint=http://alice:secret@127.0.0.1/.
+//  3. the same for the password inside any query value that itself parses
+//     as a URI, such as endpoint=http://alice:secret@127.0.0.1/ (structural
+//     redaction, issue 14 #10; TASKCTL_FUZZ_URI_NESTED=0 turns this off).
 // Also: parse and parse_duration_ms throw only InvalidArgument, redacted()
 // never throws.
 
@@ -167,7 +166,7 @@ nested_enabled()
 {
   static const bool on = [] {
     const char* v = std::getenv("TASKCTL_FUZZ_URI_NESTED");
-    return v != nullptr && std::string_view(v) == "1";
+    return v == nullptr || std::string_view(v) != "0";
   }();
   return on;
 }

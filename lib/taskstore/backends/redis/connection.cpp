@@ -363,7 +363,7 @@ Connection::await_reply(const Deadline& until, const std::string& key, Stage sta
         io_failure(stage, key, errno);
       }
     }
-    if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+    if ((revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) != 0) {
       if (redisBufferRead(ctx_.get()) != REDIS_OK) {
         io_failure(stage, key, errno);
       }
