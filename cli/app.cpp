@@ -137,7 +137,7 @@ run(int argc, char** argv, Context& ctx)
     ->type_name("FORMAT")
     ->envname("TASKCTL_OUTPUT");
   app.add_option("--timeout", ctx.global.timeout,
-                 "Connect and per-request timeout for network stores, SQLite busy timeout "
+                 "Deadline of one network operation, retries included; SQLite busy timeout "
                  "(e.g. 500ms, 5s, 1m)")
     ->capture_default_str()
     ->type_name("DURATION")

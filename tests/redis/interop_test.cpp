@@ -491,6 +491,10 @@ TEST_CASE("a hash without a valid version or data is reported, not guessed")
   // damaged, with the reason, and the walk goes on past it.
   s.db->put("o:good", "{}");
   CHECK(scan_keys(*s.db, "") == std::vector<std::string>{"o:good"});
+  // Index entries too, as pmcp-tasks writes them, so the owner walk meets them.
+  for (const char* task : {"no-version", "bad-version", "no-data"}) {
+    s.cli({"ZADD", s.index("o"), "0", task});
+  }
   for (const std::string prefix : {"", "o:"}) {
     std::map<std::string, std::string> damaged;
     std::vector<std::string> good;
