@@ -61,7 +61,8 @@ struct CleanupOptions
   // Called for each record removed (or, on a dry run, that would be removed).
   std::function<void(const std::string& key, std::uint64_t version, Timestamp expires_at)> on_removed;
   // Called for each damaged record the walk meets (removed: whether it was
-  // removed, which only remove_damaged does). Damaged records are never
+  // removed, or would be on a dry run, which only remove_damaged does; with
+  // remove_damaged, one found repaired when removed is not reported). Damaged records are never
   // counted in the result. Which ones a walk meets is the backend's: Redis
   // and DynamoDB walk every record under the prefix; SQLite walks only the
   // records its expiry index says are expired (unless remove_damaged).
