@@ -1,8 +1,10 @@
 // The sqlite backend: one table in one database file, WAL mode.
 //
 // One backend, one file (DESIGN.md: one file pair per backend). It is
-// over 800 lines because the SQL statements stay beside the code that
-// binds them; split them apart and each half is harder to read.
+// about 1150 lines, one concern (this table in this file): the SQL statements
+// stay beside the code that binds them, and opening the file (creation under
+// concurrency, the schema check, WAL, read-only and immutable opens) beside
+// the connection it sets up; split apart, each half is harder to read.
 //
 // Physical layout (schema version 1, PRAGMA user_version = 1, PRAGMA
 // application_id = k_application_id):
