@@ -40,9 +40,10 @@ const char* const k_footer =
   "  dynamodb://TABLE[?region=R&endpoint=URL] (credentials: the standard AWS environment\n"
   "                                            variables or ~/.aws/credentials)\n"
   "  The default store is sqlite:$XDG_DATA_HOME/taskctl/tasks.db, or\n"
-  "  sqlite:~/.local/share/taskctl/tasks.db when XDG_DATA_HOME is unset. Only `put`\n"
-  "  creates a store (and the default store's directory, mode 0700); every other command\n"
-  "  fails with exit 7 when the store does not exist. Unknown URI parameters are an error.\n"
+  "  sqlite:~/.local/share/taskctl/tasks.db when XDG_DATA_HOME is unset. Only `put`,\n"
+  "  `import` and `copy` (its target) create a store (and the default store's directory,\n"
+  "  mode 0700); every other command fails with exit 7 when the store does not exist.\n"
+  "  Unknown URI parameters are an error.\n"
   "  URIs are always printed with passwords replaced by ********.\n"
   "\n"
   "Output (-o): json (pretty on a terminal, compact otherwise), jsonl (one object per line,\n"
@@ -154,7 +155,8 @@ run(int argc, char** argv, Context& ctx)
     register_get(app),    register_put(app),        register_cas(app),  register_delete(app),
     register_ls(app),     register_gc(app),         register_validate(app),
     register_cancel(app), register_set_status(app), register_vars(app), register_expire(app),
-    register_edit(app)};
+    register_edit(app),   register_stats(app),      register_export(app), register_import(app),
+    register_copy(app)};
   for (auto& command : commands) {
     command.app->fallthrough();
   }

@@ -32,6 +32,10 @@ Command register_set_status(CLI::App& root);
 Command register_vars(CLI::App& root);
 Command register_expire(CLI::App& root);
 Command register_edit(CLI::App& root);
+Command register_stats(CLI::App& root);
+Command register_export(CLI::App& root);
+Command register_import(CLI::App& root);
+Command register_copy(CLI::App& root);
 
 // Runs taskctl: installs the signal handlers, parses argv, runs the chosen
 // subcommand and prints any failure (failure_report). Returns the exit

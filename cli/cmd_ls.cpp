@@ -1,13 +1,16 @@
-// taskctl ls [--owner OWNER | PREFIX]: stream records through the store's scan.
+// taskctl ls [--owner OWNER | PREFIX]: stream records through the store's
+// scan, filtered, in chosen columns, optionally sorted (bounded) or paged.
 
 #include "app.hpp"
+#include "context.hpp"
 #include "damage.hpp"
 #include "input.hpp"
-#include "context.hpp"
+#include "listing.hpp"
 #include "output.hpp"
 #include "store.hpp"
 
 #include "taskstore/backend.hpp"
+#include "taskstore/json/serde.hpp"
 #include "taskstore/key.hpp"
 #include "taskstore/summary.hpp"
 #include "taskstore/time.hpp"
@@ -22,49 +25,248 @@ namespace taskctl {
 
 namespace {
 
+constexpr std::uint64_t k_default_sort_rows = 100000;
+
 struct LsOptions
 {
   std::string prefix;
   std::string owner;
-  std::vector<std::string> statuses;
-  bool expired = false;
-  bool live = false;
+  RecordFilter filter;
   std::uint64_t limit = 0;
   bool keys_only = false;
   bool count = false;
+  std::vector<std::string> columns;
+  std::string sort;
+  bool desc = false;
+  std::uint64_t sort_memory = k_default_sort_rows;
+  std::string start_after;
+  bool no_pager = false;
 };
 
-Json
-opt_string(const std::optional<std::string>& s)
+const std::vector<Column> k_table_columns = {Column::key,     Column::version, Column::status,  Column::created,
+                                             Column::updated, Column::age,     Column::expires, Column::expired};
+const std::vector<Column> k_json_columns = {Column::version, Column::status,  Column::created,
+                                            Column::updated, Column::expires, Column::expired};
+
+// A record held for sorting.
+struct HeldRow
 {
-  return s ? Json(*s) : Json(nullptr);
+  std::string key;
+  std::uint64_t version = 0;
+  taskstore::RecordSummary summary;
+  std::string data; // only for -o raw
+  std::optional<taskstore::Timestamp> instant;
+};
+
+// Writes the listing's records in the chosen format; one line buffer reused.
+class LsPrinter
+{
+public:
+  LsPrinter(Context& ctx, const LsOptions& options, const std::string& prefix, taskstore::Timestamp now)
+    : ctx_(ctx), options_(options), now_(now)
+  {
+    if (options.count) {
+      return;
+    }
+    if (!options.columns.empty()) {
+      columns_ = parse_columns(options.columns);
+    } else {
+      columns_ = ctx.format == Format::table ? k_table_columns : k_json_columns;
+    }
+    if (ctx.format == Format::table && !options.keys_only) {
+      std::vector<std::string> headers;
+      for (Column c : columns_) {
+        headers.emplace_back(column_header(c));
+      }
+      table_.emplace(ctx, std::move(headers));
+    } else if (ctx.format == Format::json) {
+      json_.emplace(ctx, Json{{"prefix", prefix}}, options.keys_only ? "keys" : "records");
+    }
+    if (ctx.format != Format::table) {
+      // jsonl and json always carry the key, the owner and the task id.
+      std::erase_if(columns_, [](Column c) { return c == Column::key || c == Column::owner || c == Column::task; });
+    }
+  }
+
+  void
+  record(const std::string& key, std::uint64_t version, const taskstore::RecordSummary& summary,
+         std::string_view data)
+  {
+    if (options_.keys_only) {
+      switch (ctx_.format) {
+      case Format::json:
+        json_->item(Json(key));
+        return;
+      case Format::jsonl:
+        line_.assign("{");
+        append_column_json(line_, Column::key, ListedRecord{key, version, summary}, now_);
+        line_.erase(1, 1); // the member's comma
+        line_ += "}\n";
+        write_stdout(line_);
+        return;
+      default:
+        line_.assign(key);
+        line_ += '\n';
+        write_stdout(line_);
+        return;
+      }
+    }
+    const ListedRecord r{key, version, summary};
+    if (ctx_.format == Format::raw) {
+      write_stdout(data);
+      write_stdout("\n");
+    } else if (table_) {
+      std::vector<TableWriter::Cell> cells;
+      cells.reserve(columns_.size());
+      for (Column c : columns_) {
+        TableWriter::Cell cell{column_cell(c, r, now_)};
+        if (c == Column::status) {
+          cell.color = status_color(cell.text);
+        } else if (c == Column::expired && summary.expired) {
+          cell.color = Color::red;
+        }
+        cells.push_back(std::move(cell));
+      }
+      table_->row(std::move(cells));
+    } else {
+      line_.assign("{");
+      append_column_json(line_, Column::key, r, now_);
+      append_column_json(line_, Column::owner, r, now_);
+      append_column_json(line_, Column::task, r, now_);
+      for (Column c : columns_) {
+        append_column_json(line_, c, r, now_);
+      }
+      line_.erase(1, 1); // the first member's comma
+      line_ += '}';
+      if (json_) {
+        json_->item_text(line_);
+      } else {
+        line_ += '\n';
+        write_stdout(line_);
+      }
+    }
+  }
+
+  void
+  damaged(const taskstore::DamagedRecord& d)
+  {
+    if (!options_.count && ctx_.format == Format::jsonl) {
+      write_stdout(dump_json(damaged_json(d)) + "\n");
+    } else if (!options_.count && json_) {
+      json_->item(damaged_json(d));
+    } else {
+      warn_damaged(ctx_, d);
+    }
+  }
+
+  // Ends the output: the json tail, the table, the hint of the next page.
+  void
+  finish(std::uint64_t matched, std::uint64_t damaged, const std::optional<std::string>& next)
+  {
+    if (json_) {
+      Json tail = {{"count", matched}};
+      if (damaged > 0) {
+        tail["damaged"] = damaged;
+      }
+      if (options_.limit > 0 && options_.sort.empty()) {
+        tail["next_start_after"] = next ? Json(*next) : Json(nullptr);
+      }
+      json_->finish(tail);
+    }
+    if (table_) {
+      if (matched == 0) {
+        note(ctx_, damaged == 0 ? "no records" : "no readable records");
+      } else {
+        table_->finish();
+      }
+    }
+    if (next && ctx_.format == Format::table) {
+      note(ctx_, fmt::format("more records may follow: --start-after {}", printable(*next)));
+    }
+  }
+
+private:
+  Context& ctx_;
+  const LsOptions& options_;
+  taskstore::Timestamp now_;
+  std::vector<Column> columns_;
+  std::optional<TableWriter> table_;
+  std::optional<JsonStreamWriter> json_;
+  std::string line_;
+};
+
+// The sort order: by instant (absent ones last) or key, then key; --desc
+// reverses the first.
+struct SortOrder
+{
+  SortKey key;
+  bool desc;
+  bool
+  operator()(const HeldRow& a, const HeldRow& b) const
+  {
+    if (key != SortKey::key) {
+      if (a.instant.has_value() != b.instant.has_value()) {
+        return a.instant.has_value();
+      }
+      if (a.instant && *a.instant != *b.instant) {
+        return desc ? *a.instant > *b.instant : *a.instant < *b.instant;
+      }
+      return a.key < b.key;
+    }
+    return desc ? a.key > b.key : a.key < b.key;
+  }
+};
+
+[[noreturn]] void
+throw_sort_too_big(std::uint64_t cap)
+{
+  CliError error(exit_usage, "usage",
+                 fmt::format("--sort holds the records it sorts in memory, and more than {} match", cap));
+  error.hint = fmt::format("add --limit N (N at most {}) to keep only the first N, or raise --sort-memory ROWS", cap);
+  throw error;
 }
 
 int
-run_ls(Context& ctx, const LsOptions& options)
+run_ls(Context& ctx, LsOptions& options)
 {
   // --count and --keys-only print bare values by default, even when piped.
   ctx.resolve_format(ctx.stdout_tty || options.count || options.keys_only ? Format::table : Format::jsonl);
   const std::string prefix = options.owner.empty() ? options.prefix : taskstore::make_prefix(options.owner);
-  auto store = open_store(ctx, StoreAccess::read);
   const taskstore::Timestamp now = taskstore::now_utc();
-  const bool need_summary =
-    !options.statuses.empty() || options.expired || options.live || !(options.keys_only || options.count);
-
-  Progress progress(ctx, "ls");
-  std::optional<TableWriter> table;
-  std::optional<JsonStreamWriter> json;
-  if (!options.count) {
-    if (ctx.format == Format::table && !options.keys_only) {
-      table.emplace(ctx, std::vector<std::string>{"KEY", "VERSION", "STATUS", "CREATED", "EXPIRES", "EXPIRED"});
-    } else if (ctx.format == Format::json) {
-      json.emplace(ctx, Json{{"prefix", prefix}}, options.keys_only ? "keys" : "records");
+  options.filter.resolve(now);
+  std::optional<SortOrder> order;
+  if (!options.sort.empty()) {
+    order = SortOrder{*parse_sort_key(options.sort), options.desc};
+    if (options.limit > options.sort_memory) {
+      throw_sort_too_big(options.sort_memory);
     }
   }
+  if (!options.start_after.empty() && !taskstore::parse_key(options.start_after)) {
+    CliError error(exit_usage, "usage",
+                   fmt::format("--start-after: \"{}\" is not a key (OWNER:TASK_ID)", printable(options.start_after)));
+    throw error;
+  }
+  auto store = open_store(ctx, StoreAccess::read);
+  // -o raw, --keys-only and --count show nothing of the record's fields.
+  const bool need_summary = options.filter.needs_summary() || order ||
+                            !(options.keys_only || options.count || ctx.format == Format::raw);
+
+  taskstore::ScanOptions scan;
+  scan.prefix = prefix;
+  scan.start_after = options.start_after;
+  scan.key_order = options.limit > 0 && !order; // a page that a later --start-after resumes
+  scan.keys_only = !need_summary && ctx.format != Format::raw;
+
+  const Pager pager(ctx, !options.no_pager && !options.count && ctx.format == Format::table);
+  Progress progress(ctx, "ls");
+  LsPrinter printer(ctx, options, prefix, now);
 
   std::uint64_t scanned = 0;
   std::uint64_t matched = 0;
   std::uint64_t damaged = 0;
+  std::optional<std::string> next; // the key after which the next page starts
+  std::vector<HeldRow> held;
+  const std::uint64_t keep = options.limit > 0 ? options.limit : options.sort_memory;
   // A damaged record matches no filter and is not counted: it is reported
   // in place (jsonl / json: an item {"key","damaged"}; otherwise a warning).
   const auto on_damaged = [&](const taskstore::DamagedRecord& d) {
@@ -74,16 +276,11 @@ run_ls(Context& ctx, const LsOptions& options)
     progress.tick(++scanned, matched);
     ++damaged;
     progress.before_output();
-    if (!options.count && ctx.format == Format::jsonl) {
-      write_stdout(dump_json(damaged_json(d)) + "\n");
-    } else if (!options.count && json) {
-      json->item(damaged_json(d));
-    } else {
-      warn_damaged(ctx, d);
-    }
+    printer.damaged(d);
     return true;
   };
-  store->scan(prefix, [&](const std::string& key, const taskstore::VersionedRecord& record) {
+  const taskstore::RecordSummary no_summary;
+  store->scan(scan, [&](const std::string& key, const taskstore::VersionedRecord& record) {
     if (interrupted()) {
       return false;
     }
@@ -91,60 +288,50 @@ run_ls(Context& ctx, const LsOptions& options)
     taskstore::RecordSummary summary;
     if (need_summary) {
       summary = taskstore::summarize_record(record.data, now);
-      if (!options.statuses.empty() &&
-          (!summary.status ||
-           std::find(options.statuses.begin(), options.statuses.end(), *summary.status) == options.statuses.end())) {
-        return true;
-      }
-      if ((options.expired && !summary.expired) || (options.live && summary.expired)) {
+      if (!options.filter.matches(summary)) {
         return true;
       }
     }
     ++matched;
+    if (order) {
+      HeldRow row{key, record.version, std::move(summary), ctx.format == Format::raw ? record.data : std::string(),
+                  std::nullopt};
+      row.instant = sort_instant(order->key, row.summary);
+      held.push_back(std::move(row));
+      if (options.limit > 0 && held.size() >= 2 * keep) {
+        // Keep the first `keep` in order: memory stays within 2 * --limit rows.
+        std::nth_element(held.begin(), held.begin() + static_cast<std::ptrdiff_t>(keep), held.end(), *order);
+        held.resize(keep);
+      } else if (options.limit == 0 && held.size() > keep) {
+        throw_sort_too_big(keep);
+      }
+      return true;
+    }
     if (!options.count) {
       progress.before_output();
-      if (options.keys_only) {
-        switch (ctx.format) {
-        case Format::json:
-          json->item(Json(key));
-          break;
-        case Format::jsonl:
-          write_stdout(dump_json(Json{{"key", key}}) + "\n");
-          break;
-        default:
-          write_stdout(key + "\n");
-          break;
-        }
-      } else if (ctx.format == Format::raw) {
-        write_stdout(record.data);
-        write_stdout("\n");
-      } else if (table) {
-        const std::string status = summary.status.value_or("-");
-        table->row({{key},
-                    {std::to_string(record.version)},
-                    {status, status_color(status)},
-                    {summary.created_at.value_or("-")},
-                    {summary.expires_at.value_or(summary.json ? "never" : "-")},
-                    {summary.expired ? "yes" : "no", summary.expired ? Color::red : Color::none}});
-      } else {
-        Json row = {{"key", key},
-                    {"version", record.version},
-                    {"status", opt_string(summary.status)},
-                    {"createdAt", opt_string(summary.created_at)},
-                    {"expiresAt", opt_string(summary.expires_at)},
-                    {"expired", summary.expired}};
-        if (json) {
-          json->item(row);
-        } else {
-          write_stdout(dump_json(row) + "\n");
-        }
-      }
+      printer.record(key, record.version, summary, record.data);
     }
-    return options.limit == 0 || matched < options.limit;
+    if (options.limit != 0 && matched >= options.limit) {
+      next = key;
+      return false;
+    }
+    return true;
   }, on_damaged);
   progress.clear();
   check_interrupted();
 
+  if (order) {
+    std::sort(held.begin(), held.end(), *order);
+    if (options.limit > 0 && held.size() > options.limit) {
+      held.resize(options.limit);
+    }
+    matched = held.size();
+    if (!options.count) {
+      for (const auto& row : held) {
+        printer.record(row.key, row.version, row.summary, row.data);
+      }
+    }
+  }
   if (options.count) {
     switch (ctx.format) {
     case Format::json:
@@ -159,20 +346,7 @@ run_ls(Context& ctx, const LsOptions& options)
     }
     return damaged_exit(ctx, damaged);
   }
-  if (json) {
-    Json tail = {{"count", matched}};
-    if (damaged > 0) {
-      tail["damaged"] = damaged;
-    }
-    json->finish(tail);
-  }
-  if (table) {
-    if (matched == 0) {
-      note(ctx, damaged == 0 ? "no records" : "no readable records");
-    } else {
-      table->finish();
-    }
-  }
+  printer.finish(matched, damaged, next);
   return damaged_exit(ctx, damaged);
 }
 
@@ -189,31 +363,63 @@ register_ls(CLI::App& root)
                   ->type_name("OWNER");
   require_owner_value(owner);
   prefix->excludes(owner);
-  app->add_option("--status", options->statuses,
-                  "Only records in these states (repeat or comma-separate): working, input_required, "
-                  "completed, failed, cancelled")
-    ->delimiter(',')
-    ->check(CLI::IsMember({"working", "input_required", "completed", "failed", "cancelled"}))
-    ->type_name("STATUS");
-  auto* expired = app->add_flag("--expired", options->expired, "Only expired records (expiresAt has passed)");
-  auto* live = app->add_flag("--live", options->live, "Only records that are not expired");
-  expired->excludes(live);
+  add_filter_options(app, options->filter);
   require_count_value(
     app->add_option("--limit", options->limit, "Stop after N matching records (0: no limit)")->type_name("N"));
   auto* keys_only = app->add_flag("--keys-only", options->keys_only, "Print only the keys");
   auto* count = app->add_flag("--count", options->count, "Print only the number of matching records");
   keys_only->excludes(count);
+  auto* columns = app->add_option("--columns", options->columns,
+                                  fmt::format("Columns of the table and fields of jsonl/json, comma-separated: {}",
+                                              fmt::join(column_names(), ",")))
+                    ->delimiter(',')
+                    ->type_name("COLS");
+  columns->excludes(keys_only);
+  columns->excludes(count);
+  auto* sort = app->add_option("--sort", options->sort,
+                               "Sort by created, updated, expires or key (held in memory: see --sort-memory)")
+                 ->check(CLI::IsMember({"created", "updated", "expires", "key"}))
+                 ->type_name("FIELD");
+  app->add_flag("--desc", options->desc, "With --sort: largest (newest, latest) first")->needs(sort);
+  require_count_value(app->add_option("--sort-memory", options->sort_memory,
+                                      fmt::format("Most records --sort may hold (default {}); with --limit N, "
+                                                  "N may be at most this",
+                                                  k_default_sort_rows))
+                        ->type_name("ROWS")
+                        ->needs(sort));
+  auto* start_after = app->add_option("--start-after", options->start_after,
+                                      "Resume a listing after this key (in the store's listing order)")
+                        ->type_name("KEY");
+  start_after->excludes(sort);
+  count->excludes(sort);
+  app->add_flag("--no-pager", options->no_pager, "Never send a table through $PAGER");
   app->footer(
-    "Records stream from the store as it yields them (order: the backend's), so memory stays\n"
-    "constant whatever the store size; a listing that matches nothing succeeds (exit 0). On\n"
-    "a terminal, progress is shown on stderr about once a second during long scans.\n"
+    "Records stream from the store as it yields them, so memory stays constant whatever the\n"
+    "store size; a listing that matches nothing succeeds (exit 0). On a terminal, progress\n"
+    "is shown on stderr about once a second during long scans, and a table goes through\n"
+    "$TASKCTL_PAGER or $PAGER (default \"less -FRX\"; --no-pager, or PAGER=cat, for none).\n"
+    "Filters combine (all must hold). WHEN is a duration ago (30m, 2h, 7d) or an RFC 3339\n"
+    "time; a record without that timestamp never passes a time filter.\n"
+    "Order: SQLite and memory give key order; DynamoDB one owner's records in task-id\n"
+    "order and the whole table in its Scan order; Redis one owner's records in index order\n"
+    "(createdAt) and the whole store in SCAN order, or key order with --limit or\n"
+    "--start-after (one SCAN of the keys per 5,000 records). Paging: with --limit, -o json\n"
+    "ends with \"next_start_after\" (null at the end; the table prints it on stderr); pass it\n"
+    "to --start-after for the next page. Every record present for the whole walk is listed\n"
+    "once across the pages; one written meanwhile at most once.\n"
+    "--sort holds the matching records in memory: with --limit N it keeps the first N\n"
+    "(N at most --sort-memory, default 100000); without --limit it stops with exit 2 once\n"
+    "more than --sort-memory records match.\n"
     "Output (default: table on a terminal, jsonl otherwise): jsonl one object per record\n"
-    "{\"key\",\"version\",\"status\",\"createdAt\",\"expiresAt\",\"expired\"} (null fields when the\n"
-    "stored bytes are not a record); json one document {\"schema_version\":1,\"prefix\",\n"
-    "\"records\":[...],\"count\"}; table aligned columns KEY VERSION STATUS CREATED EXPIRES\n"
-    "EXPIRED (widths from the first 200 rows); raw the stored bytes of each record, one per\n"
-    "line. --keys-only: keys one per line (jsonl {\"key\"}, json \"keys\":[...]). --count: the\n"
-    "number alone (json {\"schema_version\":1,\"prefix\",\"count\"}, jsonl {\"count\"}).\n"
+    "{\"key\",\"ownerId\",\"taskId\",\"version\",\"status\",\"createdAt\",\"lastUpdatedAt\",\"expiresAt\",\n"
+    "\"expired\"} (null fields when the stored bytes are not a record); json one document\n"
+    "{\"schema_version\":1,\"prefix\",\"records\":[...],\"count\"}; table KEY VERSION STATUS CREATED\n"
+    "LAST UPDATED AGE EXPIRES EXPIRED (widths from the first 200 rows); raw the stored bytes\n"
+    "of each record, one per line. --columns picks the table's columns and the fields of\n"
+    "jsonl/json after key, ownerId and taskId (age: ageSeconds; size: bytes stored).\n"
+    "--keys-only: keys one per line (jsonl {\"key\"}, json \"keys\":[...]). --count: the number\n"
+    "alone (json {\"schema_version\":1,\"prefix\",\"count\"}, jsonl {\"count\"}). Without a filter,\n"
+    "--keys-only and --count read only the keys.\n"
     "A damaged record (a version or data the store cannot read) matches no filter: it is\n"
     "reported with its key and why, as {\"key\",\"damaged\"} in jsonl and json, else as a warning\n"
     "on stderr; the listing goes on and exits 6 at the end.\n"
@@ -221,6 +427,9 @@ register_ls(CLI::App& root)
     "Examples:\n"
     "  taskctl ls\n"
     "  taskctl ls --owner user-123 --status failed,cancelled\n"
+    "  taskctl ls --status working --updated-before 1h        # stuck for an hour\n"
+    "  taskctl ls --sort updated --desc --limit 20 --columns key,status,updated,age\n"
+    "  taskctl -o json ls --limit 1000 --start-after user-123:task-0999\n"
     "  taskctl ls --expired --count\n"
     "  taskctl ls -o jsonl --live --limit 100 | jq -r .key\n"
     "  taskctl ls -o raw --owner user-123 > user-123-records.jsonl");

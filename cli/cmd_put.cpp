@@ -38,7 +38,7 @@ register_put(CLI::App& root)
     "one pmcp-tasks makes (working <-> input_required; either -> completed, failed, cancelled),\n"
     "else exit 6 unless --force; the write is then conditional on the version checked (re-read\n"
     "and re-checked if the record changes meanwhile). --no-validate checks nothing.\n"
-    "put is the only command that creates a store that does not exist yet.\n"
+    "put (like import, and copy's target) creates a store that does not exist yet.\n"
     "Output (default table): table \"stored KEY (version N)\"; json/jsonl\n"
     "{\"key\",\"version\",\"previous_version\",\"dry_run\",\"bytes\"}; raw: the new version alone.\n"
     "With --dry-run the store is only read (never created) and \"version\" is the one the write\n"

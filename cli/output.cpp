@@ -2,6 +2,7 @@
 
 #include "store.hpp"
 
+#include "taskstore/json/parse.hpp"
 #include "taskstore/json/serde.hpp"
 #include "taskstore/validate.hpp"
 
@@ -10,9 +11,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <cctype>
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace taskctl {
@@ -25,7 +28,8 @@ write_stdout(std::string_view text)
   if (text.empty()) {
     return;
   }
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) {
+  // One thread writes stdout: no stdio lock per line.
+  if (::fwrite_unlocked(text.data(), 1, text.size(), stdout) != text.size()) {
     throw CliError(exit_failure, "io_error", fmt::format("cannot write to standard output: {}", std::strerror(errno)));
   }
 }
@@ -637,12 +641,85 @@ JsonStreamWriter::item(const Json& value)
 }
 
 void
+JsonStreamWriter::item_text(std::string_view compact_json)
+{
+  if (pretty_) {
+    item(taskstore::parse_json(compact_json));
+    return;
+  }
+  std::string text;
+  text.reserve(compact_json.size() + 1);
+  if (!first_) {
+    text += ',';
+  }
+  text += compact_json;
+  first_ = false;
+  write_stdout(text);
+}
+
+void
 JsonStreamWriter::finish(const Json& tail)
 {
   std::string text = pretty_ ? (first_ ? "]" : "\n  ]") : "]";
   append_members(text, tail, pretty_);
   text += pretty_ ? "\n}\n" : "}\n";
   write_stdout(text);
+}
+
+// --- pager -------------------------------------------------------------------
+
+Pager::Pager(const Context& ctx, bool wanted)
+{
+  if (!wanted || !ctx.stdout_tty) {
+    return;
+  }
+  const char* configured = std::getenv("TASKCTL_PAGER");
+  if (configured == nullptr) {
+    configured = std::getenv("PAGER");
+  }
+  const std::string command = configured != nullptr ? configured : "less -FRX";
+  if (command.find_first_not_of(" \t") == std::string::npos || command == "cat") {
+    return;
+  }
+  int fds[2];
+  if (::pipe(fds) != 0) {
+    return; // no pager: the output goes to the terminal as it is
+  }
+  std::fflush(stdout);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return;
+  }
+  if (pid == 0) {
+    ::dup2(fds[0], STDIN_FILENO);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    if (std::getenv("LESS") == nullptr) {
+      ::setenv("LESS", "FRX", 0);
+    }
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(fds[0]);
+  saved_stdout_ = ::dup(STDOUT_FILENO);
+  ::dup2(fds[1], STDOUT_FILENO);
+  ::close(fds[1]);
+  pid_ = pid;
+}
+
+Pager::~Pager()
+{
+  if (pid_ <= 0) {
+    return;
+  }
+  std::fflush(stdout);
+  ::dup2(saved_stdout_, STDOUT_FILENO); // the pager's input closes: it sees the end
+  ::close(saved_stdout_);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
 }
 
 // --- per-key results ---------------------------------------------------------
@@ -726,8 +803,9 @@ ResultStream::finish(const Json& summary, const std::string& text)
 
 // --- progress ----------------------------------------------------------------
 
-Progress::Progress(const Context& ctx, std::string what)
+Progress::Progress(const Context& ctx, std::string what, std::string scanned_word, std::string matched_word)
   : enabled_(ctx.stderr_tty && !ctx.global.quiet), stdout_tty_(ctx.stdout_tty), what_(std::move(what)),
+    scanned_word_(std::move(scanned_word)), matched_word_(std::move(matched_word)),
     started_(std::chrono::steady_clock::now()), last_draw_(started_), last_output_(started_)
 {
 }
@@ -750,7 +828,8 @@ Progress::tick(std::uint64_t scanned, std::uint64_t matched)
   last_draw_ = now;
   const double seconds = std::chrono::duration<double>(now - started_).count();
   const std::string text =
-    fmt::format("\r\033[K{}: {} records scanned, {} matched ({:.0f} s)", what_, scanned, matched, seconds);
+    fmt::format("\r\033[K{}: {} records {}, {} {} ({:.0f} s, {:.0f} records/s)", what_, scanned, scanned_word_,
+                matched, matched_word_, seconds, seconds > 0 ? static_cast<double>(scanned) / seconds : 0.0);
   std::fflush(stdout);
   [[maybe_unused]] const auto n = std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);

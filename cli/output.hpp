@@ -164,6 +164,8 @@ class JsonStreamWriter
 public:
   JsonStreamWriter(const Context& ctx, const Json& head, std::string array_name);
   void item(const Json& value);
+  // An item already written as compact JSON (as the serde writer writes it).
+  void item_text(std::string_view compact_json);
   void finish(const Json& tail);
 
 private:
@@ -194,13 +196,35 @@ private:
   std::optional<JsonStreamWriter> json_;
 };
 
+// Sends stdout through a pager while it lives, as git does: only when
+// wanted and stdout is a terminal. The pager is $TASKCTL_PAGER, else $PAGER,
+// else "less -FRX" (which exits at once when the text fits the screen), run
+// by /bin/sh; an empty value or "cat" means none. The destructor flushes,
+// closes the pager's input and waits for it to exit (the user quitting it
+// early makes later writes fail with SIGPIPE, as with git).
+class Pager
+{
+public:
+  Pager(const Context& ctx, bool wanted);
+  ~Pager();
+  Pager(const Pager&) = delete;
+  Pager& operator=(const Pager&) = delete;
+  bool active() const { return pid_ > 0; }
+
+private:
+  int pid_ = -1;
+  int saved_stdout_ = -1;
+};
+
 // "scanned N records..." on stderr, at most once a second, only when stderr
 // is a terminal and not --quiet; cleared before data is written to a
 // terminal stdout and at the end.
 class Progress
 {
 public:
-  Progress(const Context& ctx, std::string what);
+  // "WHAT: N records SCANNED_WORD, M MATCHED_WORD (T s, R records/s)".
+  Progress(const Context& ctx, std::string what, std::string scanned_word = "scanned",
+           std::string matched_word = "matched");
   ~Progress();
   // Call for every record scanned; cheap.
   void tick(std::uint64_t scanned, std::uint64_t matched);
@@ -213,6 +237,8 @@ private:
   bool stdout_tty_;
   bool shown_ = false;
   std::string what_;
+  std::string scanned_word_;
+  std::string matched_word_;
   std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_draw_;
   std::chrono::steady_clock::time_point last_output_;

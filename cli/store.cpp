@@ -42,6 +42,7 @@ struct StoreState
   std::string attempted_uri; // the text locate_store last parsed (it may not parse)
   std::string password_file; // the TASKCTL_STORE_PASSWORD_FILE read for known_secrets()
   std::optional<std::string> password_file_text;
+  std::vector<std::string> other_secrets; // of the stores open_store_at opened (copy's)
 };
 
 StoreState&
@@ -252,6 +253,51 @@ open_store(const Context& ctx, StoreAccess access)
   }
 }
 
+std::unique_ptr<taskstore::StorageBackend>
+open_store_at(const Context& ctx, const std::string& uri_text, StoreAccess access, const std::string& password_file)
+{
+  auto& s = state();
+  {
+    auto secrets = taskstore::StoreUri::secrets_in(uri_text);
+    s.other_secrets.insert(s.other_secrets.end(), secrets.begin(), secrets.end());
+  }
+  taskstore::StoreUri uri;
+  try {
+    uri = taskstore::StoreUri::parse(uri_text);
+  } catch (const taskstore::InvalidArgument& e) {
+    throw open_error(exit_usage, "invalid_store_uri", e, k_store_hint);
+  }
+  if (uri.password && !ctx.global.quiet) {
+    warn(ctx, fmt::format("the password of {} is on the command line, where other users may see it; "
+                          "use a password file (--src-password-file / --dst-password-file)",
+                          uri.redacted()));
+  }
+  taskstore::OpenOptions options;
+  options.create_if_missing = access == StoreAccess::write;
+  options.timeout = parse_timeout(ctx);
+  if (!password_file.empty()) {
+    std::ifstream in(password_file, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) {
+      throw CliError(exit_config, "config", fmt::format("cannot read the password file {}", password_file));
+    }
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+      text.pop_back();
+    }
+    for (auto& form : taskstore::secret_forms(text)) {
+      s.other_secrets.push_back(std::move(form));
+    }
+    options.password = std::move(text);
+  }
+  try {
+    return taskstore::open_store(uri, options);
+  } catch (const taskstore::InvalidArgument& e) {
+    throw open_error(exit_usage, "invalid_store_uri", e, k_store_hint);
+  } catch (const taskstore::ConfigError& e) {
+    throw open_error(exit_config, "config", e, fmt::format("the store is {}", uri.redacted()));
+  }
+}
+
 std::string
 store_display(const Context& ctx)
 {
@@ -317,6 +363,7 @@ known_secrets()
   if (s.env_password) {
     add(*s.env_password);
   }
+  found.insert(found.end(), s.other_secrets.begin(), s.other_secrets.end());
   for (const char* name : {"TASKCTL_STORE_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                            "AWS_SECURITY_TOKEN"}) {
     if (const char* value = std::getenv(name); value != nullptr) {

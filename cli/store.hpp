@@ -80,6 +80,13 @@ std::optional<std::string> password_from_environment();
 // config (exit 7), each with a hint naming how to point taskctl at a store.
 std::unique_ptr<taskstore::StorageBackend> open_store(const Context& ctx, StoreAccess access);
 
+// Opens another store than the run's (copy's SRC and DST) by its URI text,
+// as open_store does, its secrets added to known_secrets() first; the
+// password from password_file ("" = none: the URI's own), trailing newlines
+// stripped. Warns when the URI holds a password. Throws CliError like open_store.
+std::unique_ptr<taskstore::StorageBackend> open_store_at(const Context& ctx, const std::string& uri_text,
+                                                         StoreAccess access, const std::string& password_file = "");
+
 // The redacted URI of the store this run uses (for messages); never throws.
 std::string store_display(const Context& ctx);
 

@@ -6,8 +6,9 @@
 #
 # Completes subcommands, the options of each (global options are accepted
 # after the subcommand too), option values (-o formats, --color, --status,
-# store URI schemes, files for sqlite:, durations, @FILE for --result), the
-# STATUS of set-status and the ACTION of vars, files where a FILE is expected,
+# --sort, --columns, --by, store URI schemes, files for sqlite:, durations,
+# @FILE for --result), the STATUS of set-status and the ACTION of vars, the
+# store URIs of copy, files where a FILE is expected,
 # and keys (and owners) read from the store with `taskctl ls --keys-only`, bounded
 # by a 2 s timeout and 1000 keys, errors silenced, so completion never hangs.
 # The store is the one given on the line (-s/--store), else TASKCTL_STORE,
@@ -16,16 +17,22 @@
 # Keep in agreement with `taskctl --help`, man/taskctl.1 and the zsh and fish
 # completions (tests/docs checks this).
 
-_taskctl_commands='get put cas delete ls gc validate cancel set-status vars expire edit'
+_taskctl_commands='get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy'
 _taskctl_global_opts='-h --help --version -s --store -o --output --timeout --color -q --quiet'
 # Options taking a value (global and per subcommand); the rest are flags.
 _taskctl_value_opts='-s --store -o --output --timeout --color -e --expect-version --owner --status
   --limit --max-delete --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message
-  --result --retries --string --extend --in --at'
+  --result --retries --string --extend --in --at --method --created-before --created-after --updated-before
+  --updated-after --columns --sort --sort-memory --start-after --by -f --file --src-password-file
+  --dst-password-file'
 _taskctl_limit_opts='--max-depth --max-string-length --max-size'
+# The record filters of ls, stats and export.
+_taskctl_filter_opts='--owner --status --method --expired --live --created-before --created-after
+  --updated-before --updated-after'
 # The options every repair command (cancel, set-status, vars, expire) shares.
 _taskctl_repair_opts="--retries -n --dry-run --force $_taskctl_limit_opts"
 _taskctl_statuses='working input_required completed failed cancelled'
+_taskctl_columns='key owner task version status message method created updated age expires expired size'
 
 # Prints the options of subcommand $1 (its own, then the global ones).
 _taskctl_command_opts()
@@ -36,7 +43,13 @@ _taskctl_command_opts()
   put) own="-h --help --no-validate -n --dry-run --force --if-absent --max-record-size $_taskctl_limit_opts" ;;
   cas) own="-h --help -e --expect-version --no-validate -n --dry-run --force --max-record-size $_taskctl_limit_opts" ;;
   delete) own='-h --help --owner --ignore-not-found -n --dry-run -y --yes -e --expect-version --max-delete' ;;
-  ls) own='-h --help --owner --status --expired --live --limit --keys-only --count' ;;
+  ls) own="-h --help $_taskctl_filter_opts --limit --keys-only --count --columns --sort --desc --sort-memory
+    --start-after --no-pager" ;;
+  stats) own="-h --help $_taskctl_filter_opts --by" ;;
+  export) own="-h --help $_taskctl_filter_opts -f --file" ;;
+  import) own="-h --help --if-absent --overwrite -n --dry-run --no-validate --max-record-size $_taskctl_limit_opts" ;;
+  copy) own='-h --help --owner --if-absent --overwrite --include-expired -n --dry-run --src-password-file
+    --dst-password-file' ;;
   gc) own='-h --help --owner -n --dry-run -y --yes --include-damaged --max-delete' ;;
   validate) own="-h --help --record --variables --stored --as-stored --owner --max-violations $_taskctl_limit_opts" ;;
   cancel) own="-h --help -m --message $_taskctl_repair_opts" ;;
@@ -52,6 +65,8 @@ _taskctl_command_opts()
 # the real CLI: at most 1000, within 2 s, errors silenced.
 _taskctl_store_keys()
 {
+  # copy before its SRC_URI: no store to read.
+  ((_taskctl_no_store)) && return 0
   local -a cmd=("${_taskctl_words[0]}")
   [[ ${cmd[0]} == */* || -z ${cmd[0]} ]] || cmd[0]=$(type -P -- "${cmd[0]}" 2>/dev/null)
   [[ -n ${cmd[0]} && -x ${cmd[0]} ]] || return 0
@@ -115,19 +130,43 @@ _taskctl_add_files()
   _taskctl_nospace=1
 }
 
+# Adds the words of $1 as the last element of the comma-separated list in $cur
+# (skipping the elements already given).
+_taskctl_add_list()
+{
+  local IFS=$' \t\n'
+  local done=${cur%"${cur##*,}"} s
+  for s in $1; do
+    [[ $done$s == "$cur"* && ,$done, != *,$s,* ]] && COMPREPLY+=("$done$s")
+  done
+}
+
+# Adds the PREFIX candidates for $cur: owners ("OWNER:") first, keys once an
+# owner is typed.
+_taskctl_add_prefixes()
+{
+  if [[ $cur == *:* ]]; then
+    _taskctl_add_lines < <(_taskctl_store_keys "$cur")
+  else
+    _taskctl_add_lines < <(_taskctl_store_owners "$cur")
+    _taskctl_nospace=1
+  fi
+}
+
 # Completes the value of option $1.
 _taskctl_option_value()
 {
   case $1 in
   -o | --output) _taskctl_add_words 'json jsonl table raw' ;;
   --color) _taskctl_add_words 'auto always never' ;;
-  --status)
-    # A comma-separated list: complete the last element.
-    local done=${cur%"${cur##*,}"} s
-    for s in $_taskctl_statuses; do
-      [[ $done$s == "$cur"* && ,$done, != *,$s,* ]] && COMPREPLY+=("$done$s")
-    done
-    ;;
+  --status) _taskctl_add_list "$_taskctl_statuses" ;;
+  --columns) _taskctl_add_list "$_taskctl_columns" ;;
+  --sort) _taskctl_add_words 'created updated expires key' ;;
+  --by) _taskctl_add_words 'owner status method day' ;;
+  # WHEN: a duration ago, or an RFC 3339 time (nothing to offer).
+  --created-before | --created-after | --updated-before | --updated-after) _taskctl_add_words '30m 1h 2h 1d 7d 30d' ;;
+  -f | --file | --src-password-file | --dst-password-file) _taskctl_add_files '' ;;
+  --start-after) _taskctl_add_lines < <(_taskctl_store_keys "$cur") ;;
   -s | --store)
     case $cur in
     sqlite:///*) _taskctl_add_files 'sqlite://' ;;
@@ -153,14 +192,15 @@ _taskctl_option_value()
     _taskctl_add_lines <<<"${owners//:/}"
     ;;
   esac
-  # Numbers (--limit, --max-delete, --max-depth, -e, --retries ...), texts
-  # (--message, --string NAME=TEXT) and times (--at): nothing to offer.
+  # Numbers (--limit, --max-delete, --max-depth, -e, --retries, --sort-memory
+  # ...), texts (--message, --string NAME=TEXT, --method) and times (--at):
+  # nothing to offer.
 }
 
 _taskctl()
 {
   COMPREPLY=()
-  local _taskctl_nospace=0 _taskctl_store=${TASKCTL_STORE-}
+  local _taskctl_nospace=0 _taskctl_store=${TASKCTL_STORE-} _taskctl_no_store=0
   local -a _taskctl_words
   local cur
 
@@ -177,7 +217,7 @@ _taskctl()
 
   # Walk the words: find the subcommand, the store given on the line, the
   # positionals so far, and whether the word before cur wants a value.
-  local command='' prev_opt='' w i positionals=0 after_dashdash=0
+  local command='' prev_opt='' w i positionals=0 after_dashdash=0 first_positional=''
   for ((i = 1; i < ${#_taskctl_words[@]}; i++)); do
     w=${_taskctl_words[i]}
     if [[ -n $prev_opt ]]; then
@@ -189,7 +229,7 @@ _taskctl()
       if [[ -z $command ]]; then
         command=$w
       else
-        ((positionals++))
+        ((positionals++ == 0)) && first_positional=$w
       fi
       continue
     fi
@@ -201,6 +241,13 @@ _taskctl()
     *) [[ " "$_taskctl_value_opts" " == *[[:space:]]"$w"[[:space:]]* ]] && prev_opt=$w ;;
     esac
   done
+
+  # copy reads its PREFIX and --owner from SRC_URI, its first positional
+  # (--store is not used).
+  if [[ $command == copy ]]; then
+    _taskctl_store=$first_positional
+    [[ -n $first_positional ]] || _taskctl_no_store=1
+  fi
 
   if [[ -n $prev_opt ]]; then
     _taskctl_option_value "$prev_opt"
@@ -234,15 +281,22 @@ _taskctl()
       fi
       ;;
     delete) _taskctl_add_lines < <(_taskctl_store_keys "$cur") ;;
-    ls)
+    ls | stats | export)
       # PREFIX: owners ("OWNER:") first, keys once an owner is typed.
+      ((positionals == 0)) && _taskctl_add_prefixes
+      ;;
+    import)
       if ((positionals == 0)); then
-        if [[ $cur == *:* ]]; then
-          _taskctl_add_lines < <(_taskctl_store_keys "$cur")
-        else
-          _taskctl_add_lines < <(_taskctl_store_owners "$cur")
-          _taskctl_nospace=1
-        fi
+        _taskctl_add_files ''
+        [[ - == "$cur"* ]] && COMPREPLY+=(-)
+      fi
+      ;;
+    copy)
+      # SRC_URI DST_URI, then a PREFIX of the source store.
+      if ((positionals < 2)); then
+        _taskctl_option_value --store
+      elif ((positionals == 2)); then
+        _taskctl_add_prefixes
       fi
       ;;
     validate)

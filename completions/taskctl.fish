@@ -3,9 +3,10 @@
 # Installed as share/fish/vendor_completions.d/taskctl.fish; or copy it to
 # ~/.config/fish/completions/. Completes subcommands, the options of each
 # (global options are accepted after the subcommand too), option values
-# (-o formats, --color, --status, store URI schemes, files for sqlite:,
-# durations, @FILE for --result), the STATUS of set-status and the ACTION of
-# vars, files where a FILE is expected, and keys (and owners) read from the store with
+# (-o formats, --color, --status, --sort, --columns, --by, store URI schemes,
+# files for sqlite:, durations, @FILE for --result), the STATUS of set-status
+# and the ACTION of vars, the store URIs of copy, files where a FILE is
+# expected, and keys (and owners) read from the store with
 # `taskctl ls --keys-only`, bounded by a 2 s timeout and 1000 keys, errors
 # silenced, so completion never hangs. The store is the one given on the line
 # (-s/--store), else TASKCTL_STORE, else the default store.
@@ -13,7 +14,7 @@
 # Keep in agreement with `taskctl --help`, man/taskctl.1 and the bash and zsh
 # completions (tests/docs checks this).
 
-set -l __taskctl_commands get put cas delete ls gc validate cancel set-status vars expire edit
+set -l __taskctl_commands get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy
 
 # Prints the store keys that start with the token being completed.
 function __taskctl_keys
@@ -36,6 +37,14 @@ function __taskctl_keys
         end
         set i (math $i + 1)
     end
+    # copy reads its PREFIX and --owner from SRC_URI (--store is not used).
+    set -l src (__taskctl_copy_source)
+    switch $status
+        case 0
+            set args --store $src
+        case 2
+            return 0
+    end
     set -l prefix (commandline -ct)
     set -l run $cmd $args --timeout 1s --color never -q ls --keys-only -o raw --limit 1000
     test -n "$prefix"; and set run $run -- $prefix
@@ -44,6 +53,39 @@ function __taskctl_keys
     else
         $run 2>/dev/null </dev/null
     end
+end
+
+# Prints copy's SRC_URI, its first positional (status 0); status 1 when the
+# subcommand is not copy, 2 when SRC_URI is not on the line yet.
+function __taskctl_copy_source
+    set -l tokens (commandline -opc)
+    set -l seen 0
+    set -l skip 0
+    for tok in $tokens[2..-1]
+        if test $skip -eq 1
+            set skip 0
+            continue
+        end
+        switch $tok
+            case -s --store -o --output --timeout --color -e --expect-version --owner --status --limit \
+                --max-delete --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message \
+                --result --retries --string --extend --in --at --method --created-before --created-after \
+                --updated-before --updated-after --columns --sort --sort-memory --start-after --by -f --file \
+                --src-password-file --dst-password-file
+                set skip 1
+            case '-*'
+            case '*'
+                if test $seen -eq 0
+                    test $tok = copy; or return 1
+                    set seen 1
+                else
+                    echo $tok
+                    return 0
+                end
+        end
+    end
+    test $seen -eq 1; and return 2
+    return 1
 end
 
 # Prints the distinct owners of the store's keys.
@@ -74,6 +116,15 @@ function __taskctl_status_values
     end
 end
 
+# ls --columns takes a comma-separated list: complete its last element.
+function __taskctl_column_values
+    set -l tok (commandline -ct | string replace -r -- '^--columns=' '')
+    set -l done (string replace -r -- '[^,]*$' '' $tok)
+    for c in key owner task version status message method created updated age expires expired size
+        echo $done$c
+    end
+end
+
 # set-status --result: JSON text (nothing to offer), or @FILE and @- (stdin).
 function __taskctl_result_values
     set -l tok (commandline -ct | string replace -r -- '^--result=' '')
@@ -100,8 +151,10 @@ function __taskctl_positional_before -a command max
         end
         switch $tok
             case -s --store -o --output --timeout --color -e --expect-version --owner --status --limit \
-                --max-delete --max-depth --max-string-length --max-size --max-violations -m --message \
-                --result --retries --string --extend --in --at
+                --max-delete --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message \
+                --result --retries --string --extend --in --at --method --created-before --created-after \
+                --updated-before --updated-after --columns --sort --sort-memory --start-after --by -f --file \
+                --src-password-file --dst-password-file
                 set skip 1
             case '-*'
             case '*'
@@ -131,6 +184,10 @@ complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a 
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a vars -d "Print a task's variables, or set and unset them"
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a expire -d 'Change when a task expires'
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a edit -d 'Edit a record in $VISUAL / $EDITOR, then write it back'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a stats -d 'Count, size and date the records'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a export -d 'Write records as JSON lines (a backup)'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a import -d 'Write the records of an export file into the store'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a copy -d 'Copy records from one store into another'
 
 # Global options (also accepted after the subcommand).
 complete -c taskctl -s h -l help -d 'Print help and exit'
@@ -164,22 +221,61 @@ complete -c taskctl -n '__fish_seen_subcommand_from delete' -s y -l yes -d 'Do n
 complete -c taskctl -n '__fish_seen_subcommand_from delete' -s e -l expect-version -x -d 'Delete the one KEY only if its version is N'
 complete -c taskctl -n '__fish_seen_subcommand_from delete' -l max-delete -x -d 'Refuse when more than N would go'
 
+# The record filters of ls, stats and export, and their PREFIX.
+for c in ls stats export
+    complete -c taskctl -n "__taskctl_positional_before $c 1" -a '(__taskctl_owners | string replace -r -- "\$" ":")'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l owner -x -a '(__taskctl_owners)' -d "Only this owner's records"
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l status -x -a '(__taskctl_status_values)' -d 'Only records in these states'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l method -x -d 'Only records with one of these requestMethods'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l expired -d 'Only expired records'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l live -d 'Only records that are not expired'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l created-before -x -a '30m 1h 2h 1d 7d 30d' -d 'Only records created before WHEN (ago, or RFC 3339)'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l created-after -x -a '30m 1h 2h 1d 7d 30d' -d 'Only records created after WHEN'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l updated-before -x -a '30m 1h 2h 1d 7d 30d' -d 'Only records last updated before WHEN'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l updated-after -x -a '30m 1h 2h 1d 7d 30d' -d 'Only records last updated after WHEN'
+end
+
 # ls [PREFIX]
-complete -c taskctl -n '__taskctl_positional_before ls 1' -a '(__taskctl_owners | string replace -r -- "\$" ":")'
-complete -c taskctl -n '__fish_seen_subcommand_from ls' -l owner -x -a '(__taskctl_owners)' -d "Only this owner's records"
-complete -c taskctl -n '__fish_seen_subcommand_from ls' -l status -x -a '(__taskctl_status_values)' -d 'Only records in these states'
-complete -c taskctl -n '__fish_seen_subcommand_from ls' -l expired -d 'Only expired records'
-complete -c taskctl -n '__fish_seen_subcommand_from ls' -l live -d 'Only records that are not expired'
 complete -c taskctl -n '__fish_seen_subcommand_from ls' -l limit -x -d 'Stop after N matching records'
 complete -c taskctl -n '__fish_seen_subcommand_from ls' -l keys-only -d 'Print only the keys'
 complete -c taskctl -n '__fish_seen_subcommand_from ls' -l count -d 'Print only the number of records'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l columns -x -a '(__taskctl_column_values)' -d 'Columns of the table, fields of jsonl/json'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l sort -x -a 'created updated expires key' -d 'Sort by this field (held in memory)'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l desc -d 'With --sort: largest (newest, latest) first'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l sort-memory -x -d 'With --sort: most records it may hold'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l start-after -x -a '(__taskctl_keys)' -d 'Resume a listing after this key'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l no-pager -d 'Never send a table through $PAGER'
+
+# stats [PREFIX]
+complete -c taskctl -n '__fish_seen_subcommand_from stats' -l by -x -a 'owner status method day' -d 'Also count the records per group'
+
+# export [PREFIX]
+complete -c taskctl -n '__fish_seen_subcommand_from export' -s f -l file -r -F -d 'Write to FILE (gzip when it ends in .gz)'
+
+# import [FILE|-]
+complete -c taskctl -n '__taskctl_positional_before import 1' -F -a - -d 'standard input'
+complete -c taskctl -n '__fish_seen_subcommand_from import' -s n -l dry-run -d 'Check every line; write nothing'
+complete -c taskctl -n '__fish_seen_subcommand_from import' -l no-validate -d 'Import invalid records as they are'
+
+# copy SRC_URI DST_URI [PREFIX]
+complete -c taskctl -n '__taskctl_positional_before copy 2' -a '(__taskctl_store_values)'
+complete -c taskctl -n '__fish_seen_subcommand_from copy; and not __taskctl_positional_before copy 2; and __taskctl_positional_before copy 3' -a '(__taskctl_owners | string replace -r -- "\$" ":")'
+complete -c taskctl -n '__fish_seen_subcommand_from copy' -l owner -x -a '(__taskctl_owners)' -d "Only this owner's records (of the source)"
+complete -c taskctl -n '__fish_seen_subcommand_from copy' -l include-expired -d 'Copy expired records too'
+complete -c taskctl -n '__fish_seen_subcommand_from copy' -s n -l dry-run -d 'Read the source and report; write nothing'
+complete -c taskctl -n '__fish_seen_subcommand_from copy' -l src-password-file -r -F -d "The source store's password, from FILE"
+complete -c taskctl -n '__fish_seen_subcommand_from copy' -l dst-password-file -r -F -d "The target store's password, from FILE"
+for c in import copy
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l if-absent -d 'Write only absent keys; skip the others'
+    complete -c taskctl -n "__fish_seen_subcommand_from $c" -l overwrite -d 'Overwrite the keys that exist'
+end
 
 # gc
 complete -c taskctl -n '__fish_seen_subcommand_from gc' -l owner -x -a '(__taskctl_owners)' -d "Only this owner's records"
 complete -c taskctl -n '__fish_seen_subcommand_from gc' -s n -l dry-run -d 'List what would be removed'
 complete -c taskctl -n '__fish_seen_subcommand_from gc' -s y -l yes -d 'Do not ask for confirmation'
 complete -c taskctl -n '__fish_seen_subcommand_from gc' -l include-damaged -d 'Also remove damaged records'
-complete -c taskctl -n '__fish_seen_subcommand_from put cas' -l max-record-size -x -d 'Largest record read, in bytes'
+complete -c taskctl -n '__fish_seen_subcommand_from put cas import' -l max-record-size -x -d 'Largest record read, in bytes'
 complete -c taskctl -n '__fish_seen_subcommand_from gc' -l max-delete -x -d 'Refuse when more than N would go'
 
 # validate [FILE...|-]
@@ -230,8 +326,8 @@ for c in cancel set-status vars expire
     complete -c taskctl -n "__fish_seen_subcommand_from $c" -s n -l dry-run -d 'Print the unified diff; write nothing'
 end
 
-# The limits of put, cas, validate and the repair commands.
-for c in put cas validate cancel set-status vars expire edit
+# The limits of put, cas, import, validate and the repair commands.
+for c in put cas import validate cancel set-status vars expire edit
     complete -c taskctl -n "__fish_seen_subcommand_from $c" -l max-depth -x -d 'Largest nesting depth of a value'
     complete -c taskctl -n "__fish_seen_subcommand_from $c" -l max-string-length -x -d 'Largest UTF-8 byte length of a string'
     complete -c taskctl -n "__fish_seen_subcommand_from $c" -l max-size -x -d 'Largest size of the variables, in bytes'

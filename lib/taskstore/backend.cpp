@@ -15,6 +15,26 @@ StorageBackend::list_by_prefix(std::string_view prefix)
   return out;
 }
 
+std::vector<BatchResult>
+StorageBackend::put_batch(const std::vector<BatchWrite>& writes)
+{
+  std::vector<BatchResult> out(writes.size());
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    try {
+      out[i].version = writes[i].if_absent ? put_if_version(writes[i].key, writes[i].data, 0)
+                                           : put(writes[i].key, writes[i].data);
+    } catch (const StorageError& e) {
+      if (writes[i].if_absent && e.kind() == StorageErrorKind::version_conflict) {
+        continue; // present: nothing written (version 0)
+      }
+      out[i].error = std::current_exception();
+    } catch (const InvalidArgument&) {
+      out[i].error = std::current_exception();
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- cleanup
 
 CleanupDriver::CleanupDriver(const CleanupOptions& options, RemoveUnchanged remove_unchanged)

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <optional>
 #include <string>
@@ -49,6 +50,50 @@ struct DamagedRecord
 
 // Called for each damaged record of a scan; return false to stop the scan.
 using DamageVisitor = std::function<bool(const DamagedRecord& record)>;
+
+// What a scan walks and how.
+//
+// The order of a scan is the backend's, and each documents it: memory and
+// SQLite give key order (bytes, as memcmp); DynamoDB gives one owner's records
+// in task-id order (Query) and the whole table in its Scan order, which is
+// stable between scans; Redis gives one owner's records in its index order
+// (createdAt, then task id) and the whole store in SCAN order, and key order
+// (as memcmp) when key_order or start_after is set.
+struct ScanOptions
+{
+  // Only keys starting with this text ("" = every owner).
+  std::string prefix;
+  // Resume a listing: only the records after this key in the scan's order
+  // (the key need not exist any more). With it, records present for the
+  // whole walk are each visited once across the pages; one written meanwhile
+  // is visited at most once.
+  std::string start_after;
+  // Ask for an order a later scan can resume with start_after (Redis: key
+  // order, one SCAN of the keys per 5,000 records; the others already give one).
+  bool key_order = false;
+  // The visitor needs only the keys: the backend may leave the records
+  // unread (then each is given as an empty VersionedRecord, version 0, and
+  // damaged records are not told apart).
+  bool keys_only = false;
+};
+
+// One write of a batch (put_batch): unconditional (put) or, with
+// if_absent, only when the key does not exist (put_if_version(key, data, 0)).
+struct BatchWrite
+{
+  std::string_view key;
+  std::string_view data;
+  bool if_absent = false;
+};
+
+// The outcome of one write of a batch: the new version, or 0 when an
+// if_absent write found the key present (nothing written), or the error
+// that write met (the others still ran).
+struct BatchResult
+{
+  std::uint64_t version = 0;
+  std::exception_ptr error;
+};
 
 struct CleanupOptions
 {
@@ -118,8 +163,23 @@ public:
   // Damaged records go to damaged (skipped when it is empty), never to visit.
   void scan(std::string_view prefix, const ScanVisitor& visit, const DamageVisitor& damaged = {})
   {
-    do_scan(prefix, visit, damaged);
+    ScanOptions options;
+    options.prefix = prefix;
+    do_scan(options, visit, damaged);
   }
+  // The same with the options above (resuming, key order, keys only).
+  void scan(const ScanOptions& options, const ScanVisitor& visit, const DamageVisitor& damaged = {})
+  {
+    do_scan(options, visit, damaged);
+  }
+
+  // Writes a batch of records, each as put or put_if_version(…, 0) would,
+  // in the way the backend is fast at (SQLite: one transaction; Redis: one
+  // pipeline; DynamoDB: requests in parallel). Each write is atomic on its
+  // own; the batch is not (a failure leaves the others written). Returns one
+  // result per write, in order. Throws only for a failure of the whole batch
+  // (e.g. the connection), after which any subset may have been written.
+  virtual std::vector<BatchResult> put_batch(const std::vector<BatchWrite>& writes);
 
   // Every (key, record) whose key starts with prefix; built on scan (damaged
   // records skipped).
@@ -135,7 +195,7 @@ public:
   virtual std::string_view name() const = 0;
 
 protected:
-  virtual void do_scan(std::string_view prefix, const ScanVisitor& visit, const DamageVisitor& damaged) = 0;
+  virtual void do_scan(const ScanOptions& options, const ScanVisitor& visit, const DamageVisitor& damaged) = 0;
   virtual std::size_t do_cleanup_expired(const CleanupOptions& options) = 0;
 };
 

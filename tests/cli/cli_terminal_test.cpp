@@ -93,3 +93,35 @@ TEST_CASE("--quiet silences summaries and warnings, not data or errors", "[sqlit
   CHECK(r.exit_code == 3);
   CHECK(contains(r.err, "key not found"));
 }
+
+TEST_CASE("a table on a terminal goes through the pager; --no-pager, PAGER=cat and a pipe do not", "[sqlite-cli]")
+{
+  SqliteStore store;
+  store.seed("alice:t1", record_json("alice", "t1"));
+  const std::string paged = store.dir.file("paged.txt");
+  RunOptions tty;
+  tty.tty_stdout = true;
+  tty.env["TASKCTL_PAGER"] = "cat > '" + paged + "'";
+  auto r = store.run({"ls"}, tty);
+  INFO(describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK_FALSE(contains(r.tty, "alice:t1")); // the pager had it
+  CHECK(contains(read_file(paged), "alice:t1"));
+  CHECK(contains(read_file(paged), "LAST UPDATED"));
+
+  write_file(paged, "");
+  r = store.run({"ls", "--no-pager"}, tty);
+  CHECK(contains(r.tty, "alice:t1"));
+  CHECK(read_file(paged).empty());
+
+  RunOptions cat = tty;
+  cat.env["TASKCTL_PAGER"] = "cat";
+  r = store.run({"ls"}, cat);
+  CHECK(contains(r.tty, "alice:t1"));
+
+  RunOptions piped;
+  piped.env["TASKCTL_PAGER"] = "cat > '" + paged + "'";
+  r = store.run({"ls", "-o", "table"}, piped);
+  CHECK(contains(r.out, "alice:t1"));
+  CHECK(read_file(paged).empty());
+}

@@ -37,6 +37,9 @@ child_environment(const RunOptions& options)
     }
     env[name] = entry.substr(eq + 1);
   }
+  // A table on a terminal goes through $PAGER: none unless a test asks
+  // (TASKCTL_PAGER), so no test waits on less.
+  env["PAGER"] = "cat";
   for (const auto& [name, value] : options.env) {
     if (value) {
       env[name] = *value;

@@ -41,7 +41,8 @@ struct RunResult
 };
 
 // Runs argv[0] = path with args. The environment is the test's own, made
-// hermetic: TASKCTL_*, NO_COLOR and XDG_DATA_HOME removed, then env applied.
+// hermetic: TASKCTL_*, NO_COLOR and XDG_DATA_HOME removed, PAGER=cat, then
+// env applied.
 RunResult run(const std::string& path, const std::vector<std::string>& args, const RunOptions& options = {});
 
 } // namespace clitest

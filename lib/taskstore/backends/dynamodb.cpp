@@ -33,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <functional>
@@ -62,6 +63,7 @@ constexpr std::size_t k_item_limit = 400 * 1024;
 constexpr std::uint64_t k_max_version = std::numeric_limits<std::uint64_t>::max();
 // Concurrent DeleteItems of a cleanup.
 constexpr std::size_t k_cleanup_in_flight = 16;
+constexpr std::size_t k_batch_in_flight = 16; // put_batch: writes in flight
 
 // ------------------------------------------------------------------ settings
 
@@ -319,6 +321,8 @@ struct Listing
 {
   std::string prefix;                 // as given to scan / cleanup
   std::optional<std::int64_t> expired_by; // cleanup: only items with expires_at <= this
+  std::string start_after;            // scan: resume after this key ("" = from the start)
+  bool keys_only = false;             // scan: read PK and SK only
 };
 
 class DynamoBackend final : public StorageBackend
@@ -451,6 +455,39 @@ public:
     }
   }
 
+  // The writes run as put and put_if_version do (each one request with its
+  // own retries), k_batch_in_flight at a time on leased clients.
+  std::vector<BatchResult>
+  put_batch(const std::vector<BatchWrite>& writes) override
+  {
+    std::vector<BatchResult> out(writes.size());
+    std::atomic<std::size_t> next{0};
+    const auto work = [&] {
+      for (std::size_t i = next++; i < writes.size(); i = next++) {
+        try {
+          out[i].version = writes[i].if_absent ? put_if_version(writes[i].key, writes[i].data, 0)
+                                               : put(writes[i].key, writes[i].data);
+        } catch (const StorageError& e) {
+          if (!(writes[i].if_absent && e.kind() == StorageErrorKind::version_conflict)) {
+            out[i].error = std::current_exception();
+          }
+        } catch (...) {
+          out[i].error = std::current_exception();
+        }
+      }
+    };
+    std::vector<std::future<void>> workers;
+    const std::size_t n = std::min(writes.size(), k_batch_in_flight);
+    for (std::size_t w = 1; w < n; ++w) {
+      workers.push_back(std::async(std::launch::async, work));
+    }
+    work();
+    for (auto& f : workers) {
+      f.get();
+    }
+    return out;
+  }
+
   bool
   remove(std::string_view key) override
   {
@@ -509,10 +546,28 @@ public:
   }
 
   void
-  do_scan(std::string_view prefix, const ScanVisitor& visit, const DamageVisitor& damaged) override
+  do_scan(const ScanOptions& options, const ScanVisitor& visit, const DamageVisitor& damaged) override
   {
-    for_each_page(Listing{std::string(prefix), std::nullopt}, [&](const json& items) {
+    Listing listing{options.prefix, std::nullopt, options.start_after, options.keys_only};
+    // A Query (one owner) walks key order, and DynamoDB refuses a start key
+    // outside its key condition; a Scan resumes after any key.
+    if (options.prefix.find(':') != std::string::npos && !options.start_after.empty() &&
+        !options.start_after.starts_with(options.prefix)) {
+      if (options.start_after > options.prefix) {
+        return; // after every key of the Query
+      }
+      listing.start_after.clear(); // before every key of the Query
+    }
+    const VersionedRecord no_record;
+    for_each_page(listing, [&](const json& items) {
       for (const auto& item : items) {
+        if (options.keys_only) {
+          const auto key = key_of(item);
+          if (key && !visit(*key, no_record)) {
+            return false;
+          }
+          continue;
+        }
         const auto listed = read_listed_item(item);
         if (!listed.key) {
           continue; // not an item of this layout (as the anchor: skipped)
@@ -582,7 +637,8 @@ protected:
     // A damaged item has no version to judge (nor, often, an expires_at for
     // the coarse filter), so remove_damaged walks every item.
     const Listing listing{options.prefix,
-                          options.remove_damaged ? std::nullopt : std::optional<std::int64_t>(options.now.seconds)};
+                          options.remove_damaged ? std::nullopt : std::optional<std::int64_t>(options.now.seconds),
+                          {}, false};
     std::vector<DamagedRecord> damaged;
     for_each_page(listing, [&](const json& items) {
       for (const auto& item : items) {
@@ -740,8 +796,21 @@ private:
     if (!filter.empty()) {
       request["FilterExpression"] = filter;
     }
-    request["ProjectionExpression"] = "PK, SK, #v, #d";
-    request["ExpressionAttributeNames"] = std::move(names);
+    if (listing.keys_only) {
+      request["ProjectionExpression"] = "PK, SK";
+      names.erase("#v");
+      names.erase("#d");
+      if (!names.empty()) {
+        request["ExpressionAttributeNames"] = std::move(names);
+      }
+    } else {
+      request["ProjectionExpression"] = "PK, SK, #v, #d";
+      request["ExpressionAttributeNames"] = std::move(names);
+    }
+    if (!listing.start_after.empty()) {
+      // Scan and Query both resume after any key of the table, present or not.
+      request["ExclusiveStartKey"] = key_document(item_key(listing.start_after));
+    }
     request["ExpressionAttributeValues"] = std::move(values);
     const std::string context =
       operation + (listing.prefix.empty() ? std::string(" of every owner")

@@ -168,10 +168,13 @@ public:
   // this store; records written behind the cursor are not seen.
   // No record of this store can be damaged: it holds only what put wrote.
   void
-  do_scan(std::string_view prefix, const ScanVisitor& visit, const DamageVisitor&) override
+  do_scan(const ScanOptions& options, const ScanVisitor& visit, const DamageVisitor&) override
   {
-    std::string cursor(prefix);
-    bool inclusive = true;
+    const std::string_view prefix = options.prefix;
+    // Resuming after a key before the prefix starts at the prefix.
+    const bool resume = options.start_after >= options.prefix;
+    std::string cursor(resume ? options.start_after : options.prefix);
+    bool inclusive = !resume || options.start_after.empty();
     std::vector<std::pair<std::string, VersionedRecord>> batch;
     for (;;) {
       batch.clear();

@@ -47,6 +47,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -68,6 +69,7 @@ constexpr int k_schema_version = 1;
 constexpr std::int32_t k_application_id = 0x746b6374;
 // Rows per SELECT of a scan or cleanup, and the byte budget of one scan batch.
 constexpr int k_batch_rows = 1000;
+constexpr std::size_t k_kept_row_bytes = 64 << 10; // a scan row keeps a buffer up to this size
 constexpr std::size_t k_batch_bytes = 8 * 1024 * 1024;
 // The largest version a record can have: SQLite's largest integer (version + 1
 // would become a REAL). A write past it is refused (the put statement's WHERE
@@ -156,6 +158,10 @@ enum class Sql : std::size_t
   scan_after,         // key > ?1, unbounded
   scan_from_until,    // key >= ?1 AND key < ?2
   scan_after_until,   // key > ?1 AND key < ?2
+  keys_from,          // the same four, keys only
+  keys_after,
+  keys_from_until,
+  keys_after_until,
   expired_first,        // cleanup candidates in (expires_s, expires_ns, key) order, key >= ?1
   expired_next,         // the same after the cursor (?6, ?7, ?8)
   expired_first_until,  // key >= ?1 AND key < ?2
@@ -198,6 +204,10 @@ constexpr std::array<const char*, static_cast<std::size_t>(Sql::count_)> k_sql =
   "SELECT key, version, data FROM tasks WHERE key > ?1 ORDER BY key LIMIT ?3",
   "SELECT key, version, data FROM tasks WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3",
   "SELECT key, version, data FROM tasks WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT ?3",
+  "SELECT key FROM tasks WHERE key >= ?1 ORDER BY key LIMIT ?3",
+  "SELECT key FROM tasks WHERE key > ?1 ORDER BY key LIMIT ?3",
+  "SELECT key FROM tasks WHERE key >= ?1 AND key < ?2 ORDER BY key LIMIT ?3",
+  "SELECT key FROM tasks WHERE key > ?1 AND key < ?2 ORDER BY key LIMIT ?3",
   TASKSTORE_CANDIDATES "key >= ?1 AND " TASKSTORE_EXPIRED TASKSTORE_BY_EXPIRY,
   TASKSTORE_CANDIDATES TASKSTORE_CURSOR "key >= ?1 AND " TASKSTORE_EXPIRED TASKSTORE_BY_EXPIRY,
   TASKSTORE_CANDIDATES "key >= ?1 AND key < ?2 AND " TASKSTORE_EXPIRED TASKSTORE_BY_EXPIRY,
@@ -350,10 +360,23 @@ public:
   std::string
   column_bytes(int index) const
   {
+    std::string out;
+    column_bytes_into(index, out);
+    return out;
+  }
+  // The same into out, reusing its buffer (a scan's rows are refilled batch
+  // after batch without allocating).
+  void
+  column_bytes_into(int index, std::string& out) const
+  {
     // sqlite3_column_blob before sqlite3_column_bytes, as the documentation asks.
     const void* bytes = sqlite3_column_blob(m_stmt, index);
     const int size = sqlite3_column_bytes(m_stmt, index);
-    return bytes == nullptr ? std::string() : std::string(static_cast<const char*>(bytes), size);
+    if (bytes == nullptr) {
+      out.clear();
+    } else {
+      out.assign(static_cast<const char*>(bytes), static_cast<std::size_t>(size));
+    }
   }
 
 private:
@@ -430,6 +453,53 @@ public:
     throw StorageError::version_conflict(std::string(key), expected, actual);
   }
 
+  // One transaction for the whole batch (BEGIN IMMEDIATE, so it waits for
+  // the write lock once); each write is the statement put or
+  // put_if_version(…, 0) runs. A write refused on its own (a bad key, the
+  // maximum version) is reported for that write; an SQLite error rolls the
+  // whole batch back and is thrown.
+  std::vector<BatchResult>
+  put_batch(const std::vector<BatchWrite>& writes) override
+  {
+    std::vector<BatchResult> out(writes.size());
+    // In key order: the rows of a batch from a SCAN (Redis, DynamoDB) land
+    // all over the tree; sorted, neighbours share pages, which are then
+    // read and written once per batch rather than once per row.
+    std::vector<std::size_t> order(writes.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return writes[a].key < writes[b].key; });
+    std::lock_guard lock(m_mutex);
+    Transaction transaction(*this);
+    for (const std::size_t i : order) {
+      const BatchWrite& w = writes[i];
+      try {
+        const KeyParts parts = split_key(w.key);
+        const auto expires_at = extract_expires_at(w.data);
+        if (w.if_absent) {
+          out[i].version = try_conditional_write(w.key, parts.owner_id, w.data, expires_at, 0).value_or(0);
+          continue;
+        }
+        Query query(*this, Sql::put);
+        query.text(1, w.key).text(2, parts.owner_id).blob(3, w.data);
+        bind_expiry(query, 4, expires_at);
+        const auto version = query.single_int();
+        if (!version) {
+          throw_at_max(w.key);
+        }
+        out[i].version = to_version(*version);
+      } catch (const InvalidArgument&) {
+        out[i].error = std::current_exception();
+      } catch (const StorageError& e) {
+        if (e.kind() != StorageErrorKind::capacity_exceeded) {
+          throw;
+        }
+        out[i].error = std::current_exception();
+      }
+    }
+    transaction.commit();
+    return out;
+  }
+
   bool
   remove(std::string_view key) override
   {
@@ -476,44 +546,63 @@ public:
   // Visits keys in ascending byte order, k_batch_rows per SELECT; each batch
   // is its own read snapshot, taken and released before the visitor runs.
   void
-  do_scan(std::string_view prefix, const ScanVisitor& visit, const DamageVisitor& damaged) override
+  do_scan(const ScanOptions& options, const ScanVisitor& visit, const DamageVisitor& damaged) override
   {
-    const auto upper = prefix_upper_bound(prefix);
-    std::string cursor(prefix);
-    bool first = true;
+    const auto upper = prefix_upper_bound(options.prefix);
+    // Resuming after a key before the prefix starts at the prefix.
+    const bool resume = options.start_after >= options.prefix && !options.start_after.empty();
+    std::string cursor(resume ? options.start_after : options.prefix);
+    bool first = !resume;
+    const bool keys = options.keys_only;
     struct Row
     {
       std::string key;
       VersionedRecord record;
       std::optional<std::string> damage;
     };
+    // The rows are reused batch after batch (their buffers kept), so a scan
+    // allocates only while its rows grow.
     std::vector<Row> batch;
+    std::size_t rows = 0;
     for (;;) {
-      batch.clear();
+      rows = 0;
       bool more = false;
       {
         std::lock_guard lock(m_mutex);
-        Query query(*this, upper ? (first ? Sql::scan_from_until : Sql::scan_after_until)
-                                 : (first ? Sql::scan_from : Sql::scan_after));
+        const Sql sql = keys ? (upper ? (first ? Sql::keys_from_until : Sql::keys_after_until)
+                                      : (first ? Sql::keys_from : Sql::keys_after))
+                             : (upper ? (first ? Sql::scan_from_until : Sql::scan_after_until)
+                                      : (first ? Sql::scan_from : Sql::scan_after));
+        Query query(*this, sql);
         query.text(1, cursor).integer(3, k_batch_rows);
         if (upper) {
           query.text(2, *upper);
         }
         std::size_t bytes = 0;
         while (query.step()) {
-          auto damage = query.row_damage(1, 2);
-          batch.push_back(Row{query.column_bytes(0),
-                              VersionedRecord{query.column_bytes(2),
-                                              damage ? 0 : static_cast<std::uint64_t>(query.column_int(1))},
-                              std::move(damage)});
-          bytes += batch.back().key.size() + batch.back().record.data.size();
+          if (rows == batch.size()) {
+            batch.emplace_back();
+          }
+          Row& row = batch[rows++];
+          query.column_bytes_into(0, row.key);
+          if (keys) {
+            row.record.version = 0;
+            row.record.data.clear();
+            row.damage.reset();
+            continue;
+          }
+          row.damage = query.row_damage(1, 2);
+          row.record.version = row.damage ? 0 : static_cast<std::uint64_t>(query.column_int(1));
+          query.column_bytes_into(2, row.record.data);
+          bytes += row.key.size() + row.record.data.size();
           if (bytes >= k_batch_bytes) {
             break; // the rest follows in the next batch
           }
         }
-        more = batch.size() == static_cast<std::size_t>(k_batch_rows) || bytes >= k_batch_bytes;
+        more = rows == static_cast<std::size_t>(k_batch_rows) || bytes >= k_batch_bytes;
       }
-      for (auto& row : batch) {
+      for (std::size_t i = 0; i < rows; ++i) {
+        Row& row = batch[i];
         if (row.damage) {
           if (damaged && !damaged(DamagedRecord{row.key, std::move(*row.damage)})) {
             return;
@@ -521,11 +610,14 @@ public:
         } else if (!visit(row.key, row.record)) {
           return;
         }
+        if (row.record.data.capacity() > k_kept_row_bytes) {
+          std::string().swap(row.record.data); // large records keep no buffer: memory stays bounded
+        }
       }
-      if (!more || batch.empty()) {
+      if (!more || rows == 0) {
         return;
       }
-      cursor = std::move(batch.back().key);
+      cursor = batch[rows - 1].key;
       first = false;
     }
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <utility>
 
 namespace taskstore {
@@ -17,6 +18,7 @@ class Scanner
 {
 public:
   explicit Scanner(std::string_view text) : text_(text) {}
+  std::size_t pos() const { return pos_; }
 
   void skip_ws()
   {
@@ -59,6 +61,18 @@ public:
     out.clear();
     if (!consume('"')) {
       return false;
+    }
+    // The common case, no escape before the closing quote: one copy.
+    const char* base = text_.data();
+    const void* quote = std::memchr(base + pos_, '"', text_.size() - pos_);
+    if (quote == nullptr) {
+      return false;
+    }
+    const auto end = static_cast<std::size_t>(static_cast<const char*>(quote) - base);
+    if (std::memchr(base + pos_, '\\', end - pos_) == nullptr) {
+      out.assign(base + pos_, end - pos_);
+      pos_ = end + 1;
+      return true;
     }
     while (pos_ < text_.size()) {
       const std::size_t start = pos_;
@@ -416,8 +430,8 @@ peek_record_fields(std::string_view json)
   PeekedFields out;
   try {
     Scanner s(json);
-    const bool ok = read_object(s, [&](const std::string& name) {
-      if (name == "task") {
+    const bool ok = read_object(s, [&](std::string_view name) {
+      if (name == std::string_view("task")) {
         out.task_id.reset();
         out.status.reset();
         out.status_message.reset();
@@ -426,32 +440,32 @@ peek_record_fields(std::string_view json)
         if (s.peek() != '{') {
           return s.skip_value();
         }
-        return read_object(s, [&](const std::string& field) {
-          if (field == "taskId") {
+        return read_object(s, [&](std::string_view field) {
+          if (field == std::string_view("taskId")) {
             return read_string_member(s, out.task_id);
           }
-          if (field == "status") {
+          if (field == std::string_view("status")) {
             return read_string_member(s, out.status);
           }
-          if (field == "statusMessage") {
+          if (field == std::string_view("statusMessage")) {
             return read_string_member(s, out.status_message);
           }
-          if (field == "createdAt") {
+          if (field == std::string_view("createdAt")) {
             return read_string_member(s, out.created_at);
           }
-          if (field == "lastUpdatedAt") {
+          if (field == std::string_view("lastUpdatedAt")) {
             return read_string_member(s, out.last_updated_at);
           }
           return s.skip_value();
         });
       }
-      if (name == "ownerId") {
+      if (name == std::string_view("ownerId")) {
         return read_string_member(s, out.owner_id);
       }
-      if (name == "requestMethod") {
+      if (name == std::string_view("requestMethod")) {
         return read_string_member(s, out.request_method);
       }
-      if (name == "expiresAt") {
+      if (name == std::string_view("expiresAt")) {
         return read_string_member(s, out.expires_at);
       }
       return s.skip_value();
@@ -461,6 +475,58 @@ peek_record_fields(std::string_view json)
     out.object = false; // std::bad_alloc from a huge string: report "not a record"
   }
   return out;
+}
+
+bool
+peek_object_members(std::string_view json,
+                    const std::function<bool(std::string_view name, std::string_view value)>& on_member)
+{
+  try {
+    Scanner s(json);
+    const bool ok = read_object(s, [&](std::string_view name) {
+      s.skip_ws();
+      const std::size_t start = s.pos();
+      return s.skip_value() && on_member(name, json.substr(start, s.pos() - start));
+    });
+    return ok && s.at_end();
+  } catch (...) {
+    return false;
+  }
+}
+
+std::optional<std::string>
+peek_string(std::string_view token)
+{
+  try {
+    Scanner s(token);
+    std::string out;
+    if (s.peek() != '"' || !s.read_string(out) || !s.at_end()) {
+      return std::nullopt;
+    }
+    return out;
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+std::optional<std::string_view>
+peek_member_text(std::string_view json, std::string_view name)
+{
+  try {
+    Scanner s(json);
+    Scanner value(json);
+    if (!find_member(s, name, value) || !s.at_end()) {
+      return std::nullopt;
+    }
+    value.skip_ws();
+    const std::size_t start = value.pos();
+    if (!value.skip_value()) {
+      return std::nullopt;
+    }
+    return json.substr(start, value.pos() - start);
+  } catch (...) {
+    return std::nullopt;
+  }
 }
 
 std::size_t

@@ -6,6 +6,7 @@
 #include "taskstore/time.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,23 @@ struct PeekedFields
 
 // Reads those fields in one pass; never throws.
 PeekedFields peek_record_fields(std::string_view json);
+
+// Calls on_member(name, value) for each member of the JSON object json, in
+// order: the name decoded, the value's text exactly as written. Returns false
+// when the text is not one JSON object (as far as this forward scan can
+// tell: values are skipped, not checked) or on_member returned false. Never
+// throws.
+bool peek_object_members(std::string_view json,
+                         const std::function<bool(std::string_view name, std::string_view value)>& on_member);
+
+// The text a JSON string token stands for, decoded; nullopt when token is
+// not exactly one JSON string.
+std::optional<std::string> peek_string(std::string_view token);
+
+// The text of the value of a top-level member of a JSON object, exactly as
+// written (escapes, spacing and all); nullopt when the text is not one JSON
+// object or has no such member. The last occurrence wins. Never throws.
+std::optional<std::string_view> peek_member_text(std::string_view json, std::string_view name);
 
 // The largest nesting depth of arrays and objects in JSON text (strings
 // skipped); a cheap guard before building a tree.

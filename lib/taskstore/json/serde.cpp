@@ -31,6 +31,22 @@ make_escape_extra()
 }
 constexpr std::array<std::uint8_t, 256> k_escape_extra = make_escape_extra();
 
+// Whether any of the 8 bytes at p is below 0x20, '"' or '\\' (SWAR: a byte
+// of x is zero exactly when its high bit survives (x - 0x01..) & ~x & 0x80..;
+// bytes of 0x80 and above never match).
+inline bool
+needs_escape8(const char* p)
+{
+  constexpr std::uint64_t ones = 0x0101010101010101ULL;
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  std::uint64_t v;
+  std::memcpy(&v, p, 8);
+  const std::uint64_t control = (v - ones * 0x20) & ~v;
+  const std::uint64_t quote = v ^ (ones * '"');
+  const std::uint64_t backslash = v ^ (ones * '\\');
+  return ((control | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash)) & highs) != 0;
+}
+
 struct StringSink
 {
   std::string& out;
@@ -41,6 +57,14 @@ struct StringSink
     out.push_back('"');
     std::size_t run = 0; // start of the pending run of bytes written as-is
     for (std::size_t i = 0; i < s.size(); ++i) {
+      // Eight bytes at a time while none needs escaping (a control byte, '"'
+      // or '\\'): the common case of a long plain string.
+      while (i + 8 <= s.size() && !needs_escape8(s.data() + i)) {
+        i += 8;
+      }
+      if (i >= s.size()) {
+        break;
+      }
       const auto c = static_cast<unsigned char>(s[i]);
       if (k_escape_extra[c] == 0) {
         continue;

@@ -192,6 +192,56 @@ public:
     return version;
   }
 
+  // The put and cas scripts (expected 0) of the writes, pipelined: up to
+  // batch_size commands or about batch_bytes of data per round trip. A write
+  // refused on its own (a bad key, data that is not UTF-8, the maximum
+  // version, an error reply) is reported for that write.
+  std::vector<BatchResult> put_batch(const std::vector<BatchWrite>& writes) override
+  {
+    std::vector<BatchResult> out(writes.size());
+    Pool::Lease c = pool_.acquire();
+    std::vector<Command> cmds;
+    std::vector<std::size_t> index; // the write of each command
+    const auto send = [&] {
+      if (cmds.empty()) {
+        return;
+      }
+      std::vector<Reply> replies = scripts_.pipeline(*c, cmds);
+      for (std::size_t j = 0; j < replies.size(); ++j) {
+        BatchResult& result = out[index[j]];
+        try {
+          result.version = batch_version(*c, std::move(replies[j]), cmds[j], writes[index[j]]);
+        } catch (const StorageError&) {
+          result.error = std::current_exception();
+        }
+      }
+      cmds.clear();
+      index.clear();
+    };
+    std::size_t bytes = 0;
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+      try {
+        cmds.push_back(write_command(writes[i].if_absent ? ScriptId::cas : ScriptId::put, writes[i].key,
+                                     writes[i].data,
+                                     writes[i].if_absent ? std::optional<std::uint64_t>(0) : std::nullopt));
+        index.push_back(i);
+      } catch (const InvalidArgument&) {
+        out[i].error = std::current_exception();
+        continue;
+      } catch (const StorageError&) {
+        out[i].error = std::current_exception();
+        continue;
+      }
+      bytes += writes[i].data.size();
+      if (cmds.size() >= batch_size || bytes >= batch_bytes) {
+        send();
+        bytes = 0;
+      }
+    }
+    send();
+    return out;
+  }
+
   bool remove(std::string_view key) override
   {
     const KeyParts parts = split_key(key);
@@ -228,16 +278,35 @@ public:
     throw StorageError::version_conflict(std::string(key), expected, version_of(*c, r.get(), cmd.key));
   }
 
-  void do_scan(std::string_view prefix, const ScanVisitor& visit, const DamageVisitor& damaged) override
+  // Orders (ScanOptions): one owner's records in its index order, the
+  // whole store in SCAN order; key order with start_after or key_order.
+  // keys_only reads no hash: the keys of a SCAN MATCH.
+  void do_scan(const ScanOptions& options, const ScanVisitor& visit, const DamageVisitor& damaged) override
   {
     Pool::Lease c = pool_.acquire();
+    const std::string& prefix = options.prefix;
+    if (options.keys_only && options.start_after.empty() && !options.key_order) {
+      const VersionedRecord no_record;
+      KeyScan scan(glob_escape(layout_.tasks_prefix()) + glob_escape(prefix) + "*");
+      while (!scan.done()) {
+        for (const std::string& h : scan.accept(*c, scripts_.pipeline(*c, scan.next()))) {
+          if (auto k = layout_.composite_of(h, prefix); k && !visit(*k, no_record)) {
+            return;
+          }
+        }
+      }
+      return;
+    }
     const Walk::Visit records = [&](const Item& item, const Fetched& fetched) {
       if (fetched.record) {
         return visit(item.key, *fetched.record);
       }
       return fetched.damage.empty() || !damaged || damaged(DamagedRecord{item.key, fetched.damage});
     };
-    if (auto parts = parse_key(prefix)) {
+    if (!options.start_after.empty() || options.key_order) {
+      OrderedKeySource src(layout_, prefix, options.start_after);
+      Walk(*c, scripts_, src).run(records);
+    } else if (auto parts = parse_key(prefix)) {
       OwnerSource src(layout_, std::move(*parts));
       Walk(*c, scripts_, src).run(records);
     } else {
@@ -265,6 +334,27 @@ protected:
   }
 
 private:
+  // The version a batched write's script reply gives (put_batch): as put
+  // and put_if_version read it; 0 for an if_absent write that found the key.
+  // Throws StorageError for an error reply or the maximum version.
+  std::uint64_t batch_version(Connection& c, Reply reply, const Command& cmd, const BatchWrite& w) const
+  {
+    Reply r = c.checked(std::move(reply), cmd.key);
+    if (!w.if_absent) {
+      if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+        throw_at_max(w.key);
+      }
+      return version_of(c, r.get(), cmd.key);
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_INTEGER) {
+      c.fail("unexpected reply to the CAS script", cmd.key);
+    }
+    if (r->element[0]->integer == 2) {
+      throw_at_max(w.key);
+    }
+    return r->element[0]->integer == 1 ? version_of(c, r->element[1], cmd.key) : 0;
+  }
+
   // The put or cas script's command writing data at key (expected: cas's
   // version). Throws InvalidArgument for a malformed key and StorageError
   // for data that is not UTF-8, before any connection is made.

@@ -178,6 +178,51 @@ KeySource::accept(Connection& c, std::vector<Reply> replies)
   return items;
 }
 
+OrderedKeySource::OrderedKeySource(const Layout& layout, std::string_view prefix, std::string start_after,
+                                   std::size_t round_keys)
+  : layout_(layout)
+  , prefix_(prefix)
+  , pattern_(glob_escape(layout.tasks_prefix()) + glob_escape(prefix) + "*")
+  , cursor_(std::move(start_after))
+  , round_keys_(std::max<std::size_t>(round_keys, 1))
+  , scan_(pattern_)
+{
+}
+
+std::vector<Item>
+OrderedKeySource::accept(Connection& c, std::vector<Reply> replies)
+{
+  for (std::string& h : scan_.accept(c, std::move(replies))) {
+    auto k = layout_.composite_of(h, prefix_);
+    if (!k || *k <= cursor_) {
+      continue;
+    }
+    if (round_.size() == round_keys_) {
+      if (*k >= *round_.rbegin()) {
+        continue;
+      }
+      round_.erase(std::prev(round_.end()));
+    }
+    round_.insert(std::move(*k));
+  }
+  if (!scan_.done()) {
+    return {};
+  }
+  std::vector<Item> items;
+  items.reserve(round_.size());
+  for (const std::string& k : round_) {
+    items.push_back(Item{k, layout_.tasks_prefix() + k, std::string()});
+  }
+  if (round_.size() < round_keys_) {
+    done_ = true;
+  } else {
+    cursor_ = *round_.rbegin();
+    scan_ = KeyScan(pattern_);
+  }
+  round_.clear();
+  return items;
+}
+
 // ---------------------------------------------------------------------------
 // Walk
 

@@ -17,6 +17,7 @@
 #include <deque>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,7 @@ inline constexpr std::size_t min_chunk = 4;          // fewest records per round
 inline constexpr std::size_t page_size = 1000;       // owner-index entries per page
 inline constexpr std::size_t scan_count = 1000;      // SCAN COUNT hint
 inline constexpr std::size_t anchor_candidates = 32; // members passed to the locate script
+inline constexpr std::size_t ordered_round_keys = 5000; // keys yielded per SCAN in key order
 
 // One index entry (member, score).
 struct IndexEntry
@@ -147,6 +149,32 @@ private:
   const Layout& layout_;
   std::string prefix_;
   KeyScan scan_;
+};
+
+// The record hashes whose key starts with a prefix, in key order (as
+// memcmp), after a start key: rounds of one whole SCAN MATCH each, keeping
+// the round_keys smallest keys after the cursor (SCAN's duplicates dropped),
+// then yielding them sorted; the next round starts after the last key
+// yielded. Memory: round_keys keys. A key present for the whole walk is
+// yielded once; one written meanwhile at most once.
+class OrderedKeySource final : public Source
+{
+public:
+  OrderedKeySource(const Layout& layout, std::string_view prefix, std::string start_after,
+                   std::size_t round_keys = ordered_round_keys);
+  bool done() const override { return done_; }
+  std::vector<Command> next(const Scripts&) const override { return scan_.next(); }
+  std::vector<Item> accept(Connection& c, std::vector<Reply> replies) override;
+
+private:
+  const Layout& layout_;
+  std::string prefix_;
+  std::string pattern_;
+  std::string cursor_; // yield only keys after this one
+  std::size_t round_keys_;
+  KeyScan scan_;
+  std::set<std::string> round_; // the smallest keys after cursor_ seen in this round
+  bool done_ = false;
 };
 
 // Streams the records of a source: HMGET version data in pipelined round
