@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <barrier>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -1140,4 +1141,193 @@ TEST_CASE("a stopped cleanup reports every record it removed")
     return true;
   });
   CHECK(left + removed == 2500);
+}
+
+// ---------------------------------------------------------------- ScanOptions
+
+namespace {
+
+// Pages of `page` records through ScanOptions::start_after (key_order set, as
+// ls --limit asks), each resumed after the last key of the one before.
+std::vector<std::string>
+paged_keys(StorageBackend& db, const std::string& prefix, std::size_t page,
+           const std::function<void(int)>& between_pages = {})
+{
+  std::vector<std::string> keys;
+  std::string after;
+  for (int round = 0;; ++round) {
+    ScanOptions options;
+    options.prefix = prefix;
+    options.start_after = after;
+    options.key_order = true;
+    std::size_t n = 0;
+    db.scan(options, [&](const std::string& key, const VersionedRecord&) {
+      keys.push_back(key);
+      after = key;
+      return ++n < page;
+    });
+    if (n < page) {
+      return keys;
+    }
+    REQUIRE(round < 1000);
+    if (between_pages) {
+      between_pages(round);
+    }
+  }
+}
+
+} // namespace
+
+TEST_CASE("scan resumes after a key: pages cover every record once, with writes between the pages")
+{
+  Fresh s;
+  std::set<std::string> all;
+  std::set<std::string> owner;
+  for (int i = 0; i < 700; ++i) {
+    const std::string o = "p" + std::to_string(i % 5);
+    const std::string key = o + ":t" + std::to_string(1000 + i);
+    s.db().put(key, "x");
+    all.insert(key);
+    if (o == "p2") {
+      owner.insert(key);
+    }
+  }
+  for (const auto& [prefix, expected] :
+       std::vector<std::pair<std::string, std::set<std::string>>>{{"", all}, {"p2:", owner}}) {
+    INFO("prefix " << prefix);
+    std::set<std::string> added;
+    const auto keys = paged_keys(s.db(), prefix, 64, [&](int round) {
+      // A write between two pages: seen at most once, never twice.
+      const std::string key = (prefix.empty() ? "p" + std::to_string(round % 5) : std::string("p2")) + ":new" +
+                              std::to_string(round) + prefix;
+      s.db().put(key, "y");
+      added.insert(key);
+    });
+    std::map<std::string, int> seen;
+    for (const auto& k : keys) {
+      ++seen[k];
+    }
+    for (const auto& k : expected) {
+      INFO(k);
+      CHECK(seen[k] == 1);
+    }
+    for (const auto& [k, n] : seen) {
+      INFO(k);
+      CHECK(n == 1);
+      CHECK((expected.count(k) == 1 || added.count(k) == 1));
+      CHECK(k.starts_with(prefix));
+    }
+    for (const auto& k : added) {
+      s.db().remove(k);
+    }
+  }
+  // The start key need not exist; one after every key gives nothing.
+  ScanOptions options;
+  options.start_after = "p0:t1500x";
+  options.key_order = true;
+  std::set<std::string> after;
+  s.db().scan(options, [&](const std::string& key, const VersionedRecord&) {
+    after.insert(key);
+    return true;
+  });
+  for (const auto& k : after) {
+    CHECK(all.count(k) == 1);
+  }
+  if (s.backend_name != "dynamodb") { // key order: every key after the start, none before
+    std::set<std::string> expected_after;
+    for (const auto& k : all) {
+      if (k > "p0:t1500x") {
+        expected_after.insert(k);
+      }
+    }
+    CHECK(after == expected_after);
+  }
+  options.prefix = "p1:";
+  options.start_after = "p9:zzz";
+  int n = 0;
+  s.db().scan(options, [&](const std::string&, const VersionedRecord&) { return ++n, true; });
+  CHECK(n == 0);
+  // A start key before the prefix starts at the prefix.
+  options.start_after = "a:a";
+  s.db().scan(options, [&](const std::string&, const VersionedRecord&) { return ++n, true; });
+  CHECK(n == 140);
+}
+
+TEST_CASE("scan keys_only visits every key once, records unread")
+{
+  Fresh s;
+  std::set<std::string> expected;
+  for (int i = 0; i < 300; ++i) {
+    const std::string key = "k" + std::to_string(i % 3) + ":t" + std::to_string(i);
+    s.db().put(key, "data-" + std::to_string(i));
+    expected.insert(key);
+  }
+  for (const std::string prefix : {"", "k1:", "k"}) {
+    ScanOptions options;
+    options.prefix = prefix;
+    options.keys_only = true;
+    std::map<std::string, int> seen;
+    s.db().scan(options, [&](const std::string& key, const VersionedRecord& record) {
+      ++seen[key];
+      // Either unread (empty, version 0) or the record itself: the backend's choice.
+      CHECK((record.version == 0 ? record.data.empty() : record.data.starts_with("data-")));
+      return true;
+    });
+    for (const auto& k : expected) {
+      if (k.starts_with(prefix)) {
+        INFO(k);
+        CHECK(seen[k] == 1);
+      }
+    }
+    for (const auto& [k, n] : seen) {
+      CHECK(k.starts_with(prefix));
+      CHECK(n == 1);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- put_batch
+
+TEST_CASE("put_batch writes each record as put or put_if_version(0) would, and reports each")
+{
+  Fresh s;
+  s.db().put("b:present", "old");
+  s.db().put("b:present", "old2"); // version 2
+  std::vector<std::string> keys;
+  std::vector<std::string> data;
+  for (int i = 0; i < 2500; ++i) {
+    keys.push_back("b:t" + std::to_string(i));
+    data.push_back("{\"n\":" + std::to_string(i) + "}");
+  }
+  std::vector<BatchWrite> writes;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    writes.push_back(BatchWrite{keys[i], data[i], i % 2 == 0});
+  }
+  writes.push_back(BatchWrite{"b:present", "new", true});   // if_absent on a present key: not written
+  writes.push_back(BatchWrite{"b:present", "newer", false}); // put: version 3
+  writes.push_back(BatchWrite{"nocolon", "x", false});       // refused on its own
+  const auto results = s.db().put_batch(writes);
+  REQUIRE(results.size() == writes.size());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    INFO(keys[i]);
+    CHECK_FALSE(results[i].error);
+    CHECK(results[i].version == 1);
+    CHECK(s.db().get(keys[i]) == VersionedRecord{data[i], 1});
+  }
+  CHECK_FALSE(results[keys.size()].error);
+  CHECK(results[keys.size()].version == 0);
+  CHECK(results[keys.size() + 1].version == 3);
+  CHECK(s.db().get("b:present") == VersionedRecord{"newer", 3});
+  REQUIRE(results[keys.size() + 2].error);
+  CHECK_THROWS_AS(std::rethrow_exception(results[keys.size() + 2].error), InvalidArgument);
+  // Again, unconditionally: every record version 2.
+  for (auto& w : writes) {
+    w.if_absent = false;
+  }
+  writes.resize(keys.size());
+  const auto again = s.db().put_batch(writes);
+  for (const auto& r : again) {
+    CHECK(r.version == 2);
+  }
+  CHECK(s.db().put_batch({}).empty());
 }

@@ -153,3 +153,56 @@ TEST_CASE("to_display_json: the serde writer for output, compact or pretty, vali
   bad["k"] = std::string("ok\xff\xfe" "end\xe6\x97");
   CHECK(to_display_json(bad) == "{\"k\":\"ok\xEF\xBF\xBD\xEF\xBF\xBD" "end\xEF\xBF\xBD\"}");
 }
+
+// The writer skips plain runs eight bytes at a time: every byte that needs
+// escaping must be found at every offset within and across those words.
+TEST_CASE("append_serde_string escapes each special byte at every position of long strings")
+{
+  const auto reference = [](const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+      switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          constexpr char hex[] = "0123456789abcdef";
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+      }
+    }
+    return out + "\"";
+  };
+  const std::string specials = std::string("\"\\\b\f\n\r\t\x01\x1f", 9) + std::string(1, '\0');
+  for (std::size_t length : {1u, 7u, 8u, 9u, 15u, 16u, 17u, 31u, 64u}) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (char special : specials) {
+        std::string s(length, 'a');
+        s[at] = special;
+        if (at + 3 < length) {
+          s[at + 3] = '\xc3'; // bytes of 0x80 and above pass through as they are
+        }
+        std::string out;
+        append_serde_string(out, s);
+        INFO("length " << length << " at " << at << " byte " << static_cast<int>(special));
+        CHECK(out == reference(s));
+      }
+    }
+  }
+  std::string plain(1000, 'z');
+  std::string out;
+  append_serde_string(out, plain);
+  CHECK(out == "\"" + plain + "\"");
+  out.clear();
+  append_serde_string(out, std::string(" ~\x7f\x20!#[]", 8));
+  CHECK(out == std::string("\" ~\x7f\x20!#[]\"", 10));
+}
