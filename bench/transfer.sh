@@ -51,5 +51,6 @@ echo "import, file -> new SQLite store           $imp s   $(echo "$n $imp" | awk
 echo "redis-cli --pipe, pmcp-tasks' layout       $pipe s"
 echo "import, file -> Redis                      $rimp s   $(ratio "$rimp" "$pipe")x redis-cli --pipe"
 echo "copy, Redis -> new SQLite store            $copy s"
-# What was imported and copied is what was exported.
-"$taskctl" -q -s "sqlite://$dir/c.db" export | cmp -s - "$dir/export.jsonl" || echo "bench: copy differs from the export" >&2
+# What was copied is what was exported, but for the expired records copy leaves out.
+"$taskctl" -q -s "sqlite://$dir/s.db" export --live -f "$dir/live.jsonl"
+"$taskctl" -q -s "sqlite://$dir/c.db" export | cmp -s - "$dir/live.jsonl" || echo "bench: the copy differs from the export" >&2

@@ -35,7 +35,7 @@ BatchSize
 batch_size_for(std::string_view backend)
 {
   if (backend == "sqlite") {
-    return {50000, 32u << 20};
+    return {16000, 16u << 20};
   }
   if (backend == "dynamodb") {
     return {256, 8u << 20};
