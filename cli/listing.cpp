@@ -4,7 +4,6 @@
 
 #include "taskstore/error.hpp"
 #include "taskstore/json/serde.hpp"
-#include "taskstore/text.hpp"
 #include "taskstore/uri.hpp" // parse_duration_ms
 
 #include <CLI/CLI.hpp>
@@ -191,11 +190,7 @@ task_of(const std::string& key)
 void
 append_text(std::string& out, std::string_view text)
 {
-  if (!taskstore::check_utf8(text)) {
-    taskstore::append_serde_string(out, text);
-  } else {
-    out += taskstore::to_display_json(Json(std::string(text)));
-  }
+  taskstore::append_display_string(out, text);
 }
 
 void

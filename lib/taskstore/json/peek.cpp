@@ -56,6 +56,30 @@ public:
 
   // Reads a string token (the opening quote is next) and decodes it into out.
   // Escapes are decoded; \u escapes become UTF-8 (surrogate pairs combined).
+  // A string's text: a view into the input when it holds no escape (the
+  // common case, nothing copied), else decoded into scratch.
+  bool read_string_view(std::string_view& view, std::string& scratch)
+  {
+    skip_ws();
+    if (pos_ < text_.size() && text_[pos_] == '"') {
+      const char* base = text_.data();
+      const void* quote = std::memchr(base + pos_ + 1, '"', text_.size() - pos_ - 1);
+      if (quote != nullptr) {
+        const auto end = static_cast<std::size_t>(static_cast<const char*>(quote) - base);
+        if (std::memchr(base + pos_ + 1, '\\', end - pos_ - 1) == nullptr) {
+          view = text_.substr(pos_ + 1, end - pos_ - 1);
+          pos_ = end + 1;
+          return true;
+        }
+      }
+    }
+    if (!read_string(scratch)) {
+      return false;
+    }
+    view = scratch;
+    return true;
+  }
+
   bool read_string(std::string& out)
   {
     out.clear();
@@ -390,11 +414,12 @@ read_string_member(Scanner& s, std::optional<std::string>& field)
     field.reset();
     return s.skip_value();
   }
-  std::string text;
-  if (!s.read_string(text)) {
+  std::string_view view;
+  std::string scratch;
+  if (!s.read_string_view(view, scratch)) {
     return false;
   }
-  field = std::move(text);
+  field.emplace(view);
   return true;
 }
 
@@ -410,9 +435,10 @@ read_object(Scanner& s, OnMember&& on_member)
   if (s.consume('}')) {
     return true;
   }
-  std::string name;
+  std::string scratch;
+  std::string_view name;
   for (;;) {
-    if (!s.read_string(name) || !s.consume(':') || !on_member(name)) {
+    if (!s.read_string_view(name, scratch) || !s.consume(':') || !on_member(name)) {
       return false;
     }
     if (s.consume(',')) {

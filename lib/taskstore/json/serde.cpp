@@ -47,6 +47,29 @@ needs_escape8(const char* p)
   return ((control | ((quote - ones) & ~quote) | ((backslash - ones) & ~backslash)) & highs) != 0;
 }
 
+// Whether every byte of s is printable ASCII other than '"' and '\\' (such a
+// string is valid UTF-8 and written as it is), eight bytes at a time.
+inline bool
+plain_ascii(std::string_view s)
+{
+  constexpr std::uint64_t highs = 0x8080808080808080ULL;
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t v;
+    std::memcpy(&v, s.data() + i, 8);
+    if ((v & highs) != 0 || needs_escape8(s.data() + i)) {
+      return false;
+    }
+  }
+  for (; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+      return false;
+    }
+  }
+  return true;
+}
+
 struct StringSink
 {
   std::string& out;
@@ -404,6 +427,12 @@ struct DisplaySink
   void put_string(std::string_view s)
   {
     StringSink plain{out};
+    if (plain_ascii(s)) {
+      out.push_back('"'); // the common case: nothing to check, nothing to escape
+      out.append(s);
+      out.push_back('"');
+      return;
+    }
     if (!check_utf8(s)) {
       plain.put_string(s);
       return;
@@ -441,6 +470,13 @@ append_serde_string(std::string& out, std::string_view utf8)
 {
   StringSink sink{out};
   sink.put_string(utf8);
+}
+
+void
+append_display_string(std::string& out, std::string_view text)
+{
+  DisplaySink sink{out};
+  sink.put_string(text);
 }
 
 } // namespace taskstore

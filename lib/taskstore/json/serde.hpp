@@ -27,6 +27,9 @@ void append_serde_json(std::string& out, const Json& value);
 std::string to_display_json(const Json& value, bool pretty = false);
 // Appends a JSON string token (quotes included) as serde_json writes it.
 void append_serde_string(std::string& out, std::string_view utf8);
+// The same for any bytes, as to_display_json writes a string: invalid UTF-8
+// replaced by U+FFFD (printable ASCII, the common case, is copied at once).
+void append_display_string(std::string& out, std::string_view text);
 // The byte length of to_serde_json(value), computed without building it.
 std::uint64_t serde_json_size(const Json& value);
 // The byte length of a JSON string token as serde_json writes it, quotes included.
