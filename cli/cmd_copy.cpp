@@ -4,6 +4,7 @@
 #include "app.hpp"
 #include "context.hpp"
 #include "damage.hpp"
+#include "listing.hpp"
 #include "output.hpp"
 #include "store.hpp"
 #include "transfer.hpp"
@@ -39,7 +40,7 @@ int
 run_copy(Context& ctx, CopyOptions& options)
 {
   ctx.resolve_format(Format::table);
-  const std::string prefix = options.owner.empty() ? options.prefix : taskstore::make_prefix(options.owner);
+  const std::string prefix = scope_prefix(options.prefix, options.owner);
   auto source = open_store_at(ctx, options.source, StoreAccess::read, options.source_password_file);
   auto target = open_store_at(ctx, options.target, options.dry_run ? StoreAccess::read : StoreAccess::write,
                               options.target_password_file);
@@ -78,12 +79,7 @@ register_copy(CLI::App& root)
   CLI::App* app = root.add_subcommand("copy", "Copy records from one store into another (streamed, batched)");
   app->add_option("SRC_URI", options->source, "The store to read (its URI)")->required()->type_name("SRC_URI");
   app->add_option("DST_URI", options->target, "The store to write (its URI)")->required()->type_name("DST_URI");
-  auto* prefix = app->add_option("PREFIX", options->prefix,
-                                 "Only keys starting with this text (e.g. \"user-123:\"); default: every record");
-  auto* owner = app->add_option("--owner", options->owner, "Only this owner's records (the prefix OWNER:)")
-                  ->type_name("OWNER");
-  require_owner_value(owner);
-  prefix->excludes(owner);
+  add_scope_options(app, options->prefix, options->owner);
   add_existing_options(app, options->if_absent, options->overwrite);
   app->add_flag("--include-expired", options->include_expired, "Copy expired records too (left out by default)");
   app->add_flag("-n,--dry-run", options->dry_run, "Read the source and report what would be written; write nothing");

@@ -310,7 +310,7 @@ run_editor(const std::string& editor, const std::string& path)
   ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
   const std::string script = editor + " \"$1\"";
   const char* argv[] = {"sh", "-c", script.c_str(), "sh", path.c_str(), nullptr};
-  std::fflush(stdout);
+  flush_stdout_quietly();
   std::fflush(stderr);
   pid_t pid = 0;
   const int spawned = ::posix_spawn(&pid, "/bin/sh", nullptr, &attributes, const_cast<char**>(argv), environ);

@@ -36,7 +36,7 @@ int
 run_export(Context& ctx, ExportOptions& options)
 {
   ctx.resolve_format(Format::table);
-  const std::string prefix = options.owner.empty() ? options.prefix : taskstore::make_prefix(options.owner);
+  const std::string prefix = scope_prefix(options.prefix, options.owner);
   const taskstore::Timestamp now = taskstore::now_utc();
   options.filter.resolve(now);
   auto store = open_store(ctx, StoreAccess::read);
@@ -92,12 +92,7 @@ register_export(CLI::App& root)
 {
   auto options = std::make_shared<ExportOptions>();
   CLI::App* app = root.add_subcommand("export", "Write records as JSON lines (a backup, or the input of import)");
-  auto* prefix = app->add_option("PREFIX", options->prefix,
-                                 "Only keys starting with this text (e.g. \"user-123:\"); default: every record");
-  auto* owner = app->add_option("--owner", options->owner, "Only this owner's records (the prefix OWNER:)")
-                  ->type_name("OWNER");
-  require_owner_value(owner);
-  prefix->excludes(owner);
+  add_scope_options(app, options->prefix, options->owner);
   app->add_option("-f,--file", options->file, "Write to FILE (gzip-compressed when it ends in .gz; created 0600); "
                                               "default -: standard output")
     ->type_name("FILE");

@@ -231,7 +231,7 @@ run_ls(Context& ctx, LsOptions& options)
 {
   // --count and --keys-only print bare values by default, even when piped.
   ctx.resolve_format(ctx.stdout_tty || options.count || options.keys_only ? Format::table : Format::jsonl);
-  const std::string prefix = options.owner.empty() ? options.prefix : taskstore::make_prefix(options.owner);
+  const std::string prefix = scope_prefix(options.prefix, options.owner);
   const taskstore::Timestamp now = taskstore::now_utc();
   options.filter.resolve(now);
   std::optional<SortOrder> order;
@@ -254,7 +254,11 @@ run_ls(Context& ctx, LsOptions& options)
   taskstore::ScanOptions scan;
   scan.prefix = prefix;
   scan.start_after = options.start_after;
-  scan.key_order = options.limit > 0 && !order; // a page that a later --start-after resumes
+  // A page that a later --start-after resumes: -o json with --limit (which
+  // carries next_start_after), or a page asked for by --start-after. Only
+  // then does Redis walk key order (a SCAN of every key per 5,000 records).
+  const bool paged = !order && (!options.start_after.empty() || (options.limit > 0 && ctx.format == Format::json));
+  scan.key_order = paged;
   scan.keys_only = !need_summary && ctx.format != Format::raw;
 
   const Pager pager(ctx, !options.no_pager && !options.count && ctx.format == Format::table);
@@ -312,7 +316,9 @@ run_ls(Context& ctx, LsOptions& options)
       printer.record(key, record.version, summary, record.data);
     }
     if (options.limit != 0 && matched >= options.limit) {
-      next = key;
+      if (paged) {
+        next = key;
+      }
       return false;
     }
     return true;
@@ -357,12 +363,7 @@ register_ls(CLI::App& root)
 {
   auto options = std::make_shared<LsOptions>();
   CLI::App* app = root.add_subcommand("ls", "List records (streamed, constant memory), with filters");
-  auto* prefix = app->add_option("PREFIX", options->prefix,
-                                 "Only keys starting with this text (e.g. \"user-123:\"); default: every record");
-  auto* owner = app->add_option("--owner", options->owner, "Only this owner's records (the prefix OWNER:)")
-                  ->type_name("OWNER");
-  require_owner_value(owner);
-  prefix->excludes(owner);
+  add_scope_options(app, options->prefix, options->owner);
   add_filter_options(app, options->filter);
   require_count_value(
     app->add_option("--limit", options->limit, "Stop after N matching records (0: no limit)")->type_name("N"));
@@ -402,11 +403,11 @@ register_ls(CLI::App& root)
     "time; a record without that timestamp never passes a time filter.\n"
     "Order: SQLite and memory give key order; DynamoDB one owner's records in task-id\n"
     "order and the whole table in its Scan order; Redis one owner's records in index order\n"
-    "(createdAt) and the whole store in SCAN order, or key order with --limit or\n"
-    "--start-after (one SCAN of the keys per 5,000 records). Paging: with --limit, -o json\n"
-    "ends with \"next_start_after\" (null at the end; the table prints it on stderr); pass it\n"
-    "to --start-after for the next page. Every record present for the whole walk is listed\n"
-    "once across the pages; one written meanwhile at most once.\n"
+    "(createdAt) and the whole store in SCAN order, or key order when paging (one SCAN of\n"
+    "the keys per 5,000 records). Paging: with --limit, -o json ends with\n"
+    "\"next_start_after\" (null at the end); pass it to --start-after for the next page\n"
+    "(with --start-after, a table prints it on stderr). Every record present for the whole\n"
+    "walk is listed once across the pages; one written meanwhile at most once.\n"
     "--sort holds the matching records in memory: with --limit N it keeps the first N\n"
     "(N at most --sort-memory, default 100000); without --limit it stops with exit 2 once\n"
     "more than --sort-memory records match.\n"

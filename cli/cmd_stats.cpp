@@ -114,7 +114,7 @@ int
 run_stats(Context& ctx, StatsOptions& options)
 {
   ctx.resolve_format(Format::table);
-  const std::string prefix = options.owner.empty() ? options.prefix : taskstore::make_prefix(options.owner);
+  const std::string prefix = scope_prefix(options.prefix, options.owner);
   const taskstore::Timestamp now = taskstore::now_utc();
   const taskstore::Timestamp hour_on{now.seconds + 3600, now.nanos};
   options.filter.resolve(now);
@@ -253,12 +253,7 @@ register_stats(CLI::App& root)
 {
   auto options = std::make_shared<StatsOptions>();
   CLI::App* app = root.add_subcommand("stats", "Count, size and date the records in one streaming pass");
-  auto* prefix = app->add_option("PREFIX", options->prefix,
-                                 "Only keys starting with this text (e.g. \"user-123:\"); default: every record");
-  auto* owner = app->add_option("--owner", options->owner, "Only this owner's records (the prefix OWNER:)")
-                  ->type_name("OWNER");
-  require_owner_value(owner);
-  prefix->excludes(owner);
+  add_scope_options(app, options->prefix, options->owner);
   add_filter_options(app, options->filter);
   app->add_option("--by", options->by, "Also count the records per owner, status, method or day (of createdAt, UTC)")
     ->check(CLI::IsMember({"owner", "status", "method", "day"}))

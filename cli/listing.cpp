@@ -1,8 +1,10 @@
 #include "listing.hpp"
 
 #include "context.hpp"
+#include "store.hpp" // require_owner_value
 
 #include "taskstore/error.hpp"
+#include "taskstore/key.hpp"
 #include "taskstore/json/serde.hpp"
 #include "taskstore/uri.hpp" // parse_duration_ms
 
@@ -105,6 +107,22 @@ RecordFilter::matches(const taskstore::RecordSummary& s) const
   }
   return within(s.created_at, created_before, created_after) &&
          within(s.last_updated_at, updated_before, updated_after);
+}
+
+void
+add_scope_options(CLI::App* app, std::string& prefix, std::string& owner)
+{
+  auto* positional = app->add_option("PREFIX", prefix,
+                                     "Only keys starting with this text (e.g. \"user-123:\"); default: every record");
+  auto* by_owner = app->add_option("--owner", owner, "Only this owner's records (the prefix OWNER:)")->type_name("OWNER");
+  require_owner_value(by_owner);
+  positional->excludes(by_owner);
+}
+
+std::string
+scope_prefix(const std::string& prefix, const std::string& owner)
+{
+  return owner.empty() ? prefix : taskstore::make_prefix(owner);
 }
 
 void

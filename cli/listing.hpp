@@ -44,6 +44,12 @@ struct RecordFilter
   bool matches(const taskstore::RecordSummary& s) const;
 };
 
+// Adds the scope of a walk to app: the PREFIX positional and --owner (not
+// both; an empty --owner refused at parse time).
+void add_scope_options(CLI::App* app, std::string& prefix, std::string& owner);
+// The key prefix a scope names: make_prefix(owner) when given, else prefix.
+std::string scope_prefix(const std::string& prefix, const std::string& owner);
+
 // Adds --status, --method, --expired/--live and the four time bounds to app.
 void add_filter_options(CLI::App* app, RecordFilter& filter);
 

@@ -3,9 +3,7 @@
 
 #include "app.hpp"
 
-#include <cstdio>
 #include <malloc.h>
-#include <unistd.h>
 
 int
 main(int argc, char** argv)
@@ -15,9 +13,5 @@ main(int argc, char** argv)
   // each batch and faulting it in again for the next.
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_MMAP_THRESHOLD, 16 << 20);
-  // Data piped on is written in 64 KiB blocks (a terminal stays line-buffered).
-  if (::isatty(STDOUT_FILENO) == 0) {
-    std::setvbuf(stdout, nullptr, _IOFBF, 64 << 10);
-  }
   return taskctl::run_taskctl(argc, argv);
 }

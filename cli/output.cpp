@@ -22,23 +22,95 @@ namespace taskctl {
 
 // --- stdout ------------------------------------------------------------------
 
+namespace {
+
+// taskctl's own stdout buffer: stdio's cannot resume a write that a signal
+// interrupted (fwrite gives up on EINTR and the rest of its buffer is lost,
+// cutting a JSON line in half when Ctrl-C arrives while a pipe is full).
+constexpr std::size_t k_stdout_block = 64u << 10;
+
+struct StdoutBuffer
+{
+  std::string data;
+  int terminal = -1; // whether fd 1 is a terminal (-1: not known yet): then nothing waits
+};
+
+StdoutBuffer&
+stdout_buffer()
+{
+  static StdoutBuffer b;
+  if (b.terminal < 0) {
+    b.terminal = ::isatty(STDOUT_FILENO) != 0 ? 1 : 0;
+  }
+  return b;
+}
+
+// Writes all of text to fd 1, again after a signal (EINTR) and after short
+// writes. Returns false (errno set) on an error.
+bool
+write_all(std::string_view text)
+{
+  while (!text.empty()) {
+    const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return false;
+    }
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+[[noreturn]] void
+throw_stdout_error()
+{
+  throw CliError(exit_failure, "io_error", fmt::format("cannot write to standard output: {}", std::strerror(errno)));
+}
+
+} // namespace
+
 void
 write_stdout(std::string_view text)
 {
   if (text.empty()) {
     return;
   }
-  // One thread writes stdout: no stdio lock per line.
-  if (::fwrite_unlocked(text.data(), 1, text.size(), stdout) != text.size()) {
-    throw CliError(exit_failure, "io_error", fmt::format("cannot write to standard output: {}", std::strerror(errno)));
+  auto& b = stdout_buffer();
+  if (b.terminal == 1 || b.data.size() + text.size() > k_stdout_block) {
+    flush_stdout();
+    if (b.terminal == 1 || text.size() >= k_stdout_block) {
+      if (!write_all(text)) {
+        throw_stdout_error();
+      }
+      return;
+    }
   }
+  b.data.append(text);
 }
 
 void
 flush_stdout()
 {
-  if (std::fflush(stdout) != 0) {
-    throw CliError(exit_failure, "io_error", fmt::format("cannot write to standard output: {}", std::strerror(errno)));
+  std::fflush(stdout); // whatever went through stdio first (none of taskctl's own output)
+  auto& b = stdout_buffer();
+  if (!b.data.empty()) {
+    const bool ok = write_all(b.data);
+    b.data.clear();
+    if (!ok) {
+      throw_stdout_error();
+    }
+  }
+}
+
+void
+flush_stdout_quietly() noexcept
+{
+  try {
+    flush_stdout();
+  } catch (...) {
+    // reported by the flush_stdout at the end of the run, or moot after an error
   }
 }
 
@@ -110,7 +182,7 @@ namespace {
 void
 write_stderr(std::string_view text)
 {
-  std::fflush(stdout); // keep the order sensible when both go to one terminal
+  flush_stdout_quietly(); // keep the order sensible when both go to one terminal
   [[maybe_unused]] const auto n = std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
 }
@@ -685,7 +757,7 @@ Pager::Pager(const Context& ctx, bool wanted)
   if (::pipe(fds) != 0) {
     return; // no pager: the output goes to the terminal as it is
   }
-  std::fflush(stdout);
+  flush_stdout_quietly();
   const pid_t pid = ::fork();
   if (pid < 0) {
     ::close(fds[0]);
@@ -714,7 +786,7 @@ Pager::~Pager()
   if (pid_ <= 0) {
     return;
   }
-  std::fflush(stdout);
+  flush_stdout_quietly();
   ::dup2(saved_stdout_, STDOUT_FILENO); // the pager's input closes: it sees the end
   ::close(saved_stdout_);
   int status = 0;
@@ -830,7 +902,7 @@ Progress::tick(std::uint64_t scanned, std::uint64_t matched)
   const std::string text =
     fmt::format("\r\033[K{}: {} records {}, {} {} ({:.0f} s, {:.0f} records/s)", what_, scanned, scanned_word_,
                 matched, matched_word_, seconds, seconds > 0 ? static_cast<double>(scanned) / seconds : 0.0);
-  std::fflush(stdout);
+  flush_stdout_quietly();
   [[maybe_unused]] const auto n = std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);
   shown_ = true;

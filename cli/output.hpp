@@ -18,10 +18,15 @@ struct Violation;
 
 namespace taskctl {
 
-// Writes bytes to stdout exactly as given.
+// Writes bytes to stdout exactly as given: through taskctl's own 64 KiB
+// buffer (at once on a terminal), written with write(2) again after EINTR,
+// so a signal never cuts the output short. Throws CliError io_error when
+// stdout is broken.
 void write_stdout(std::string_view text);
-// Flushes stdout; throws CliError io_error when stdout is broken.
+// Writes what is buffered; throws CliError io_error when stdout is broken.
 void flush_stdout();
+// The same, never throwing (before writing to stderr, forking a pager or an editor).
+void flush_stdout_quietly() noexcept;
 
 // A JSON document as text through taskstore's serde writer (numbers as
 // stored, invalid UTF-8 replaced): compact, or pretty with indent >= 0.

@@ -1,5 +1,7 @@
 #include "unit_support.hpp"
 
+#include "output.hpp"
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -42,6 +44,7 @@ captured(int fd, const std::function<void()>& f)
     Restore restore{fd, ::dup(fd)};
     ::dup2(::fileno(file), fd);
     f();
+    taskctl::flush_stdout_quietly(); // taskctl's own stdout buffer, into the file
   }
   std::string text;
   std::rewind(file);
