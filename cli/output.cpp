@@ -27,7 +27,7 @@ namespace {
 // taskctl's own stdout buffer: stdio's cannot resume a write that a signal
 // interrupted (fwrite gives up on EINTR and the rest of its buffer is lost,
 // cutting a JSON line in half when Ctrl-C arrives while a pipe is full).
-constexpr std::size_t k_stdout_block = 64u << 10;
+constexpr std::size_t k_stdout_block = 4u << 10; // as stdio buffers a pipe: a stalled reader holds taskctl back soon
 
 struct StdoutBuffer
 {

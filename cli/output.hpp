@@ -18,7 +18,7 @@ struct Violation;
 
 namespace taskctl {
 
-// Writes bytes to stdout exactly as given: through taskctl's own 64 KiB
+// Writes bytes to stdout exactly as given: through taskctl's own 4 KiB
 // buffer (at once on a terminal), written with write(2) again after EINTR,
 // so a signal never cuts the output short. Throws CliError io_error when
 // stdout is broken.
