@@ -84,8 +84,8 @@ install(FILES ${taskstore_backend_headers}
 install(EXPORT taskstoreTargets NAMESPACE taskstore::
         DESTINATION ${TASKCTL_INSTALL_CMAKEDIR} COMPONENT dev)
 
-# taskstore is a static library that links SQLite3, hiredis and libcurl
-# privately; its exported link interface names those imported targets
+# taskstore is a static library that links SQLite3 and hiredis privately
+# (libcurl is opened with dlopen by the DynamoDB backend); its exported link interface names those imported targets
 # ($<LINK_ONLY:...>), so the config file recreates them from the options
 # recorded here before it loads taskstoreTargets.cmake.
 configure_package_config_file(
@@ -121,8 +121,13 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${TASKCTL_PACKAGE_CONTACT}")
 # dpkg-shlibdeps (dpkg-dev) turns the binary's DT_NEEDED entries into the
 # Debian runtime packages: libc6, libstdc++6, libsqlite3-0, libhiredis0.14,
-# libcurl4, ...
+# ... libcurl4 is no DT_NEEDED entry (the DynamoDB backend opens it with
+# dlopen, so runs without DynamoDB do not load its dependency tree): it is
+# named here, and CPackDeb adds what dpkg-shlibdeps finds.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+if(TASKCTL_WITH_DYNAMODB)
+  set(CPACK_DEBIAN_TASKCTL_PACKAGE_DEPENDS "libcurl4 (>= 7.75.0)")
+endif()
 
 set(CPACK_COMPONENT_TASKCTL_DISPLAY_NAME "taskctl command-line tool")
 set(CPACK_DEBIAN_TASKCTL_PACKAGE_NAME taskctl)
@@ -152,7 +157,7 @@ if(TASKCTL_WITH_REDIS)
   list(APPEND taskstore_dev_depends libhiredis-dev pkg-config)
 endif()
 if(TASKCTL_WITH_DYNAMODB)
-  list(APPEND taskstore_dev_depends "libcurl4-openssl-dev | libcurl-dev")
+  list(APPEND taskstore_dev_depends "libcurl4 (>= 7.75.0)") # opened with dlopen: the library, not its headers
 endif()
 list(JOIN taskstore_dev_depends ", " CPACK_DEBIAN_DEV_PACKAGE_DEPENDS)
 

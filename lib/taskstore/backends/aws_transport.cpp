@@ -2,15 +2,18 @@
 // retries, timeouts and call_many's bounded concurrency.
 #include "taskstore/backends/aws_transport.hpp"
 
+#include "taskstore/error.hpp"
 #include "taskstore/interrupt.hpp"
 #include "taskstore/uri.hpp"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <type_traits>
 #include <random>
 #include <unordered_map>
 #include <variant>
@@ -29,11 +32,81 @@ AwsError::AwsError(Kind kind_, std::string type_, std::string message_, long htt
 
 namespace {
 
-void
-global_init()
+// libcurl's entry points, opened with dlopen on the first DynamoDB client
+// rather than linked: libcurl's dependency tree (TLS, Kerberos, LDAP, SSH,
+// IDN, ...) costs every taskctl run ~7 ms of loading and relocation, and most
+// runs never name a DynamoDB store.
+struct CurlApi
 {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  decltype(&::curl_global_init) global_init = nullptr;
+  decltype(&::curl_easy_init) easy_init = nullptr;
+  decltype(&::curl_easy_cleanup) easy_cleanup = nullptr;
+  decltype(&::curl_easy_setopt) easy_setopt = nullptr;
+  decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
+  decltype(&::curl_easy_strerror) easy_strerror = nullptr;
+  decltype(&::curl_multi_init) multi_init = nullptr;
+  decltype(&::curl_multi_cleanup) multi_cleanup = nullptr;
+  decltype(&::curl_multi_add_handle) multi_add_handle = nullptr;
+  decltype(&::curl_multi_remove_handle) multi_remove_handle = nullptr;
+  decltype(&::curl_multi_perform) multi_perform = nullptr;
+  decltype(&::curl_multi_poll) multi_poll = nullptr;
+  decltype(&::curl_multi_info_read) multi_info_read = nullptr;
+  decltype(&::curl_multi_strerror) multi_strerror = nullptr;
+  decltype(&::curl_slist_append) slist_append = nullptr;
+  decltype(&::curl_slist_free_all) slist_free_all = nullptr;
+};
+
+// Returns libcurl's entry points, loading libcurl.so.4 (or Debian's
+// libcurl-gnutls.so.4, the same ABI) on the first call; throws StorageError
+// when neither loads or the one loaded lacks a function this client calls
+// (curl_multi_poll came in 7.66; CURLOPT_AWS_SIGV4, which the ABI cannot
+// show, in 7.75).
+const CurlApi&
+curl()
+{
+  static const CurlApi api = [] {
+    void* lib = nullptr;
+    std::string why;
+    for (const char* name : {"libcurl.so.4", "libcurl-gnutls.so.4"}) {
+      lib = ::dlopen(name, RTLD_NOW | RTLD_LOCAL);
+      if (lib != nullptr) {
+        break;
+      }
+      const char* error = ::dlerror();
+      why += (why.empty() ? "" : "; ") + std::string(error != nullptr ? error : name);
+    }
+    if (lib == nullptr) {
+      throw StorageError::backend("the DynamoDB backend needs libcurl 4 (Debian package libcurl4): " + why);
+    }
+    CurlApi a;
+    auto bind = [lib](auto& fn, const char* symbol) {
+      void* address = ::dlsym(lib, symbol);
+      if (address == nullptr) {
+        throw StorageError::backend(std::string("the DynamoDB backend needs libcurl 7.75 or later: "
+                                                "the loaded libcurl has no ") + symbol);
+      }
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(address);
+    };
+    bind(a.global_init, "curl_global_init");
+    bind(a.easy_init, "curl_easy_init");
+    bind(a.easy_cleanup, "curl_easy_cleanup");
+    bind(a.easy_setopt, "curl_easy_setopt");
+    bind(a.easy_getinfo, "curl_easy_getinfo");
+    bind(a.easy_strerror, "curl_easy_strerror");
+    bind(a.multi_init, "curl_multi_init");
+    bind(a.multi_cleanup, "curl_multi_cleanup");
+    bind(a.multi_add_handle, "curl_multi_add_handle");
+    bind(a.multi_remove_handle, "curl_multi_remove_handle");
+    bind(a.multi_perform, "curl_multi_perform");
+    bind(a.multi_poll, "curl_multi_poll");
+    bind(a.multi_info_read, "curl_multi_info_read");
+    bind(a.multi_strerror, "curl_multi_strerror");
+    bind(a.slist_append, "curl_slist_append");
+    bind(a.slist_free_all, "curl_slist_free_all");
+    a.global_init(CURL_GLOBAL_DEFAULT);
+    return a;
+  }();
+  return api;
 }
 
 bool
@@ -74,15 +147,15 @@ struct Transfer
 
   Transfer()
   {
-    easy = curl_easy_init();
+    easy = curl().easy_init();
     if (easy == nullptr) {
       throw std::runtime_error("curl_easy_init failed");
     }
   }
   ~Transfer()
   {
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(easy);
+    curl().slist_free_all(headers);
+    curl().easy_cleanup(easy);
   }
   Transfer(const Transfer&) = delete;
   Transfer& operator=(const Transfer&) = delete;
@@ -134,7 +207,7 @@ poll_multi(CURLM* multi, int wait_ms)
   if (ifd < 0) {
     wait_ms = std::min(wait_ms, 50); // no self-pipe: look at the flag often
   }
-  curl_multi_poll(multi, ifd >= 0 ? &extra : nullptr, ifd >= 0 ? 1U : 0U, wait_ms, nullptr);
+  curl().multi_poll(multi, ifd >= 0 ? &extra : nullptr, ifd >= 0 ? 1U : 0U, wait_ms, nullptr);
   return !interrupt_requested();
 }
 
@@ -156,7 +229,7 @@ struct JsonClient::Impl
   explicit Impl(ClientOptions o)
     : options(std::move(o))
   {
-    global_init();
+    curl(); // loads libcurl, or throws why it cannot
     url = options.endpoint;
     if (url.find('/', url.find("://") + 3) == std::string::npos) {
       url.push_back('/');
@@ -169,12 +242,12 @@ struct JsonClient::Impl
   {
     if (single_multi != nullptr) {
       if (single) {
-        curl_multi_remove_handle(single_multi, single->easy);
+        curl().multi_remove_handle(single_multi, single->easy);
       }
-      curl_multi_cleanup(single_multi);
+      curl().multi_cleanup(single_multi);
     }
     if (multi != nullptr) {
-      curl_multi_cleanup(multi);
+      curl().multi_cleanup(multi);
     }
   }
 
@@ -218,33 +291,33 @@ struct JsonClient::Impl
   std::optional<CURLcode> perform(Transfer& t)
   {
     if (single_multi == nullptr) {
-      single_multi = curl_multi_init();
+      single_multi = curl().multi_init();
       if (single_multi == nullptr) {
         throw std::runtime_error("curl_multi_init failed");
       }
     }
-    const CURLMcode added = curl_multi_add_handle(single_multi, t.easy);
+    const CURLMcode added = curl().multi_add_handle(single_multi, t.easy);
     if (added != CURLM_OK) {
-      throw std::runtime_error(std::string("curl_multi_add_handle: ") + curl_multi_strerror(added));
+      throw std::runtime_error(std::string("curl_multi_add_handle: ") + curl().multi_strerror(added));
     }
     for (;;) {
       int still_running = 0;
-      const CURLMcode mc = curl_multi_perform(single_multi, &still_running);
+      const CURLMcode mc = curl().multi_perform(single_multi, &still_running);
       if (mc != CURLM_OK) {
-        curl_multi_remove_handle(single_multi, t.easy);
-        throw std::runtime_error(std::string("curl_multi_perform: ") + curl_multi_strerror(mc));
+        curl().multi_remove_handle(single_multi, t.easy);
+        throw std::runtime_error(std::string("curl_multi_perform: ") + curl().multi_strerror(mc));
       }
       int queued = 0;
-      while (CURLMsg* msg = curl_multi_info_read(single_multi, &queued)) {
+      while (CURLMsg* msg = curl().multi_info_read(single_multi, &queued)) {
         if (msg->msg == CURLMSG_DONE && msg->easy_handle == t.easy) {
           const CURLcode code = msg->data.result;
-          curl_multi_remove_handle(single_multi, t.easy);
+          curl().multi_remove_handle(single_multi, t.easy);
           return code;
         }
       }
       // curl shortens the wait to its own timers (the attempt's timeout).
       if (!poll_multi(single_multi, 1000)) {
-        curl_multi_remove_handle(single_multi, t.easy);
+        curl().multi_remove_handle(single_multi, t.easy);
         return std::nullopt;
       }
     }
@@ -257,40 +330,40 @@ struct JsonClient::Impl
     t.response.clear();
     t.request_id.clear();
     t.error[0] = '\0';
-    curl_slist_free_all(t.headers);
+    curl().slist_free_all(t.headers);
     t.headers = nullptr;
     const std::string content_type = "Content-Type: " + options.content_type;
     const std::string target = "X-Amz-Target: " + options.target_prefix + "." + std::string(operation);
-    t.headers = curl_slist_append(t.headers, content_type.c_str());
-    t.headers = curl_slist_append(t.headers, target.c_str());
+    t.headers = curl().slist_append(t.headers, content_type.c_str());
+    t.headers = curl().slist_append(t.headers, target.c_str());
     if (options.credentials.session_token) {
       // curl signs every header it is given, so the token is covered by the signature.
       const std::string token = "X-Amz-Security-Token: " + *options.credentials.session_token;
-      t.headers = curl_slist_append(t.headers, token.c_str());
+      t.headers = curl().slist_append(t.headers, token.c_str());
     }
     CURL* e = t.easy;
-    curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t.body.size()));
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.body.data());
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
-    curl_easy_setopt(e, CURLOPT_AWS_SIGV4, sigv4.c_str());
-    curl_easy_setopt(e, CURLOPT_USERNAME, options.credentials.access_key_id.c_str());
-    curl_easy_setopt(e, CURLOPT_PASSWORD, options.credentials.secret_access_key.c_str());
-    curl_easy_setopt(e, CURLOPT_USERAGENT, user_agent.c_str());
+    curl().easy_setopt(e, CURLOPT_URL, url.c_str());
+    curl().easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl().easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
+    curl().easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl().easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl().easy_setopt(e, CURLOPT_POST, 1L);
+    curl().easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t.body.size()));
+    curl().easy_setopt(e, CURLOPT_POSTFIELDS, t.body.data());
+    curl().easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
+    curl().easy_setopt(e, CURLOPT_AWS_SIGV4, sigv4.c_str());
+    curl().easy_setopt(e, CURLOPT_USERNAME, options.credentials.access_key_id.c_str());
+    curl().easy_setopt(e, CURLOPT_PASSWORD, options.credentials.secret_access_key.c_str());
+    curl().easy_setopt(e, CURLOPT_USERAGENT, user_agent.c_str());
     budget_ms = std::max(1L, budget_ms);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, budget_ms);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, budget_ms);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &write_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &read_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
+    curl().easy_setopt(e, CURLOPT_TIMEOUT_MS, budget_ms);
+    curl().easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, budget_ms);
+    curl().easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
+    curl().easy_setopt(e, CURLOPT_WRITEFUNCTION, &write_body);
+    curl().easy_setopt(e, CURLOPT_WRITEDATA, &t);
+    curl().easy_setopt(e, CURLOPT_HEADERFUNCTION, &read_header);
+    curl().easy_setopt(e, CURLOPT_HEADERDATA, &t);
+    curl().easy_setopt(e, CURLOPT_PRIVATE, &t);
   }
 
   // Classifies a finished attempt: the response document, or the error.
@@ -299,8 +372,8 @@ struct JsonClient::Impl
   {
     const std::string op(operation);
     if (code != CURLE_OK) {
-      std::string text = t.error[0] != '\0' ? std::string(t.error) : curl_easy_strerror(code);
-      AwsError e(AwsError::Kind::transport, curl_easy_strerror(code), text, 0,
+      std::string text = t.error[0] != '\0' ? std::string(t.error) : curl().easy_strerror(code);
+      AwsError e(AwsError::Kind::transport, curl().easy_strerror(code), text, 0,
                  op + " to " + StoreUri::redact_text(options.endpoint) + ": " + text);
       e.timed_out = code == CURLE_OPERATION_TIMEDOUT;
       // Configuration mistakes are not worth retrying; everything else may be transient.
@@ -311,7 +384,7 @@ struct JsonClient::Impl
       return e;
     }
     long status = 0;
-    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+    curl().easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
     nlohmann::json document = nlohmann::json::parse(t.response, nullptr, false);
     if (status >= 200 && status < 300) {
       if (t.response.empty()) {
@@ -461,7 +534,7 @@ JsonClient::call_many(std::string_view operation, const std::vector<nlohmann::js
   Impl& im = *impl_;
   max_in_flight = std::max<std::size_t>(1, max_in_flight);
   if (im.multi == nullptr) {
-    im.multi = curl_multi_init();
+    im.multi = curl().multi_init();
     if (im.multi == nullptr) {
       throw std::runtime_error("curl_multi_init failed");
     }
@@ -486,16 +559,16 @@ JsonClient::call_many(std::string_view operation, const std::vector<nlohmann::js
   };
   const auto start = [&](std::unique_ptr<Transfer> t) {
     im.prepare(*t, operation, left_ms(t->deadline));
-    const CURLMcode rc = curl_multi_add_handle(im.multi, t->easy);
+    const CURLMcode rc = curl().multi_add_handle(im.multi, t->easy);
     if (rc != CURLM_OK) {
-      throw std::runtime_error(std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc));
+      throw std::runtime_error(std::string("curl_multi_add_handle: ") + curl().multi_strerror(rc));
     }
     CURL* key = t->easy;
     running.emplace(key, std::move(t));
   };
   const auto abandon = [&]() {
     for (auto& [easy, t] : running) {
-      curl_multi_remove_handle(im.multi, easy);
+      curl().multi_remove_handle(im.multi, easy);
       im.pool.push_back(std::move(t));
     }
     running.clear();
@@ -555,18 +628,18 @@ JsonClient::call_many(std::string_view operation, const std::vector<nlohmann::js
         continue;
       }
       int still_running = 0;
-      CURLMcode mc = curl_multi_perform(im.multi, &still_running);
+      CURLMcode mc = curl().multi_perform(im.multi, &still_running);
       if (mc != CURLM_OK) {
-        throw std::runtime_error(std::string("curl_multi_perform: ") + curl_multi_strerror(mc));
+        throw std::runtime_error(std::string("curl_multi_perform: ") + curl().multi_strerror(mc));
       }
       int queued = 0;
-      while (CURLMsg* msg = curl_multi_info_read(im.multi, &queued)) {
+      while (CURLMsg* msg = curl().multi_info_read(im.multi, &queued)) {
         if (msg->msg != CURLMSG_DONE) {
           continue;
         }
         CURL* easy = msg->easy_handle;
         const CURLcode code = msg->data.result;
-        curl_multi_remove_handle(im.multi, easy);
+        curl().multi_remove_handle(im.multi, easy);
         auto node = running.find(easy);
         std::unique_ptr<Transfer> t = std::move(node->second);
         running.erase(node);
