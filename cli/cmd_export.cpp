@@ -46,6 +46,7 @@ run_export(Context& ctx, ExportOptions& options)
   std::uint64_t scanned = 0, written = 0, damaged = 0;
   std::string line;
   const bool filtered = options.filter.needs_summary();
+  taskstore::RecordSummary summary; // reused record after record
   store->scan(
     prefix,
     [&](const std::string& key, const taskstore::VersionedRecord& record) {
@@ -53,8 +54,11 @@ run_export(Context& ctx, ExportOptions& options)
         return false;
       }
       progress.tick(++scanned, written);
-      if (filtered && !options.filter.matches(taskstore::summarize_record(record.data, now))) {
-        return true;
+      if (filtered) {
+        taskstore::summarize_record(record.data, now, summary);
+        if (!options.filter.matches(summary)) {
+          return true;
+        }
       }
       line.clear();
       taskstore::append_export_line(line, key, record);

@@ -284,14 +284,14 @@ run_ls(Context& ctx, LsOptions& options)
     return true;
   };
   const taskstore::RecordSummary no_summary;
+  taskstore::RecordSummary summary; // reused record after record: its strings keep their storage
   store->scan(scan, [&](const std::string& key, const taskstore::VersionedRecord& record) {
     if (interrupted()) {
       return false;
     }
     progress.tick(++scanned, matched);
-    taskstore::RecordSummary summary;
     if (need_summary) {
-      summary = taskstore::summarize_record(record.data, now);
+      taskstore::summarize_record(record.data, now, summary);
       if (!options.filter.matches(summary)) {
         return true;
       }

@@ -123,6 +123,7 @@ run_stats(Context& ctx, StatsOptions& options)
   Stats st;
   Progress progress(ctx, "stats");
   std::uint64_t scanned = 0;
+  taskstore::RecordSummary s; // reused record after record
   store->scan(
     prefix,
     [&](const std::string& key, const taskstore::VersionedRecord& record) {
@@ -130,7 +131,7 @@ run_stats(Context& ctx, StatsOptions& options)
         return false;
       }
       progress.tick(++scanned, st.records);
-      const auto s = taskstore::summarize_record(record.data, now);
+      taskstore::summarize_record(record.data, now, s);
       if (!options.filter.matches(s)) {
         return true;
       }

@@ -3,6 +3,7 @@
 // bytes without building a DOM (json/peek): safe and fast for records of any
 // size or nesting depth.
 
+#include "taskstore/json/peek.hpp"
 #include "taskstore/json/serde.hpp"
 #include "taskstore/time.hpp"
 
@@ -13,28 +14,26 @@
 
 namespace taskstore {
 
-// The listing fields of a record. Text fields are the decoded JSON strings as
-// stored; each is nullopt when absent or not a string.
-struct RecordSummary
+// The listing fields of a record: PeekedFields' text fields (the decoded
+// JSON strings as stored; each nullopt when absent or not a string) and what
+// a listing derives from them.
+struct RecordSummary : PeekedFields
 {
-  bool json = false;                        // the bytes are a JSON object
-  std::optional<std::string> owner_id;      // /ownerId
-  std::optional<std::string> task_id;       // /task/taskId
-  std::optional<std::string> status;        // /task/status
-  std::optional<std::string> status_message;// /task/statusMessage
-  std::optional<std::string> created_at;    // /task/createdAt
-  std::optional<std::string> last_updated_at; // /task/lastUpdatedAt
-  std::optional<std::string> request_method;// /requestMethod
-  std::optional<std::string> expires_at;    // /expiresAt, the text as stored
+  bool json = false;                        // the bytes are a JSON object (PeekedFields::object)
   std::optional<Timestamp> expires;         // expires_at parsed (nullopt when absent or unparsable)
   bool expired = false;                     // expires set and strictly before now
   std::uint64_t size = 0;                   // bytes stored
 };
 
 // Reads the listing fields of record bytes. Never throws for any input
-// (bytes that are not a JSON object give json == false). When a field occurs
-// twice the last occurrence wins, as when the document is parsed.
+// (bytes that are not a JSON object give json == false and no fields). When
+// a field occurs twice the last occurrence wins, as when the document is
+// parsed.
 RecordSummary summarize_record(std::string_view bytes, Timestamp now = now_utc());
+
+// The same into out, reusing the storage of its strings: what a scan calls
+// for each record, so that a listing allocates nothing per record.
+void summarize_record(std::string_view bytes, Timestamp now, RecordSummary& out);
 
 // The stored bytes as a JSON value for display (get -o json): nullopt when
 // they are not a JSON object or are nested deeper than max_depth levels.

@@ -167,6 +167,30 @@ TEST_CASE("parse_rfc3339 reads what chrono 0.4.45's DateTime<Utc> deserializer r
   }
 }
 
+TEST_CASE("parse_rfc3339's fast path for YYYY-MM-DDTHH:MM:SS reads what the general reading reads")
+{
+  // A leading space sends a text down the general, whitespace-skipping path:
+  // every one-byte change of canonical texts must parse alike both ways.
+  const std::string alphabet = "0123456789-T:.Zz+ tx";
+  for (const std::string base : {"2025-01-02T03:04:05Z", "2024-02-29T23:59:60.123456789Z", "1999-12-31T23:59:59+05:30",
+                                 "2025-01-02T03:04:05.5Z"}) {
+    for (std::size_t i = 0; i <= base.size(); ++i) {
+      for (const char c : alphabet) {
+        for (const std::string& text : {base.substr(0, i) + c + base.substr(std::min(i + 1, base.size())),
+                                        base.substr(0, i) + c + base.substr(i), base.substr(0, i)}) {
+          INFO(text);
+          const auto fast = parse_rfc3339(text);
+          const auto general = parse_rfc3339(" " + text);
+          REQUIRE(fast.has_value() == general.has_value());
+          if (fast) {
+            CHECK(*fast == *general);
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("format_millis")
 {
   CHECK(format_millis(at(k_t0, 123'456'789)) == "2025-11-25T10:30:00.123Z");

@@ -469,6 +469,13 @@ public:
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return writes[a].key < writes[b].key; });
     std::lock_guard lock(m_mutex);
+    if (!m_batch_cache) {
+      // Batches rewrite the table and the expiry index page by page, and
+      // revisit those pages batch after batch: up to 16 MiB of page cache
+      // (allocated only as pages are read) makes an import ~20% faster.
+      exec("PRAGMA cache_size=-16384", "setting the cache size");
+      m_batch_cache = true;
+    }
     Transaction transaction(*this);
     for (const std::size_t i : order) {
       const BatchWrite& w = writes[i];
@@ -936,9 +943,9 @@ private:
       // WAL + NORMAL: a commit is durable against crashes of this process,
       // and against power loss once the next checkpoint has synced.
       exec("PRAGMA synchronous=NORMAL", "setting synchronous=NORMAL");
-      // Up to 16 MiB of page cache (allocated only as pages are read); it stays
-      // valid across transactions while no other connection writes.
-      exec("PRAGMA cache_size=-16384", "setting the cache size");
+      // SQLite's default page cache (2 MiB) until put_batch: a scan reads
+      // every page once, and a larger cache only costs it a page fault per
+      // page (a 100k-record ls took 1.6x as long with 16 MiB).
     } catch (...) {
       m_statements = {};
       m_db.reset();
@@ -1191,6 +1198,7 @@ private:
   std::string m_path;
   std::chrono::milliseconds m_timeout;
   bool m_read_only = false; // opened read-only: this process cannot write the store
+  bool m_batch_cache = false; // put_batch has raised the page cache
   std::mutex m_mutex;
   DbPtr m_db;  // declared before the statements: finalized after them
   std::array<StmtPtr, static_cast<std::size_t>(Sql::count_)> m_statements;

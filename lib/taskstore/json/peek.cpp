@@ -1,6 +1,7 @@
 #include "taskstore/json/peek.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -62,15 +63,11 @@ public:
   {
     skip_ws();
     if (pos_ < text_.size() && text_[pos_] == '"') {
-      const char* base = text_.data();
-      const void* quote = std::memchr(base + pos_ + 1, '"', text_.size() - pos_ - 1);
-      if (quote != nullptr) {
-        const auto end = static_cast<std::size_t>(static_cast<const char*>(quote) - base);
-        if (std::memchr(base + pos_ + 1, '\\', end - pos_ - 1) == nullptr) {
-          view = text_.substr(pos_ + 1, end - pos_ - 1);
-          pos_ = end + 1;
-          return true;
-        }
+      const std::size_t end = find_quote_or_backslash(pos_ + 1);
+      if (end != std::string_view::npos && text_[end] == '"') {
+        view = text_.substr(pos_ + 1, end - pos_ - 1);
+        pos_ = end + 1;
+        return true;
       }
     }
     if (!read_string(scratch)) {
@@ -87,14 +84,12 @@ public:
       return false;
     }
     // The common case, no escape before the closing quote: one copy.
-    const char* base = text_.data();
-    const void* quote = std::memchr(base + pos_, '"', text_.size() - pos_);
-    if (quote == nullptr) {
+    const std::size_t end = find_quote_or_backslash(pos_);
+    if (end == std::string_view::npos) {
       return false;
     }
-    const auto end = static_cast<std::size_t>(static_cast<const char*>(quote) - base);
-    if (std::memchr(base + pos_, '\\', end - pos_) == nullptr) {
-      out.assign(base + pos_, end - pos_);
+    if (text_[end] == '"') {
+      out.assign(text_.data() + pos_, end - pos_);
       pos_ = end + 1;
       return true;
     }
@@ -253,23 +248,51 @@ private:
   bool skip_string()
   {
     ++pos_; // opening quote
-    while (pos_ < text_.size()) {
-      const void* hit = std::memchr(text_.data() + pos_, '"', text_.size() - pos_);
-      if (hit == nullptr) {
+    for (;;) {
+      const std::size_t hit = find_quote_or_backslash(pos_);
+      if (hit == std::string_view::npos) {
         return false;
       }
-      std::size_t q = static_cast<std::size_t>(static_cast<const char*>(hit) - text_.data());
-      // Count the backslashes right before the quote: odd means escaped.
-      std::size_t bs = 0;
-      while (q - bs > pos_ && text_[q - bs - 1] == '\\') {
-        ++bs;
-      }
-      pos_ = q + 1;
-      if (bs % 2 == 0) {
+      if (text_[hit] == '"') {
+        pos_ = hit + 1;
         return true;
       }
+      pos_ = hit + 2; // a backslash and the byte it escapes
+      if (pos_ > text_.size()) {
+        return false;
+      }
     }
-    return false;
+  }
+
+  // The offset of the first '"' or '\\' at or after from, or npos; eight
+  // bytes at a time (strings in records are short: a memchr call each for
+  // the quote and the backslash cost more than the scan).
+  std::size_t find_quote_or_backslash(std::size_t from) const
+  {
+    const char* p = text_.data();
+    const std::size_t n = text_.size();
+    std::size_t i = from;
+    if constexpr (std::endian::native == std::endian::little) {
+      constexpr std::uint64_t ones = 0x0101010101010101ULL;
+      constexpr std::uint64_t highs = 0x8080808080808080ULL;
+      for (; i + 8 <= n; i += 8) {
+        std::uint64_t v;
+        std::memcpy(&v, p + i, 8);
+        const std::uint64_t q = v ^ (ones * '"');
+        const std::uint64_t b = v ^ (ones * '\\');
+        // The lowest flagged byte is a true match (borrows only flag bytes above one).
+        const std::uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+        if (hit != 0) {
+          return i + static_cast<std::size_t>(std::countr_zero(hit)) / 8;
+        }
+      }
+    }
+    for (; i < n; ++i) {
+      if (p[i] == '"' || p[i] == '\\') {
+        return i;
+      }
+    }
+    return std::string_view::npos;
   }
 
   bool read_hex4(std::uint32_t& cp)
@@ -419,7 +442,11 @@ read_string_member(Scanner& s, std::optional<std::string>& field)
   if (!s.read_string_view(view, scratch)) {
     return false;
   }
-  field.emplace(view);
+  if (field) {
+    field->assign(view); // its storage reused
+  } else {
+    field.emplace(view);
+  }
   return true;
 }
 
@@ -454,45 +481,61 @@ PeekedFields
 peek_record_fields(std::string_view json)
 {
   PeekedFields out;
+  peek_record_fields(json, out);
+  return out;
+}
+
+void
+peek_record_fields(std::string_view json, PeekedFields& out)
+{
+  // Each field is assigned in place as it is read (its string's storage
+  // reused); the fields this record did not set are reset at the end.
+  enum : unsigned {
+    k_owner = 1U << 0, k_task_id = 1U << 1, k_status = 1U << 2, k_status_message = 1U << 3,
+    k_created = 1U << 4, k_updated = 1U << 5, k_method = 1U << 6, k_expires = 1U << 7,
+    k_task_fields = k_task_id | k_status | k_status_message | k_created | k_updated,
+  };
+  unsigned seen = 0;
+  const auto member = [&seen](Scanner& s, std::optional<std::string>& field, unsigned bit) {
+    seen |= bit;
+    return read_string_member(s, field);
+  };
+  out.object = false;
   try {
     Scanner s(json);
     const bool ok = read_object(s, [&](std::string_view name) {
       if (name == std::string_view("task")) {
-        out.task_id.reset();
-        out.status.reset();
-        out.status_message.reset();
-        out.created_at.reset();
-        out.last_updated_at.reset();
+        seen &= ~static_cast<unsigned>(k_task_fields); // the last "task" wins, whole
         if (s.peek() != '{') {
           return s.skip_value();
         }
         return read_object(s, [&](std::string_view field) {
           if (field == std::string_view("taskId")) {
-            return read_string_member(s, out.task_id);
+            return member(s, out.task_id, k_task_id);
           }
           if (field == std::string_view("status")) {
-            return read_string_member(s, out.status);
+            return member(s, out.status, k_status);
           }
           if (field == std::string_view("statusMessage")) {
-            return read_string_member(s, out.status_message);
+            return member(s, out.status_message, k_status_message);
           }
           if (field == std::string_view("createdAt")) {
-            return read_string_member(s, out.created_at);
+            return member(s, out.created_at, k_created);
           }
           if (field == std::string_view("lastUpdatedAt")) {
-            return read_string_member(s, out.last_updated_at);
+            return member(s, out.last_updated_at, k_updated);
           }
           return s.skip_value();
         });
       }
       if (name == std::string_view("ownerId")) {
-        return read_string_member(s, out.owner_id);
+        return member(s, out.owner_id, k_owner);
       }
       if (name == std::string_view("requestMethod")) {
-        return read_string_member(s, out.request_method);
+        return member(s, out.request_method, k_method);
       }
       if (name == std::string_view("expiresAt")) {
-        return read_string_member(s, out.expires_at);
+        return member(s, out.expires_at, k_expires);
       }
       return s.skip_value();
     });
@@ -500,7 +543,15 @@ peek_record_fields(std::string_view json)
   } catch (...) {
     out.object = false; // std::bad_alloc from a huge string: report "not a record"
   }
-  return out;
+  const std::pair<std::optional<std::string>*, unsigned> fields[] = {
+    {&out.owner_id, k_owner},        {&out.task_id, k_task_id},       {&out.status, k_status},
+    {&out.status_message, k_status_message}, {&out.created_at, k_created}, {&out.last_updated_at, k_updated},
+    {&out.request_method, k_method}, {&out.expires_at, k_expires}};
+  for (const auto& [field, bit] : fields) {
+    if ((seen & bit) == 0) {
+      field->reset();
+    }
+  }
 }
 
 bool

@@ -39,6 +39,10 @@ struct PeekedFields
 // Reads those fields in one pass; never throws.
 PeekedFields peek_record_fields(std::string_view json);
 
+// The same into out, reusing the storage of its strings (a loop over many
+// records then allocates nothing for them); never throws.
+void peek_record_fields(std::string_view json, PeekedFields& out);
+
 // Calls on_member(name, value) for each member of the JSON object json, in
 // order: the name decoded, the value's text exactly as written. Returns false
 // when the text is not one JSON object (as far as this forward scan can

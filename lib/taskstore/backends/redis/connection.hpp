@@ -181,8 +181,25 @@ private:
   // Marks the connection broken and throws the hiredis failure now in ctx_.
   [[noreturn]] void io_failure(Stage stage, const std::string& key, int sys_errno);
 
+  // Queues one command already in RESP form; throws when the connection failed.
+  void append_formatted(std::string_view resp, Stage stage, const std::string& key);
+  // Reads what the socket has into in_ (nothing on EAGAIN); throws on EOF or an error.
+  void receive(Stage stage, const std::string& key);
+  // Hands hiredis's reader the next k_feed_chunk bytes of in_; false when
+  // in_ is used up. Fed a little at a time, the reader's buffer stays small:
+  // it moves its unread rest to the front after each 1 KiB consumed, and fed
+  // 16 KiB reads (redisBufferRead) those moves copied ~8x the bytes received.
+  bool feed_reader(Stage stage, const std::string& key);
+
+  static constexpr std::size_t k_read_size = 64 * 1024;
+  static constexpr std::size_t k_feed_chunk = 2048;
+
   const Settings& s_;
   ContextPtr ctx_;
+  std::unique_ptr<char[]> in_; // bytes read from the socket (in_len_), fed to the reader from in_pos_
+  std::size_t in_len_ = 0;
+  std::size_t in_pos_ = 0;
+  std::string format_scratch_; // the command being formatted
   bool broken_ = false;
   std::size_t outstanding_ = 0; // commands appended whose replies are unread
 };
