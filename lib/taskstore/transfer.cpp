@@ -21,17 +21,14 @@ constexpr std::size_t k_inline_depth = 100;
 
 constexpr std::string_view k_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-// Whether the stored bytes can be written inline: one JSON value (nlohmann's
-// acceptor checks the syntax and UTF-8 without building a tree, and without
-// recursion), with no line break anywhere.
+// Whether the stored bytes can be written inline: one JSON value on one
+// line, at most k_inline_depth levels deep (peek's is_json_line: one pass,
+// where nlohmann's acceptor, a depth scan and a line-break search took
+// three, ~40,000 instructions for a 330-byte record).
 bool
 inline_json(std::string_view data)
 {
-  if (data.find_first_of("\n\r") != std::string_view::npos || data.empty() ||
-      peek_nesting_depth(data) > k_inline_depth) {
-    return false;
-  }
-  return is_json_text(data);
+  return is_json_line(data, k_inline_depth);
 }
 
 } // namespace

@@ -2,9 +2,11 @@
 #include "taskstore/transfer.hpp"
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <random>
 #include <string>
+#include <vector>
 
 using namespace taskstore;
 
@@ -64,6 +66,58 @@ TEST_CASE("export lines: records inline byte for byte, others in base64, read ba
   CHECK(parsed.record->key == "o:t");
   CHECK(parsed.record->data == R"({"a":1})");
   CHECK(parsed.record->version == 0);
+}
+
+TEST_CASE("is_json_line accepts what nlohmann's parser accepts, on one line, within the depth")
+{
+  // The oracle: nlohmann::json::accept, no line break, the nesting depth,
+  // no byte-order mark. Every one-byte change, insertion and cut of these
+  // texts must be judged alike, and export must inline exactly those.
+  const auto expected = [](const std::string& text, std::size_t max_depth) {
+    return nlohmann::json::accept(text) && text.find_first_of("\n\r") == std::string::npos &&
+           peek_nesting_depth(text) <= max_depth && text.rfind("\xEF\xBB\xBF", 0) != 0;
+  };
+  const std::vector<std::string> seeds = {
+    R"({"task":{"taskId":"t-1","status":"working","createdAt":"2025-11-25T10:30:00.123Z","ttl":3600000},"ownerId":"o","variables":{"a":[1,-2.5e3,true,false,null,{}],"b":[]},"result":null})",
+    R"(["caf\u00e9 \"q\" \\ \/ \b\f\n\r\t", "\ud83d\ude00", "é€😀", 0, -0, 0.5, 1E+2, 1e-2, 12345678901234567890123])",
+    R"( { "a" : [ 1 , 2 ] , "b" : "x" } )",
+    "\t\"only a string\"\t",
+    "1e308",
+    "[[[[[[[[[[1]]]]]]]]]]",
+  };
+  const std::string alphabet = std::string("{}[]:,\" \\/\t\n0123456789-+.eEtfnlrsua\x01\x7f\x80\xc3\xa9\xed\xa0\xef", 43);
+  std::size_t checked = 0;
+  for (const std::string& seed : seeds) {
+    std::vector<std::string> texts = {seed};
+    for (std::size_t i = 0; i <= seed.size(); ++i) {
+      texts.push_back(seed.substr(0, i));
+      for (const char c : alphabet) {
+        texts.push_back(seed.substr(0, i) + c + seed.substr(i));
+        if (i < seed.size()) {
+          std::string changed = seed;
+          changed[i] = c;
+          texts.push_back(changed);
+        }
+      }
+    }
+    for (const std::string& text : texts) {
+      INFO(text);
+      REQUIRE(is_json_line(text, 5) == expected(text, 5));
+      REQUIRE(is_json_line(text, 100) == expected(text, 100));
+      ++checked;
+    }
+  }
+  CHECK(checked > 10000);
+  for (const std::string& text : {std::string("1e999"), std::string("-1e400"), std::string("[1e-999]"),
+                                  std::string(400, '9'), std::string("\"\\ud800\""), std::string("\"\\udc00\""), std::string("\"\\ud800\\u0041\""),
+                                  std::string("\xEF\xBB\xBF{}"), std::string(100, '[') + std::string(100, ']'),
+                                  std::string(101, '[') + std::string(101, ']'), std::string("\"a\0b\"", 5)}) {
+    INFO(text);
+    CHECK(is_json_line(text, 100) == expected(text, 100));
+    std::string line;
+    append_export_line(line, "o:t", VersionedRecord{text, 1});
+    CHECK((line.find("\"data_b64\":\"") == std::string::npos) == expected(text, 100));
+  }
 }
 
 TEST_CASE("parse_export_line: every malformed line gets its reason")

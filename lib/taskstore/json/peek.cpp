@@ -1,7 +1,11 @@
 #include "taskstore/json/peek.hpp"
 
+#include "taskstore/text.hpp"
+
 #include <algorithm>
 #include <bit>
+#include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -551,6 +555,261 @@ peek_record_fields(std::string_view json, PeekedFields& out)
     if ((seen & bit) == 0) {
       field->reset();
     }
+  }
+}
+
+namespace {
+
+// A strict forward reader of JSON for is_json_line: every rule nlohmann's
+// lexer and parser apply, over text already known to be UTF-8.
+class Acceptor
+{
+public:
+  explicit Acceptor(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
+
+  bool accept(std::size_t max_depth)
+  {
+    std::string stack; // '{' or '[' per open container
+    for (;;) {
+      // A value is expected here.
+      skip_ws();
+      if (p_ == end_) {
+        return false;
+      }
+      const char c = *p_;
+      if (c == '{' || c == '[') {
+        if (stack.size() >= max_depth) {
+          return false;
+        }
+        stack.push_back(c);
+        ++p_;
+        skip_ws();
+        if (p_ != end_ && *p_ == (c == '{' ? '}' : ']')) {
+          ++p_;
+          stack.pop_back();
+        } else {
+          if (c == '{' && !member_name()) {
+            return false;
+          }
+          continue;
+        }
+      } else if (c == '"') {
+        if (!string()) {
+          return false;
+        }
+      } else if (c == 't' || c == 'f' || c == 'n') {
+        if (!literal(c == 't' ? "true" : c == 'f' ? "false" : "null")) {
+          return false;
+        }
+      } else if (!number()) {
+        return false;
+      }
+      // After a value: close containers, or a separator and the next value.
+      for (;;) {
+        skip_ws();
+        if (stack.empty()) {
+          return p_ == end_;
+        }
+        if (p_ == end_) {
+          return false;
+        }
+        if (*p_ == ',') {
+          ++p_;
+          if (stack.back() == '{' && !member_name()) {
+            return false;
+          }
+          break;
+        }
+        if (*p_ != (stack.back() == '{' ? '}' : ']')) {
+          return false;
+        }
+        ++p_;
+        stack.pop_back();
+      }
+    }
+  }
+
+private:
+  // Only space and tab: a line break anywhere makes the text not one line.
+  void skip_ws()
+  {
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\t')) {
+      ++p_;
+    }
+  }
+
+  bool member_name()
+  {
+    skip_ws();
+    if (p_ == end_ || *p_ != '"' || !string()) {
+      return false;
+    }
+    skip_ws();
+    if (p_ == end_ || *p_ != ':') {
+      return false;
+    }
+    ++p_;
+    return true;
+  }
+
+  bool literal(std::string_view word)
+  {
+    if (static_cast<std::size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) {
+      return false;
+    }
+    p_ += word.size();
+    return true;
+  }
+
+  bool hex4(std::uint32_t& cp)
+  {
+    if (end_ - p_ < 4) {
+      return false;
+    }
+    cp = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char h = *p_++;
+      cp <<= 4;
+      if (h >= '0' && h <= '9') {
+        cp |= static_cast<std::uint32_t>(h - '0');
+      } else if (h >= 'a' && h <= 'f') {
+        cp |= static_cast<std::uint32_t>(h - 'a' + 10);
+      } else if (h >= 'A' && h <= 'F') {
+        cp |= static_cast<std::uint32_t>(h - 'A' + 10);
+      } else {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // A string token (the opening quote is next): no control byte, only
+  // JSON's escapes, a \u high surrogate always followed by a \u low one.
+  bool string()
+  {
+    ++p_;
+    for (;;) {
+      p_ = find_special(p_, end_);
+      if (p_ == end_) {
+        return false;
+      }
+      const char c = *p_++;
+      if (c == '"') {
+        return true;
+      }
+      if (c != '\\' || p_ == end_) {
+        return false; // a control byte, or a backslash at the end
+      }
+      const char e = *p_++;
+      if (e == 'u') {
+        std::uint32_t cp = 0;
+        if (!hex4(cp) || (cp >= 0xDC00 && cp <= 0xDFFF)) {
+          return false;
+        }
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          std::uint32_t low = 0;
+          if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
+            return false;
+          }
+          p_ += 2;
+          if (!hex4(low) || low < 0xDC00 || low > 0xDFFF) {
+            return false;
+          }
+        }
+      } else if (e != '"' && e != '\\' && e != '/' && e != 'b' && e != 'f' && e != 'n' && e != 'r' && e != 't') {
+        return false;
+      }
+    }
+  }
+
+  // The first '"', '\\' or control byte at or after p, or end; eight bytes at a time.
+  static const char* find_special(const char* p, const char* end)
+  {
+    if constexpr (std::endian::native == std::endian::little) {
+      constexpr std::uint64_t ones = 0x0101010101010101ULL;
+      constexpr std::uint64_t highs = 0x8080808080808080ULL;
+      while (end - p >= 8) {
+        std::uint64_t v;
+        std::memcpy(&v, p, 8);
+        const std::uint64_t q = v ^ (ones * '"');
+        const std::uint64_t b = v ^ (ones * '\\');
+        // bytes < 0x20 (a byte >= 0x80 has its high bit set in v, excluded by ~v)
+        const std::uint64_t control = (v - ones * 0x20) & ~v;
+        const std::uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b) | control) & highs;
+        if (hit != 0) {
+          return p + std::countr_zero(hit) / 8;
+        }
+        p += 8;
+      }
+    }
+    while (p != end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) {
+      ++p;
+    }
+    return p;
+  }
+
+  // RFC 8259's number; one with an exponent, or so long that it may not fit
+  // a double, must also be finite as a double (nlohmann refuses "1e999").
+  bool number()
+  {
+    const char* start = p_;
+    bool exponent = false;
+    if (p_ != end_ && *p_ == '-') {
+      ++p_;
+    }
+    if (p_ != end_ && *p_ == '0') {
+      ++p_;
+    } else if (!digits()) {
+      return false;
+    }
+    if (p_ != end_ && *p_ == '.') {
+      ++p_;
+      if (!digits()) {
+        return false;
+      }
+    }
+    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
+      exponent = true;
+      ++p_;
+      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) {
+        ++p_;
+      }
+      if (!digits()) {
+        return false;
+      }
+    }
+    if (exponent || p_ - start >= 300) {
+      const std::string token(start, p_);
+      return std::isfinite(std::strtod(token.c_str(), nullptr));
+    }
+    return true;
+  }
+
+  bool digits()
+  {
+    const char* from = p_;
+    while (p_ != end_ && *p_ >= '0' && *p_ <= '9') {
+      ++p_;
+    }
+    return p_ != from;
+  }
+
+  const char* p_;
+  const char* end_;
+};
+
+} // namespace
+
+bool
+is_json_line(std::string_view text, std::size_t max_depth)
+{
+  try {
+    if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") {
+      return false; // nlohmann skips a byte-order mark; an export line carries none
+    }
+    return !check_utf8(text) && Acceptor(text).accept(max_depth);
+  } catch (...) {
+    return false; // std::bad_alloc: carried base64 instead
   }
 }
 

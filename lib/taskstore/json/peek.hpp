@@ -36,6 +36,12 @@ struct PeekedFields
   std::optional<std::string> expires_at;
 };
 
+// Whether text is one JSON value that nlohmann's parser accepts (syntax,
+// UTF-8, finite numbers, paired surrogate escapes), nested at most max_depth
+// levels, with no line break anywhere and no byte-order mark: what an export
+// line can carry as it is. One forward pass without recursion; never throws.
+bool is_json_line(std::string_view text, std::size_t max_depth);
+
 // Reads those fields in one pass; never throws.
 PeekedFields peek_record_fields(std::string_view json);
 
