@@ -6,12 +6,17 @@
 #include "context.hpp"
 #include "errors.hpp"
 #include "output.hpp"
+#include "suggest.hpp"
 
 #include "taskstore/registry.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <zlib.h>
+
+#include <array>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -100,20 +105,156 @@ version_text()
   return text;
 }
 
-// Whether --timeout (or --timeout=...) is among the arguments before "--".
+// The libraries behind the backends (each at its run-time version where the
+// library can tell) and zlib: name and version, version "" when not loadable.
+std::vector<std::pair<std::string, std::string>>
+library_versions()
+{
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& backend : taskstore::available_backends()) {
+    if (backend.library_version != nullptr) {
+      out.emplace_back(std::string(backend.library), backend.library_version());
+    }
+  }
+  out.emplace_back("zlib", zlibVersion());
+  return out;
+}
+
+// `taskctl version`: the version, the backends and the libraries; -o json for a script.
+int
+print_version(const Context& ctx)
+{
+  const auto libraries = library_versions();
+  if (ctx.global.output == Format::json || ctx.global.output == Format::jsonl) {
+    Json doc = new_document(ctx);
+    doc["version"] = TASKCTL_VERSION;
+    doc["backends"] = Json::array();
+    for (const auto& backend : taskstore::available_backends()) {
+      doc["backends"].push_back(std::string(backend.name));
+    }
+    doc["libraries"] = Json::object();
+    for (const auto& [name, version] : libraries) {
+      doc["libraries"][name] = version.empty() ? Json(nullptr) : Json(version);
+    }
+    print_document(ctx, doc);
+    return exit_ok;
+  }
+  std::string text = version_text() + "\nlibraries:";
+  for (const auto& [name, version] : libraries) {
+    text += fmt::format(" {} {}", name, version.empty() ? "(not found)" : version);
+  }
+  write_stdout(text + "\n");
+  return exit_ok;
+}
+
+// Whether one of the flags (or FLAG=..., or a short flag with its value
+// attached) is among the arguments before "--".
 bool
-timeout_on_command_line(int argc, char** argv)
+on_command_line(int argc, char** argv, std::initializer_list<std::string_view> flags)
 {
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--") {
       break;
     }
-    if (arg == "--timeout" || arg.substr(0, 10) == "--timeout=") {
-      return true;
+    for (const std::string_view flag : flags) {
+      if (arg == flag || (flag.size() > 2 && arg.substr(0, flag.size() + 1) == std::string(flag) + "=") ||
+          (flag.size() == 2 && arg.size() > 2 && arg[1] != '-' && arg.substr(0, 2) == flag)) {
+        return true;
+      }
     }
   }
   return false;
+}
+
+// The first argument that is neither a global option nor its value: the
+// command the user asked for; "" when there is none, or when an unknown
+// option comes first (its value may be the next word: CLI11 reports it).
+std::string
+command_word(int argc, char** argv)
+{
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") {
+      return "";
+    }
+    if (arg.size() > 1 && arg[0] == '-') {
+      if (arg == "-s" || arg == "--store" || arg == "-o" || arg == "--output" || arg == "--timeout" ||
+          arg == "--color") {
+        ++i; // its value
+      } else if (arg.substr(0, 2) == "--" &&
+                 !on_command_line(2, std::array<char*, 2>{argv[0], argv[i]}.data(),
+                                  {"--store", "--output", "--timeout", "--color", "--quiet", "--help", "--version"})) {
+        return "";
+      }
+      continue;
+    }
+    return std::string(arg);
+  }
+  return "";
+}
+
+// A usage error (exit 2) with a hint; what every refusal before parsing prints.
+int
+usage_error(Context& ctx, int argc, char** argv, std::string message, std::string hint)
+{
+  ctx.global.output = prescan_output(argc, argv);
+  ctx.detect_terminal();
+  ErrorReport r;
+  r.code = "usage";
+  r.exit_code = exit_usage;
+  r.message = std::move(message);
+  r.hint = std::move(hint);
+  print_error(ctx, r);
+  return exit_usage;
+}
+
+// The values of TASKCTL_OUTPUT and TASKCTL_COLOR are CLI11's to check, but its
+// message names the flag ("--output: yaml not in {...}"), which the user never
+// typed: checked here first, naming the variable. nullopt when both are fine
+// (or a flag on the command line overrides them).
+std::optional<std::string>
+bad_environment(int argc, char** argv)
+{
+  struct Variable
+  {
+    const char* name;
+    std::initializer_list<std::string_view> flags;
+    std::vector<std::string> allowed;
+    const char* what;
+  };
+  const Variable variables[] = {
+    {"TASKCTL_OUTPUT", {"-o", "--output"}, {"json", "jsonl", "table", "raw"}, "output format"},
+    {"TASKCTL_COLOR", {"--color"}, {"auto", "always", "never"}, "colour mode"},
+  };
+  for (const Variable& v : variables) {
+    const char* value = std::getenv(v.name);
+    if (value == nullptr || on_command_line(argc, argv, v.flags) ||
+        std::find(v.allowed.begin(), v.allowed.end(), value) != v.allowed.end()) {
+      continue;
+    }
+    std::string allowed;
+    for (const auto& a : v.allowed) {
+      allowed += (allowed.empty() ? "" : ", ") + a;
+    }
+    return fmt::format("the environment variable {} is \"{}\", which is no {}: use one of {} (or unset it)",
+                       v.name, printable(value), v.what, allowed);
+  }
+  return std::nullopt;
+}
+
+// The names of app's options (long and short, with their dashes).
+void
+option_names(const CLI::App& app, std::vector<std::string>& out)
+{
+  for (const CLI::Option* option : app.get_options()) {
+    for (const auto& name : option->get_lnames()) {
+      out.push_back("--" + name);
+    }
+    for (const auto& name : option->get_snames()) {
+      out.push_back("-" + name);
+    }
+  }
 }
 
 int
@@ -159,6 +300,49 @@ run(int argc, char** argv, Context& ctx)
     register_copy(app)};
   for (auto& command : commands) {
     command.app->fallthrough();
+    if (command.app->get_name() == "delete") {
+      command.app->alias("rm");
+    } else if (command.app->get_name() == "ls") {
+      command.app->alias("list");
+    }
+  }
+  std::string help_topic;
+  CLI::App* help = app.add_subcommand("help", "Print the help of taskctl, or of one command");
+  help->add_option("COMMAND", help_topic, "The command to explain (a name or an alias: rm, list)");
+  help->fallthrough();
+  help->footer("\nExamples:\n"
+               "  taskctl help              # what taskctl --help prints\n"
+               "  taskctl help ls           # what taskctl ls --help prints\n");
+  CLI::App* version = app.add_subcommand("version", "Print the version, the backends and their libraries (-o json)");
+  version->fallthrough();
+  version->footer("\nExamples:\n"
+                  "  taskctl version\n"
+                  "  taskctl -o json version   # {\"version\":…,\"backends\":[…],\"libraries\":{\"sqlite\":…}}\n"
+                  "\nA library that cannot be loaded (libcurl is loaded only for DynamoDB) shows as\n"
+                  "\"(not found)\", or null in JSON.\n");
+
+  std::vector<std::string> command_names = {"help", "version"};
+  for (const auto& command : commands) {
+    command_names.push_back(command.app->get_name());
+    for (const auto& alias : command.app->get_aliases()) {
+      command_names.push_back(alias);
+    }
+  }
+  // The command a user typed, named when it is unknown (CLI11 would say only
+  // "A subcommand is required"), with the closest one suggested.
+  const auto unknown_command = [&](const std::string& word) {
+    const auto guess = closest(word, command_names);
+    return usage_error(ctx, argc, argv,
+                       fmt::format("unknown command \"{}\"{}", printable(word),
+                                   guess ? fmt::format("; did you mean \"{}\"?", *guess) : std::string()),
+                       "run `taskctl --help` for the list of commands");
+  };
+  if (const std::string word = command_word(argc, argv);
+      !word.empty() && std::find(command_names.begin(), command_names.end(), word) == command_names.end()) {
+    return unknown_command(word);
+  }
+  if (const auto problem = bad_environment(argc, argv)) {
+    return usage_error(ctx, argc, argv, *problem, "see ENVIRONMENT in `taskctl --help`");
   }
 
   try {
@@ -170,28 +354,77 @@ run(int argc, char** argv, Context& ctx)
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    ctx.global.output = prescan_output(argc, argv);
-    ctx.detect_terminal();
-    ErrorReport r;
-    r.code = "usage";
-    r.exit_code = exit_usage;
-    r.message = e.what();
-    std::string where = "taskctl";
+    const CLI::App* parsed = nullptr;
     for (const auto& command : commands) {
       if (command.app->parsed()) {
-        where += " " + command.app->get_name();
+        parsed = command.app;
       }
     }
-    r.hint = fmt::format("run `{} --help` for usage", where);
-    print_error(ctx, r);
-    return exit_usage;
+    std::string message = e.what();
+    std::string where = parsed != nullptr ? "taskctl " + parsed->get_name() : "taskctl";
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+      // CLI11 lists the leftovers last first ("never --colour"): name the
+      // first unknown option instead, with the closest known one.
+      const std::vector<std::string> left = app.remaining(true); // in the order given
+      const auto option = std::find_if(left.begin(), left.end(), [](const std::string& a) {
+        return a.size() > 1 && a[0] == '-';
+      });
+      if (option != left.end()) {
+        const std::string flag = option->substr(0, option->find('='));
+        std::vector<std::string> global_names;
+        option_names(app, global_names);
+        std::vector<std::string> names = global_names;
+        if (parsed != nullptr) {
+          option_names(*parsed, names);
+        }
+        const auto guess = closest(flag, names);
+        message = fmt::format("unknown option \"{}\"{}", printable(flag),
+                              guess ? fmt::format("; did you mean \"{}\"?", *guess) : std::string());
+        if (guess && std::find(global_names.begin(), global_names.end(), *guess) != global_names.end()) {
+          where = "taskctl"; // a global option: documented in taskctl --help
+        }
+      } else if (!left.empty()) {
+        std::string args;
+        for (const auto& a : left) {
+          args += (args.empty() ? "" : " ") + printable(a);
+        }
+        message = fmt::format("unexpected argument{} {}", left.size() > 1 ? "s" : "", args);
+      }
+    }
+    return usage_error(ctx, argc, argv, message, fmt::format("run `{} --help` for usage", where));
   }
 
-  ctx.global.timeout_from_flag = timeout_on_command_line(argc, argv);
+  ctx.global.timeout_from_flag = on_command_line(argc, argv, {"--timeout"});
   // CLI11 checked both values (IsMember).
   ctx.global.output = parse_format(output_text).value_or(Format::unset);
   ctx.global.color = parse_color_mode(color_text).value_or(ColorMode::auto_);
   ctx.detect_terminal();
+  if (help->parsed()) {
+    if (help_topic.empty()) {
+      // app.help() would describe the selected subcommand, help itself.
+      write_stdout(app.get_formatter()->make_help(&app, "taskctl", CLI::AppFormatMode::Normal));
+      flush_stdout();
+      return exit_ok;
+    }
+    for (const auto& command : commands) {
+      if (command.app->check_name(help_topic)) {
+        write_stdout(command.app->help("taskctl"));
+        flush_stdout();
+        return exit_ok;
+      }
+    }
+    if (help_topic == "help" || help_topic == "version") {
+      write_stdout(app.get_subcommand(help_topic)->help("taskctl"));
+      flush_stdout();
+      return exit_ok;
+    }
+    return unknown_command(help_topic);
+  }
+  if (version->parsed()) {
+    const int code = print_version(ctx);
+    flush_stdout();
+    return code;
+  }
   for (auto& command : commands) {
     if (command.app->parsed()) {
       const int code = command.run(ctx);

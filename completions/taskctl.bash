@@ -17,7 +17,7 @@
 # Keep in agreement with `taskctl --help`, man/taskctl.1 and the zsh and fish
 # completions (tests/docs checks this).
 
-_taskctl_commands='get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy'
+_taskctl_commands='get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy help version'
 _taskctl_global_opts='-h --help --version -s --store -o --output --timeout --color -q --quiet'
 # Options taking a value (global and per subcommand); the rest are flags.
 _taskctl_value_opts='-s --store -o --output --timeout --color -e --expect-version --owner --status
@@ -57,6 +57,7 @@ _taskctl_command_opts()
   vars) own="-h --help --string $_taskctl_repair_opts" ;;
   expire) own="-h --help --extend --in --at --never $_taskctl_repair_opts" ;;
   edit) own="-h --help -n --dry-run --force $_taskctl_limit_opts" ;;
+  help | version) own='-h --help' ;;
   esac
   printf '%s\n' "$own ${_taskctl_global_opts/-h --help /}"
 }
@@ -290,6 +291,9 @@ _taskctl()
         _taskctl_add_files ''
         [[ - == "$cur"* ]] && COMPREPLY+=(-)
       fi
+      ;;
+    help)
+      ((positionals == 0)) && COMPREPLY+=($(compgen -W "$_taskctl_commands" -- "$cur"))
       ;;
     copy)
       # SRC_URI DST_URI, then a PREFIX of the source store.

@@ -14,7 +14,7 @@
 # Keep in agreement with `taskctl --help`, man/taskctl.1 and the bash and zsh
 # completions (tests/docs checks this).
 
-set -l __taskctl_commands get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy
+set -l __taskctl_commands get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy help version
 
 # Prints the store keys that start with the token being completed.
 function __taskctl_keys
@@ -188,6 +188,9 @@ complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a 
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a export -d 'Write records as JSON lines (a backup)'
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a import -d 'Write the records of an export file into the store'
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a copy -d 'Copy records from one store into another'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a help -d 'Print the help of taskctl, or of one command'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a version -d 'Print the version, the backends and their libraries'
+complete -c taskctl -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from $__taskctl_commands[1..-3]" -x -a "$__taskctl_commands"
 
 # Global options (also accepted after the subcommand).
 complete -c taskctl -s h -l help -d 'Print help and exit'

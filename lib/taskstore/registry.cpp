@@ -32,15 +32,17 @@ const std::vector<Entry>&
 table()
 {
   static const std::vector<Entry> entries = {
-    {{"memory", {"mem"}, "mem://"}, &open_memory},
+    {{"memory", {"mem"}, "mem://", "", nullptr}, &open_memory},
 #ifdef TASKSTORE_WITH_SQLITE
-    {{"sqlite", {"sqlite"}, "sqlite:///var/lib/taskctl/tasks.db"}, &open_sqlite},
+    {{"sqlite", {"sqlite"}, "sqlite:///var/lib/taskctl/tasks.db", "sqlite", &sqlite_library_version}, &open_sqlite},
 #endif
 #ifdef TASKSTORE_WITH_REDIS
-    {{"redis", {"redis", "redis+unix"}, "redis://127.0.0.1:6379/0?prefix=pmcp"}, &open_redis},
+    {{"redis", {"redis", "redis+unix"}, "redis://127.0.0.1:6379/0?prefix=pmcp", "hiredis", &redis_library_version},
+     &open_redis},
 #endif
 #ifdef TASKSTORE_WITH_DYNAMODB
-    {{"dynamodb", {"dynamodb"}, "dynamodb://pmcp_tasks?region=us-east-1"}, &open_dynamodb},
+    {{"dynamodb", {"dynamodb"}, "dynamodb://pmcp_tasks?region=us-east-1", "libcurl", &dynamodb_library_version},
+     &open_dynamodb},
 #endif
   };
   return entries;

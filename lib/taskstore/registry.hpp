@@ -29,6 +29,8 @@ struct BackendInfo
   std::string_view name;                  // "sqlite"
   std::vector<std::string_view> schemes;  // {"sqlite"}
   std::string_view example;               // "sqlite:///var/lib/taskctl/tasks.db"
+  std::string_view library;               // the name of its client library, as `taskctl version` shows it; "" for none
+  std::string (*library_version)() = nullptr; // that library's version at run time, "" when it cannot be loaded
 };
 
 // The backends compiled into this build, in a fixed order.

@@ -344,3 +344,124 @@ TEST_CASE("a diagnostic quotes at most 200 bytes of a word from the input", "[sq
   const auto r = taskctl({"-s", db, "get", key});
   CHECK(r.err.size() < 1'000);
 }
+
+TEST_CASE("an unknown command is named, with the closest one suggested", "[sqlite-cli]")
+{
+  TempDir dir;
+  const std::string db = "sqlite://" + dir.file("t.db");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+    {"gte", "unknown command \"gte\"; did you mean \"get\"?"},
+    {"stat", "unknown command \"stat\"; did you mean \"stats\"?"},
+    {"expor", "unknown command \"expor\"; did you mean \"export\"?"},
+    {"lsx", "unknown command \"lsx\"; did you mean \"ls\"?"},
+    {"frobnicate", "unknown command \"frobnicate\""},
+  };
+  for (const auto& [word, message] : cases) {
+    auto r = taskctl({"-s", db, "-q", word, "alice:t1"});
+    INFO(describe(r));
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, message));
+    CHECK_FALSE(contains(r.err, "A subcommand is required"));
+  }
+  auto r = taskctl({"-s", db, "frobnicate"});
+  CHECK_FALSE(contains(r.err, "did you mean"));
+  // An ESC in the word is escaped, not sent to the terminal.
+  r = taskctl({"g\x1b[2Jt"});
+  CHECK(r.exit_code == 2);
+  CHECK_FALSE(contains(r.err, "\x1b"));
+  CHECK_FALSE(fs::exists(dir.file("t.db")));
+}
+
+TEST_CASE("rm and list are aliases; help and version are commands", "[sqlite-cli]")
+{
+  SqliteStore store;
+  store.seed("alice:t1", record_json("alice", "t1"));
+  store.seed("alice:t2", record_json("alice", "t2"));
+  auto r = taskctl({"-s", store.uri, "list", "--count"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "2\n");
+  r = taskctl({"-s", store.uri, "rm", "alice:t1"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 0);
+  r = taskctl({"-s", store.uri, "ls", "--count"});
+  CHECK(r.out == "1\n");
+
+  const auto top = taskctl({"--help"});
+  r = taskctl({"help"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == top.out);
+  const auto get_help = taskctl({"get", "--help"});
+  r = taskctl({"help", "get"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == get_help.out);
+  r = taskctl({"help", "rm"});
+  CHECK(contains(r.out, "Usage: taskctl delete"));
+  r = taskctl({"help", "gte"});
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "did you mean \"get\"?"));
+
+  r = taskctl({"version"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 0);
+  CHECK(contains(r.out, "taskctl 0.1.0\nbackends: memory sqlite redis dynamodb\nlibraries: sqlite 3."));
+  CHECK(contains(r.out, " hiredis 0.14"));
+  CHECK(contains(r.out, " libcurl 7."));
+  r = taskctl({"version", "-o", "json"});
+  INFO(describe(r));
+  REQUIRE(r.exit_code == 0);
+  const Json doc = parse_json(r.out);
+  CHECK(doc["version"] == "0.1.0");
+  CHECK(doc["backends"] == Json::array({"memory", "sqlite", "redis", "dynamodb"}));
+  CHECK(doc["libraries"]["sqlite"].get<std::string>().rfind("3.", 0) == 0);
+  CHECK(doc["libraries"]["libcurl"].is_string());
+  CHECK(doc["libraries"]["zlib"].is_string());
+}
+
+TEST_CASE("an unknown option is named in the order given, with the closest one suggested", "[sqlite-cli]")
+{
+  SqliteStore store;
+  store.seed("alice:t1", record_json("alice", "t1"));
+  auto r = taskctl({"-s", store.uri, "ls", "--ownr", "alice"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "unknown option \"--ownr\"; did you mean \"--owner\"?"));
+  CHECK(contains(r.err, "run `taskctl ls --help`"));
+  // A global option mistyped before the command: named first, its help is taskctl's.
+  r = taskctl({"-s", store.uri, "--colour", "never", "ls"});
+  INFO(describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "unknown option \"--colour\"; did you mean \"--color\"?"));
+  CHECK(contains(r.err, "run `taskctl --help`"));
+  CHECK_FALSE(contains(r.err, "never --colour"));
+  r = taskctl({"-s", store.uri, "get", "alice:t1", "--outptu=json"});
+  CHECK(contains(r.err, "unknown option \"--outptu\"; did you mean \"--output\"?"));
+  r = taskctl({"-s", store.uri, "get", "alice:t1", "--zzzzzzzz"});
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "unknown option \"--zzzzzzzz\""));
+  CHECK_FALSE(contains(r.err, "did you mean"));
+}
+
+TEST_CASE("a bad TASKCTL_OUTPUT or TASKCTL_COLOR is named; a flag on the command line overrides it", "[sqlite-cli]")
+{
+  SqliteStore store;
+  store.seed("alice:t1", record_json("alice", "t1"));
+  RunOptions env;
+  env.env["TASKCTL_OUTPUT"] = "yaml";
+  auto r = taskctl({"-s", store.uri, "ls"}, env);
+  INFO(describe(r));
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "the environment variable TASKCTL_OUTPUT is \"yaml\", which is no output format"));
+  CHECK_FALSE(contains(r.err, "--output: yaml"));
+  r = taskctl({"-s", store.uri, "-o", "jsonl", "ls"}, env);
+  CHECK(r.exit_code == 0);
+  r = taskctl({"-s", store.uri, "ls", "-ojsonl"}, env);
+  CHECK(r.exit_code == 0);
+  RunOptions color;
+  color.env["TASKCTL_COLOR"] = "sometimes";
+  r = taskctl({"-s", store.uri, "ls"}, color);
+  CHECK(r.exit_code == 2);
+  CHECK(contains(r.err, "the environment variable TASKCTL_COLOR is \"sometimes\", which is no colour mode"));
+  r = taskctl({"-s", store.uri, "--color=never", "ls"}, color);
+  CHECK(r.exit_code == 0);
+}

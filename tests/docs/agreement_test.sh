@@ -45,7 +45,7 @@ compare() {
 
 echo "==> the CLI's own help"
 "$TASKCTL" --help >"$work/help.txt" 2>&1 || fail "taskctl --help failed"
-sed -n '/^Subcommands:/,/^$/p' "$work/help.txt" | grep -E '^  [a-z]' | awk '{ print $1 }' |
+sed -n '/^Subcommands:/,/^$/p' "$work/help.txt" | grep -E '^  [a-z]' | awk '{ sub(/,$/, "", $1); print $1 }' |
   LC_ALL=C sort -u >"$work/commands"
 [ -s "$work/commands" ] || fail "no subcommands found in taskctl --help"
 echo "subcommands: $(echo $(cat "$work/commands"))"

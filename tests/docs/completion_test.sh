@@ -110,7 +110,7 @@ echo "==> $shell: driving ${#lines[@]} completions"
 run_driver "$shell" "${lines[@]}"
 
 # The subcommands are the CLI's own (taskctl --help), as docs.agreement reads them.
-mapfile -t subcommands < <("$TASKCTL" --help 2>&1 | sed -n '/^Subcommands:/,/^$/p' | grep -E '^  [a-z]' | awk '{ print $1 }')
+mapfile -t subcommands < <("$TASKCTL" --help 2>&1 | sed -n '/^Subcommands:/,/^$/p' | grep -E '^  [a-z]' | awk '{ sub(/,$/, "", $1); print $1 }')
 [ "${#subcommands[@]}" -gt 0 ] || fail "no subcommands found in taskctl --help"
 expect_exactly 1 "${subcommands[@]}"
 expect_contains 2 --owner --status --expired --live --limit --keys-only --count --help --store --output

@@ -54,6 +54,7 @@ struct CurlApi
   decltype(&::curl_multi_strerror) multi_strerror = nullptr;
   decltype(&::curl_slist_append) slist_append = nullptr;
   decltype(&::curl_slist_free_all) slist_free_all = nullptr;
+  decltype(&::curl_version_info) version_info = nullptr;
 };
 
 // Returns libcurl's entry points, loading libcurl.so.4 (or Debian's
@@ -103,6 +104,7 @@ curl()
     bind(a.multi_strerror, "curl_multi_strerror");
     bind(a.slist_append, "curl_slist_append");
     bind(a.slist_free_all, "curl_slist_free_all");
+    bind(a.version_info, "curl_version_info");
     a.global_init(CURL_GLOBAL_DEFAULT);
     return a;
   }();
@@ -212,6 +214,17 @@ poll_multi(CURLM* multi, int wait_ms)
 }
 
 } // namespace
+
+std::string
+curl_library_version()
+{
+  try {
+    const curl_version_info_data* info = curl().version_info(CURLVERSION_NOW);
+    return info != nullptr && info->version != nullptr ? info->version : "";
+  } catch (const StorageError&) {
+    return "";
+  }
+}
 
 struct JsonClient::Impl
 {

@@ -160,4 +160,7 @@ private:
   std::vector<std::unique_ptr<JsonClient>> m_idle;
 };
 
+// The loaded libcurl's version ("7.88.1"), loading it; "" when it cannot be loaded.
+std::string curl_library_version();
+
 } // namespace taskstore::aws

@@ -904,6 +904,12 @@ struct TableAdmin
 
 } // namespace
 
+std::string
+dynamodb_library_version()
+{
+  return aws::curl_library_version();
+}
+
 std::unique_ptr<StorageBackend>
 open_dynamodb(const StoreUri& uri, const OpenOptions& options)
 {

@@ -19,6 +19,10 @@ namespace taskstore {
 // credentials or region. The table must exist (create_dynamodb_table).
 std::unique_ptr<StorageBackend> open_dynamodb(const StoreUri& uri, const OpenOptions& options);
 
+// The version of the libcurl this process loads ("7.88.1"), loading it; ""
+// when it cannot be loaded.
+std::string dynamodb_library_version();
+
 // Creates the table the URI names in pmcp-tasks' layout (PK S hash key, SK S
 // range key, on-demand billing), waits until it is ACTIVE and turns on TTL
 // on expires_at (where the server supports it). A table that already exists

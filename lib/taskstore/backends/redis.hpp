@@ -10,4 +10,8 @@ namespace taskstore {
 
 std::unique_ptr<StorageBackend> open_redis(const StoreUri& uri, const OpenOptions& options);
 
+// The version of the Redis client library built against ("0.14.1"; it has no
+// run-time query).
+std::string redis_library_version();
+
 } // namespace taskstore

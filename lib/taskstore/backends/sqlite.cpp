@@ -1233,6 +1233,12 @@ Query::check(int rc)
 // naming a host, without a path, or with a parameter other than timeout;
 // ConfigError for a file that is missing (create_if_missing false), cannot be
 // created, or is not a taskctl store of a known schema version.
+std::string
+sqlite_library_version()
+{
+  return sqlite3_libversion();
+}
+
 std::unique_ptr<StorageBackend>
 open_sqlite(const StoreUri& uri, const OpenOptions& options)
 {

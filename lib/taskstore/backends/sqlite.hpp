@@ -9,4 +9,7 @@ namespace taskstore {
 
 std::unique_ptr<StorageBackend> open_sqlite(const StoreUri& uri, const OpenOptions& options);
 
+// The SQLite library's version at run time ("3.40.1").
+std::string sqlite_library_version();
+
 } // namespace taskstore

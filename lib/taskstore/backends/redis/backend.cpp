@@ -561,6 +561,12 @@ private:
 
 } // namespace
 
+std::string
+redis_library_version()
+{
+  return std::to_string(HIREDIS_MAJOR) + "." + std::to_string(HIREDIS_MINOR) + "." + std::to_string(HIREDIS_PATCH);
+}
+
 std::unique_ptr<StorageBackend>
 open_redis(const StoreUri& uri, const OpenOptions& options)
 {
