@@ -15,7 +15,6 @@
 
 #include <zlib.h>
 
-#include <array>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -147,8 +146,21 @@ print_version(const Context& ctx)
   return exit_ok;
 }
 
-// Whether one of the flags (or FLAG=..., or a short flag with its value
-// attached) is among the arguments before "--".
+// Whether arg is one of the flags: FLAG, --LONG=VALUE, or -X with its value attached.
+bool
+is_flag(std::string_view arg, std::initializer_list<std::string_view> flags)
+{
+  for (const std::string_view flag : flags) {
+    if (arg == flag || (flag.size() > 2 && arg.size() > flag.size() && arg.substr(0, flag.size()) == flag &&
+                        arg[flag.size()] == '=') ||
+        (flag.size() == 2 && arg.size() > 2 && arg[1] != '-' && arg.substr(0, 2) == flag)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Whether one of the flags is among the arguments before "--".
 bool
 on_command_line(int argc, char** argv, std::initializer_list<std::string_view> flags)
 {
@@ -157,11 +169,8 @@ on_command_line(int argc, char** argv, std::initializer_list<std::string_view> f
     if (arg == "--") {
       break;
     }
-    for (const std::string_view flag : flags) {
-      if (arg == flag || (flag.size() > 2 && arg.substr(0, flag.size() + 1) == std::string(flag) + "=") ||
-          (flag.size() == 2 && arg.size() > 2 && arg[1] != '-' && arg.substr(0, 2) == flag)) {
-        return true;
-      }
+    if (is_flag(arg, flags)) {
+      return true;
     }
   }
   return false;
@@ -183,8 +192,7 @@ command_word(int argc, char** argv)
           arg == "--color") {
         ++i; // its value
       } else if (arg.substr(0, 2) == "--" &&
-                 !on_command_line(2, std::array<char*, 2>{argv[0], argv[i]}.data(),
-                                  {"--store", "--output", "--timeout", "--color", "--quiet", "--help", "--version"})) {
+                 !is_flag(arg, {"--store", "--output", "--timeout", "--color", "--quiet", "--help", "--version"})) {
         return "";
       }
       continue;
