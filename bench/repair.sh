@@ -24,7 +24,7 @@ export TASKCTL_STORE="sqlite://$dir/tasks.db"
 key=user-123:786512e2-9e0d-44bd-8f29-789f320fe840
 big=$(head -c 60000 /dev/zero | tr '\0' x)
 printf '{"task":{"taskId":"786512e2-9e0d-44bd-8f29-789f320fe840","status":"working","createdAt":"2026-12-01T10:30:00.123Z","lastUpdatedAt":"2026-12-01T10:30:00.123Z","ttl":3600000,"pollInterval":500},"ownerId":"user-123","variables":{"a":"%s","b":"%s","n":0},"result":null,"requestMethod":"tools/call","expiresAt":"2099-01-01T00:00:00Z"}' \
-  "$big" "$big" | "$taskctl" -q put "$key" - >/dev/null
+  "$big" "$big" | "$taskctl" -q --create put "$key" - >/dev/null
 
 # Seconds (wall) that running "$@" $runs times takes.
 elapsed() {

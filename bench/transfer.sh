@@ -42,10 +42,10 @@ sqlite3 -separator "$(printf '\t')" "$dir/s.db" \
 echo "records: $n ($(uname -m), $(nproc) cores); median of ${RUNS:-5} runs, whole processes"
 echo
 exp=$(median "$taskctl" -q -s "sqlite://$dir/s.db" export -f "$dir/again.jsonl")
-imp=$(median sh -c "rm -f '$dir/t.db' '$dir/t.db-wal' '$dir/t.db-shm'; exec '$taskctl' -q -s 'sqlite://$dir/t.db' import '$dir/export.jsonl'")
+imp=$(median sh -c "rm -f '$dir/t.db' '$dir/t.db-wal' '$dir/t.db-shm'; exec '$taskctl' -q --create -s 'sqlite://$dir/t.db' import '$dir/export.jsonl'")
 pipe=$(median sh -c "redis-cli -p $port flushall >/dev/null; exec redis-cli -p $port --pipe <'$dir/load.resp'")
 rimp=$(median sh -c "redis-cli -p $port flushall >/dev/null; exec '$taskctl' -q -s '$r' import '$dir/export.jsonl'")
-copy=$(median sh -c "rm -f '$dir/c.db' '$dir/c.db-wal' '$dir/c.db-shm'; exec '$taskctl' -q copy '$r' 'sqlite://$dir/c.db'")
+copy=$(median sh -c "rm -f '$dir/c.db' '$dir/c.db-wal' '$dir/c.db-shm'; exec '$taskctl' -q --create copy '$r' 'sqlite://$dir/c.db'")
 echo "export, SQLite -> file                     $exp s   $(echo "$n $exp" | awk '{printf "%.0f", $1 / $2}') records/s"
 echo "import, file -> new SQLite store           $imp s   $(echo "$n $imp" | awk '{printf "%.0f", $1 / $2}') records/s"
 echo "redis-cli --pipe, pmcp-tasks' layout       $pipe s"

@@ -44,9 +44,11 @@ const char* const k_footer =
   "  dynamodb://TABLE[?region=R&endpoint=URL] (credentials: the standard AWS environment\n"
   "                                            variables or ~/.aws/credentials)\n"
   "  The default store is sqlite:$XDG_DATA_HOME/taskctl/tasks.db, or\n"
-  "  sqlite:~/.local/share/taskctl/tasks.db when XDG_DATA_HOME is unset. Only `put`,\n"
-  "  `import` and `copy` (its target) create a store (and the default store's directory,\n"
-  "  mode 0700); every other command fails with exit 7 when the store does not exist.\n"
+  "  sqlite:~/.local/share/taskctl/tasks.db when XDG_DATA_HOME is unset. A store that does\n"
+  "  not exist is created only by a write given --create (or TASKCTL_CREATE=1): `put`,\n"
+  "  `import` and `copy` (its target), with the default store's directory (mode 0700).\n"
+  "  Any other run on a missing store fails with exit 7, so a typo in a path never\n"
+  "  silently starts a new, empty store.\n"
   "  Unknown URI parameters are an error.\n"
   "  URIs are always printed with passwords replaced by ********.\n"
   "\n"
@@ -61,6 +63,7 @@ const char* const k_footer =
   "  TASKCTL_STORE_PASSWORD        store password (used when the URI has none)\n"
   "  TASKCTL_STORE_PASSWORD_FILE   file holding the store password (trailing newline ignored)\n"
   "  TASKCTL_OUTPUT, TASKCTL_TIMEOUT, TASKCTL_COLOR   defaults for -o, --timeout, --color\n"
+  "  TASKCTL_CREATE                1: as --create (a write may create a missing store)\n"
   "  NO_COLOR                      when set and not empty, --color auto never colours\n"
   "  XDG_DATA_HOME, HOME           locate the default store\n"
   "  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,\n"
@@ -83,13 +86,17 @@ const char* const k_footer =
   "  Any other status also means failure.\n"
   "\n"
   "Examples:\n"
-  "  taskctl -s sqlite:tasks.db ls --owner user-123             list one owner's records\n"
-  "  taskctl get user-123:786512e2 -o raw > rec.json            fetch the stored bytes\n"
-  "  taskctl cas user-123:786512e2 --expect-version 3 rec.json  write back if unchanged\n"
-  "  taskctl cancel --dry-run user-123:786512e2                 what cancelling would change\n"
-  "  taskctl vars user-123:786512e2 set retries=3               one variable, CAS and retried\n"
-  "  taskctl -s redis://127.0.0.1:6379 gc --dry-run             what gc would remove\n"
-  "  taskctl validate vars/*.json                               the CI check (exit 6 if invalid)\n"
+  "  # list one owner's records\n"
+  "  taskctl -s sqlite:tasks.db ls --owner user-123\n"
+  "  # fetch the stored bytes, then write them back only if nobody changed them meanwhile\n"
+  "  taskctl get user-123:786512e2-9e0d-44bd-8f29-789f320fe840 -o raw > rec.json\n"
+  "  taskctl cas user-123:786512e2-9e0d-44bd-8f29-789f320fe840 --expect-version 3 rec.json\n"
+  "  # what cancelling would change; one variable, CAS and retried\n"
+  "  taskctl cancel --dry-run user-123:786512e2-9e0d-44bd-8f29-789f320fe840\n"
+  "  taskctl vars user-123:786512e2-9e0d-44bd-8f29-789f320fe840 set retries=3\n"
+  "  # what gc would remove; the CI check (exit 6 if invalid)\n"
+  "  taskctl -s redis://127.0.0.1:6379 gc --dry-run\n"
+  "  taskctl validate vars/*.json\n"
   "\n"
   "Global options may come before or after the subcommand. Run `taskctl SUBCOMMAND --help`\n"
   "for the options, output formats and examples of each subcommand.";
@@ -192,7 +199,8 @@ command_word(int argc, char** argv)
           arg == "--color") {
         ++i; // its value
       } else if (arg.substr(0, 2) == "--" &&
-                 !is_flag(arg, {"--store", "--output", "--timeout", "--color", "--quiet", "--help", "--version"})) {
+                 !is_flag(arg, {"--store", "--output", "--timeout", "--color", "--quiet", "--create", "--help",
+                                "--version"})) {
         return "";
       }
       continue;
@@ -299,6 +307,9 @@ run(int argc, char** argv, Context& ctx)
     ->type_name("WHEN")
     ->envname("TASKCTL_COLOR");
   app.add_flag("-q,--quiet", ctx.global.quiet, "Suppress warnings, summaries and progress on stderr (not errors)");
+  app.add_flag("--create", ctx.global.create,
+               "Let a write (put, import, copy's target) create the store when it does not exist yet")
+    ->envname("TASKCTL_CREATE");
 
   std::vector<Command> commands = {
     register_get(app),    register_put(app),        register_cas(app),  register_delete(app),

@@ -76,7 +76,8 @@ register_cancel(CLI::App& root)
     "completed, failed or cancelled is refused (exit 6, naming the legal targets) unless --force;\n"
     "so is an expired one. With several keys every key gets a result and the exit status is the\n"
     "worst (largest) of them. cancel never creates the store.\n"
-    "Output (default table): table \"cancelled KEY (version 3 -> 4, working -> cancelled)\" per key;\n"
+    "Output (default table): table \"cancelled KEY (version 3 -> 4, working -> cancelled) in STORE\"\n"
+    "per key, on stderr (a summary: -q silences it);\n"
     "json {\"schema_version\":1,\"results\":[...]} with several keys, else the result object itself;\n"
     "jsonl one result object per key: {\"key\",\"result\":\"updated|unchanged|would_update|failed\",\n"
     "\"old_version\",\"new_version\",\"old_status\",\"new_status\",\"dry_run\",\"forced\",\"attempts\"\n"
@@ -85,7 +86,7 @@ register_cancel(CLI::App& root)
     "Examples:\n"
     "  taskctl cancel user-123:786512e2-9e0d-44bd-8f29-789f320fe840\n"
     "  taskctl cancel --dry-run user-123:786512e2-9e0d-44bd-8f29-789f320fe840\n"
-    "  taskctl cancel -m \"stuck since the 3am deploy\" user-123:a user-123:b -o jsonl");
+    "  taskctl cancel -m \"stuck since the 3am deploy\" user-123:786512e2-9e0d-44bd-8f29-789f320fe840 user-123:0b1c6f0e-5d2a-4e8b-9c3f-2a7d1e4b6c90 -o jsonl");
   return {app, [options](Context& ctx) { return run_cancel(ctx, *options); }};
 }
 

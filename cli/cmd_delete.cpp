@@ -29,6 +29,7 @@ struct DeleteOptions
   bool yes = false;
   std::optional<std::uint64_t> expect_version;
   MaxDeleteOption max_delete;
+  BatchOption batch;
 };
 
 std::string
@@ -59,7 +60,8 @@ delete_if_version(Context& ctx, const DeleteOptions& options)
   auto missing = [&] {
     if (options.ignore_not_found) {
       results.result(key, "not_found", 0);
-      results.finish(Json{{"deleted", 0}, {"not_found", 1}, {"dry_run", options.dry_run}}, "deleted 0 records, 1 not found");
+      results.finish(Json{{"deleted", 0}, {"not_found", 1}, {"dry_run", options.dry_run}},
+                     fmt::format("deleted 0 records from {}, 1 not found", store_display(ctx)));
       return exit_ok;
     }
     CliError error(exit_not_found, "not_found", fmt::format("key not found: {}", key));
@@ -95,8 +97,45 @@ delete_if_version(Context& ctx, const DeleteOptions& options)
   }
   results.result(key, options.dry_run ? "would_delete" : "deleted", expected);
   results.finish(Json{{options.dry_run ? "would_delete" : "deleted", 1}, {"not_found", 0}, {"dry_run", options.dry_run}},
-                 options.dry_run ? "would delete 1 record (dry run: nothing was deleted)" : "deleted 1 record");
+                 options.dry_run
+                   ? fmt::format("would delete 1 record from {} (dry run: nothing was deleted)", store_display(ctx))
+                   : fmt::format("deleted 1 record from {}", store_display(ctx)));
   return exit_ok;
+}
+
+// Removes key and returns the version removed (0 when it could not be read:
+// a damaged record, or one rewritten on every try), or nullopt when the key
+// does not exist. The version is read first and the removal made
+// conditional on it, so the version reported is the one that went.
+std::optional<std::uint64_t>
+remove_reporting_version(taskstore::StorageBackend& store, const std::string& key)
+{
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::uint64_t version = 0;
+    try {
+      version = store.get(key).version;
+    } catch (const taskstore::StorageError& e) {
+      if (e.kind() == taskstore::StorageErrorKind::not_found) {
+        return std::nullopt;
+      }
+      if (e.kind() != taskstore::StorageErrorKind::backend) {
+        throw;
+      }
+      break; // damaged (unreadable) or a failing store: the plain removal says which
+    }
+    try {
+      store.remove_if_version(key, version);
+      return version;
+    } catch (const taskstore::StorageError& e) {
+      if (e.kind() != taskstore::StorageErrorKind::version_conflict) {
+        throw;
+      }
+      if (e.actual() == 0) {
+        return std::nullopt; // removed by someone else meanwhile
+      }
+    }
+  }
+  return store.remove(key) ? std::optional<std::uint64_t>(0) : std::nullopt;
 }
 
 int
@@ -123,8 +162,8 @@ delete_keys(Context& ctx, const DeleteOptions& options)
         results.result(key, "not_found", 0);
         missing.push_back(key);
       }
-    } else if (store->remove(key)) {
-      results.result(key, "deleted", 0);
+    } else if (const auto version = remove_reporting_version(*store, key)) {
+      results.result(key, "deleted", *version);
       ++done;
     } else {
       results.result(key, "not_found", 0);
@@ -135,7 +174,7 @@ delete_keys(Context& ctx, const DeleteOptions& options)
   Json summary = {{options.dry_run ? "would_delete" : "deleted", done},
                   {"not_found", missing.size()},
                   {"dry_run", options.dry_run}};
-  std::string text = fmt::format("{} {}", verb, plural(done, "record"));
+  std::string text = fmt::format("{} {} from {}", verb, plural(done, "record"), store_display(ctx));
   if (!missing.empty()) {
     text += fmt::format(", {} not found", missing.size());
   }
@@ -161,75 +200,128 @@ delete_keys(Context& ctx, const DeleteOptions& options)
   return exit_ok;
 }
 
+// The records under a prefix (damaged ones included: the whole owner goes)
+// and the first keys met, for the confirmation prompt.
+struct Census
+{
+  std::uint64_t count = 0;
+  std::vector<std::string> samples;
+};
+
+// Counts the keys under prefix (a keys-only scan), with progress on a
+// terminal; stops early on SIGINT / SIGTERM (the caller checks).
+Census
+take_census(const Context& ctx, taskstore::StorageBackend& store, const std::string& prefix)
+{
+  Census census;
+  Progress progress(ctx, "counting", "counted", "matched");
+  taskstore::ScanOptions scan;
+  scan.prefix = prefix;
+  scan.keys_only = true;
+  const auto visit = [&](const std::string& key) {
+    if (interrupted()) {
+      return false;
+    }
+    if (census.samples.size() < k_prompt_samples) {
+      census.samples.push_back(key);
+    }
+    ++census.count;
+    progress.tick(census.count, census.count);
+    return true;
+  };
+  store.scan(
+    scan, [&](const std::string& key, const taskstore::VersionedRecord&) { return visit(key); },
+    [&](const taskstore::DamagedRecord& d) { return visit(d.key); });
+  return census;
+}
+
 int
 delete_owner(Context& ctx, const DeleteOptions& options)
 {
   const std::string prefix = taskstore::make_prefix(options.owner); // InvalidArgument for ':' -> exit 2
   const std::string action = fmt::format("delete every record of owner {}", options.owner);
-  if (!options.dry_run) {
-    require_yes_without_tty(ctx, options.yes, action);
-  }
   auto store = open_store(ctx, StoreAccess::read);
+  const std::string where = store_display(ctx);
   ResultStream results(ctx, Json{{"owner", options.owner}, {"dry_run", options.dry_run}});
+  const std::uint64_t batch = options.batch.limit().value_or(UINT64_MAX);
 
   auto check_max = [&](std::uint64_t count) {
     options.max_delete.check(count, fmt::format("delete {} of owner {}", plural(count, "record"), options.owner),
-                             "raise --max-delete, or narrow what you delete");
+                             "raise --max-delete, narrow what you delete, or remove them in runs of --batch N");
   };
 
   if (options.dry_run) {
     std::uint64_t count = 0;
+    const auto would_delete = [&](const std::string& key, std::uint64_t version) {
+      if (interrupted() || count >= batch) {
+        return false;
+      }
+      results.result(key, "would_delete", version);
+      ++count;
+      return true;
+    };
     store->scan(
       prefix,
       [&](const std::string& key, const taskstore::VersionedRecord& record) {
-        if (interrupted()) {
-          return false;
-        }
-        results.result(key, "would_delete", record.version);
-        ++count;
-        return true;
+        return would_delete(key, record.version);
       },
-      [&](const taskstore::DamagedRecord& d) { // deleted like the others: the whole owner goes
-        if (interrupted()) {
-          return false;
-        }
-        results.result(d.key, "would_delete", 0);
-        ++count;
-        return true;
-      });
+      [&](const taskstore::DamagedRecord& d) { return would_delete(d.key, 0); }); // deleted like the others
     check_interrupted();
     results.finish(Json{{"would_delete", count}, {"dry_run", true}},
-                   fmt::format("would delete {} of owner {} (dry run: nothing was deleted)", plural(count, "record"),
-                               options.owner));
+                   fmt::format("would delete {} of owner {} from {} (dry run: nothing was deleted)",
+                               plural(count, "record"), options.owner, where));
     check_max(count);
     return exit_ok;
   }
 
-  // Count first: for --max-delete and the confirmation prompt.
-  const std::uint64_t count = taskstore::count_prefix(*store, prefix, interrupted);
+  // Count first: nothing to do is a success (even without a terminal or
+  // --yes); otherwise the count feeds --max-delete, the prompt and the progress.
+  const Census census = take_census(ctx, *store, prefix);
   check_interrupted();
+  if (census.count == 0) {
+    results.finish(Json{{"deleted", 0}, {"dry_run", false}},
+                   fmt::format("no records of owner {} in {}: nothing to delete", options.owner, where));
+    return exit_ok;
+  }
+  const std::uint64_t planned = std::min(census.count, batch);
+  require_yes_without_tty(ctx, options.yes, action);
+  check_max(planned);
+  confirm(ctx, options.yes, action,
+          question_with_samples(planned == census.count
+                                  ? fmt::format("Delete {} of owner {} from {}?", plural(census.count, "record"),
+                                                options.owner, where)
+                                  : fmt::format("Delete {} of the {} of owner {} from {} (--batch {})?", planned,
+                                                plural(census.count, "record"), options.owner, where, batch),
+                                census.samples, census.count));
+
+  Progress progress(ctx, "deleting", "deleted");
+  progress.set_total(planned);
+  taskstore::RemovePrefixOptions remove;
+  remove.max = planned;
+  remove.should_stop = interrupted;
+  std::uint64_t reported = 0;
+  remove.on_removed = [&](const std::string& key, std::uint64_t version) {
+    progress.before_output();
+    results.result(key, "deleted", version);
+    ++reported;
+    progress.tick(reported, reported);
+  };
   std::uint64_t deleted = 0;
-  if (count > 0) {
-    check_max(count);
-    confirm(ctx, options.yes, action,
-            fmt::format("Delete {} of owner {} from {}?", plural(count, "record"), options.owner,
-                        store_display(ctx)));
-    taskstore::RemovePrefixOptions remove;
-    remove.max = options.max_delete.limit().value_or(UINT64_MAX);
-    remove.should_stop = interrupted;
-    remove.on_removed = [&](const std::string& key, std::uint64_t version) {
-      results.result(key, "deleted", version);
-    };
+  {
     FinishBatchOnSignal finish_batch;
     deleted = taskstore::remove_prefix(*store, prefix, remove);
   }
+  progress.clear();
   // Stopped by SIGINT / SIGTERM between two removals: every one removed was
-  // reported; the summary says so, then the exit is 130 / 143.
-  Json summary = {{"deleted", deleted}, {"dry_run", false}};
-  std::string text = fmt::format("deleted {} of owner {}", plural(deleted, "record"), options.owner);
+  // reported; the summary says how many, then the exit is 130 / 143.
+  const std::uint64_t remaining = census.count > deleted ? census.count - deleted : 0;
+  Json summary = {{"deleted", deleted}, {"remaining", remaining}, {"dry_run", false}};
+  std::string text = fmt::format("deleted {} of owner {} from {}", plural(deleted, "record"), options.owner, where);
   if (interrupted()) {
     summary["interrupted"] = true;
-    text += " (interrupted: stopped early)";
+    text += fmt::format(" (interrupted: stopped early; {} left)", remaining);
+  } else if (remaining > 0) {
+    text += fmt::format("; {} left (--batch {}: run again for the rest)", remaining, batch);
   }
   results.finish(summary, text);
   check_interrupted();
@@ -242,6 +334,12 @@ run_delete(Context& ctx, const DeleteOptions& options)
   ctx.resolve_format(Format::table);
   if (options.keys.empty() == options.owner.empty()) {
     CliError error(exit_usage, "usage", "give either KEY... or --owner OWNER");
+    error.hint = "run `taskctl delete --help` for usage";
+    throw error;
+  }
+  if ((options.batch.limit() || options.max_delete.limit()) && options.owner.empty()) {
+    CliError error(exit_usage, "usage",
+                   fmt::format("{} goes with --owner", options.batch.limit() ? "--batch" : "--max-delete"));
     error.hint = "run `taskctl delete --help` for usage";
     throw error;
   }
@@ -277,26 +375,33 @@ register_delete(CLI::App& root)
                                       "Delete the one KEY only if its version is N (atomic; else exit 4)")
                         ->type_name("N"));
   options->max_delete.add_to(*app, "With --owner: refuse (exit 4, nothing deleted) when more than N records would go");
+  options->batch.add_to(*app, "With --owner: delete at most N records in this run and leave the rest for the next");
   app->footer(
     "Named keys are deleted at once; a key that does not exist is reported and exits 3 after\n"
     "the others are processed (unless --ignore-not-found). --owner counts the owner's records\n"
-    "and asks \"Delete N records of owner O from STORE? [y/N]\" on the terminal; without a\n"
-    "terminal it needs --yes (else exit 2). delete never creates the store.\n"
-    "Output (default table): table one line per key (\"deleted KEY\", \"would delete KEY\n"
-    "(version N)\", \"not found KEY\") then a summary; jsonl one object per key\n"
-    "{\"key\",\"status\":\"deleted|would_delete|not_found\",\"version\"} then\n"
-    "{\"summary\":{...}}; json one document {\"schema_version\":1,\"dry_run\",\"results\":[...],...};\n"
-    "raw the keys, one per line. \"version\" is the version last read (null when not read).\n"
+    "first (nothing to delete is success, exit 0), then asks \"Delete N records of owner O from\n"
+    "STORE?\" on the terminal, showing up to 5 of the keys; without a terminal it needs --yes\n"
+    "(else exit 2). On a terminal, progress shows N of M deleted, the rate and the time left.\n"
+    "--max-delete N refuses the whole run when more would go; --batch N deletes at most N and\n"
+    "leaves the rest for the next run (for cron jobs that must stay short). Ctrl-C stops\n"
+    "between two deletes and says how many were deleted. delete never creates the store.\n"
+    "Output (default table): table one line per key deleted on stdout (\"deleted KEY (version\n"
+    "N)\", \"would delete KEY (version N)\"), while \"not found KEY\" and the summary, which names\n"
+    "the store, go to stderr (silenced by -q); jsonl one object per key\n"
+    "{\"key\",\"status\":\"deleted|would_delete|not_found\",\"version\"} then {\"summary\":{...}};\n"
+    "json one document {\"schema_version\":1,\"dry_run\",\"results\":[...],...}; raw the keys, one\n"
+    "per line. \"version\" is the version deleted (null when it could not be read).\n"
     "--expect-version N makes the delete of one KEY conditional, atomically: it happens only\n"
     "while the record's version is N (read with `taskctl get`), else exit 4 with the current\n"
     "version and nothing deleted.\n"
     "\n"
     "Examples:\n"
     "  taskctl delete user-123:786512e2-9e0d-44bd-8f29-789f320fe840\n"
-    "  taskctl delete --ignore-not-found user-123:a user-123:b\n"
+    "  taskctl delete --ignore-not-found user-123:786512e2-9e0d-44bd-8f29-789f320fe840 user-123:0b1c6f0e-5d2a-4e8b-9c3f-2a7d1e4b6c90\n"
     "  taskctl delete --expect-version 4 user-123:786512e2-9e0d-44bd-8f29-789f320fe840\n"
     "  taskctl delete --owner user-123 --dry-run\n"
-    "  taskctl delete --owner user-123 --yes --max-delete 1000 -o jsonl > deleted.jsonl");
+    "  taskctl delete --owner user-123 --yes --max-delete 1000 -o jsonl > deleted.jsonl\n"
+    "  taskctl delete --owner user-123 --yes --batch 5000        # from cron: at most 5000 a run");
   return {app, [options](Context& ctx) { return run_delete(ctx, *options); }};
 }
 

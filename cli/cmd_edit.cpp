@@ -288,6 +288,9 @@ public:
     if (m_quit.sa_handler != SIG_IGN) {
       sigaddset(&set, SIGQUIT);
     }
+    if (sigpipe_was_default()) {
+      sigaddset(&set, SIGPIPE); // taskctl ignores it for itself only
+    }
     return set;
   }
 
@@ -695,15 +698,16 @@ register_edit(CLI::App& root)
     "3 the key is missing (or was deleted meanwhile: file kept); 4 the record changed while it\n"
     "was edited (file kept; store it with `taskctl cas --expect-version N KEY FILE`); 6 not valid\n"
     "JSON, or problems saved unchanged (file kept); 130 interrupted (file kept).\n"
-    "Output (default table): table \"edited KEY (version 3 -> 4, working -> completed)\" (no\n"
+    "Output (default table): table \"edited KEY (version 3 -> 4, working -> completed) in STORE\"\n"
+    "on stderr (a summary: -q silences it; no\n"
     "changes: a note on stderr only); json / jsonl the result object (see cancel), with\n"
     "\"result\":\"updated|unchanged|would_update\"; raw the new version. --dry-run prints the\n"
     "unified diff of what saving would write.\n"
     "\n"
     "Examples:\n"
     "  EDITOR=nano taskctl edit user-123:786512e2-9e0d-44bd-8f29-789f320fe840\n"
-    "  VISUAL=\"code --wait\" taskctl edit user-123:786512e2\n"
-    "  taskctl edit --dry-run user-123:786512e2");
+    "  VISUAL=\"code --wait\" taskctl edit user-123:786512e2-9e0d-44bd-8f29-789f320fe840\n"
+    "  taskctl edit --dry-run user-123:786512e2-9e0d-44bd-8f29-789f320fe840");
   return {app, [options](Context& ctx) { return run_edit(ctx, *options); }};
 }
 

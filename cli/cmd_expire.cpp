@@ -178,14 +178,15 @@ register_expire(CLI::App& root)
     "task that gc has not removed yet (--in revives it); a time before the task's creation is\n"
     "refused (exit 6). The write is a CAS on the version read, retried on a conflict (--retries);\n"
     "lastUpdatedAt becomes now. On Redis the key's own EXPIREAT moves with it.\n"
-    "Output (default table): \"updated KEY (version 3 -> 4)\"; json / jsonl the result object (see\n"
+    "Output (default table): \"updated KEY (version 3 -> 4) in STORE\" on stderr (a summary: -q\n"
+    "silences it); json / jsonl the result object (see\n"
     "cancel); raw the new version. --dry-run prints the unified diff.\n"
     "\n"
     "Examples:\n"
-    "  taskctl expire user-123:786512e2 --extend 2h\n"
-    "  taskctl expire user-123:786512e2 --in 24h --dry-run\n"
-    "  taskctl expire user-123:786512e2 --at 2026-12-31T23:59:59Z\n"
-    "  taskctl expire user-123:786512e2 --never");
+    "  taskctl expire user-123:786512e2-9e0d-44bd-8f29-789f320fe840 --extend 2h\n"
+    "  taskctl expire user-123:786512e2-9e0d-44bd-8f29-789f320fe840 --in 24h --dry-run\n"
+    "  taskctl expire user-123:786512e2-9e0d-44bd-8f29-789f320fe840 --at 2026-12-31T23:59:59Z\n"
+    "  taskctl expire user-123:786512e2-9e0d-44bd-8f29-789f320fe840 --never");
   return {app, [options](Context& ctx) { return run_expire(ctx, *options); }};
 }
 

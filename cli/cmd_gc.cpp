@@ -14,7 +14,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace taskctl {
 
@@ -27,6 +31,7 @@ struct GcOptions
   bool yes = false;
   bool include_damaged = false;
   MaxDeleteOption max_delete;
+  BatchOption batch;
 };
 
 std::string
@@ -42,10 +47,9 @@ run_gc(Context& ctx, const GcOptions& options)
   const std::string prefix = options.owner.empty() ? std::string() : taskstore::make_prefix(options.owner);
   const std::string scope = options.owner.empty() ? std::string() : fmt::format(" of owner {}", options.owner);
   const std::string action = fmt::format("remove expired records{}", scope);
-  if (!options.dry_run) {
-    require_yes_without_tty(ctx, options.yes, action);
-  }
   auto store = open_store(ctx, StoreAccess::read);
+  const std::string where = store_display(ctx);
+  const std::uint64_t batch = options.batch.limit().value_or(UINT64_MAX);
 
   // One instant for the count, the prompt and the removal: exactly the
   // records confirmed as expired go, none that expired while the user read.
@@ -57,7 +61,7 @@ run_gc(Context& ctx, const GcOptions& options)
 
   auto check_max = [&](std::uint64_t count) {
     options.max_delete.check(count, fmt::format("remove {}{}", records(count, "expired"), scope),
-                             "raise --max-delete, or use --owner to clean one owner at a time");
+                             "raise --max-delete, use --owner to clean one owner at a time, or --batch N");
   };
 
   // The walk stops between batches on SIGINT / SIGTERM (never in the middle
@@ -68,6 +72,7 @@ run_gc(Context& ctx, const GcOptions& options)
   cleanup.now = now;
   cleanup.should_stop = interrupted;
   cleanup.remove_damaged = options.include_damaged;
+  cleanup.max = batch;
   std::uint64_t damaged_kept = 0;
   std::uint64_t damaged_removed = 0;
   // Damaged records met: reported (as results in jsonl / json, otherwise as
@@ -118,44 +123,79 @@ run_gc(Context& ctx, const GcOptions& options)
     };
     cleanup.on_damaged = report_damaged(results, "would_delete");
     const auto count = store->cleanup_expired(cleanup);
-    const int status =
-      finish(results, Json{{"would_delete", count}, {"dry_run", true}},
-             fmt::format("would remove {}{} (dry run: nothing was removed)", records(count, "expired"), scope));
+    const int status = finish(results, Json{{"would_delete", count}, {"dry_run", true}},
+                              fmt::format("would remove {}{} from {} (dry run: nothing was removed)",
+                                          records(count, "expired"), scope, where));
     check_max(count);
     return status;
   }
 
-  if (!options.yes || options.max_delete.limit()) {
-    // The count for --max-delete and the prompt: a dry run (damaged records
-    // are reported by the removal that follows, not twice).
+  // Count first, unless told to go ahead unwatched (--yes, no --max-delete,
+  // no terminal to show progress on: a cron job walks the store once).
+  // Nothing to do is then a success, even without a terminal or --yes.
+  std::optional<std::uint64_t> expired_count; // known when counted
+  if (!options.yes || options.max_delete.limit() || (ctx.stderr_tty && !ctx.global.quiet)) {
     taskstore::CleanupOptions counting = cleanup;
     counting.dry_run = true;
-    counting.on_removed = [](const std::string&, std::uint64_t, taskstore::Timestamp) {};
+    Progress progress(ctx, "counting", "counted", "expired");
+    std::uint64_t seen = 0;
+    std::vector<std::string> samples;
+    counting.on_removed = [&](const std::string& key, std::uint64_t, taskstore::Timestamp) {
+      if (samples.size() < k_prompt_samples) {
+        samples.push_back(key);
+      }
+      ++seen;
+      progress.tick(seen, seen);
+    };
     std::uint64_t damaged_seen = 0;
     std::uint64_t damaged_to_remove = 0;
-    counting.on_damaged = [&](const taskstore::DamagedRecord&, bool removed) {
+    counting.on_damaged = [&](const taskstore::DamagedRecord& d, bool removed) {
       ++damaged_seen;
-      damaged_to_remove += removed ? 1 : 0;
+      if (removed) {
+        ++damaged_to_remove;
+        if (samples.size() < k_prompt_samples) {
+          samples.push_back(d.key);
+        }
+      }
     };
-    const auto count = store->cleanup_expired(counting) + damaged_to_remove;
+    counting.max = UINT64_MAX; // the whole count, for the prompt and what is left
+    const std::uint64_t expired = store->cleanup_expired(counting);
+    progress.clear();
     check_interrupted();
-    if (count == 0 && damaged_seen == 0) {
+    if (expired == 0 && damaged_seen == 0) {
       ResultStream results(ctx, head, false);
-      results.finish(Json{{"deleted", 0}, {"dry_run", false}}, fmt::format("no expired records{}", scope));
+      results.finish(Json{{"deleted", 0}, {"dry_run", false}},
+                     fmt::format("no expired records{} in {}: nothing to remove", scope, where));
       return exit_ok;
     }
-    if (count > 0) {
-      check_max(count);
+    expired_count = expired;
+    const std::uint64_t planned = std::min(expired, batch) + damaged_to_remove;
+    if (planned > 0) {
+      require_yes_without_tty(ctx, options.yes, action);
+      check_max(planned);
+      const char* what = damaged_to_remove > 0 ? "expired or damaged" : "expired";
+      const std::uint64_t count = expired + damaged_to_remove;
       confirm(ctx, options.yes, action,
-              fmt::format("Remove {}{} from {}?", records(count, damaged_to_remove > 0 ? "expired or damaged" : "expired"),
-                          scope, store_display(ctx)));
+              question_with_samples(
+                planned == count
+                  ? fmt::format("Remove {}{} from {}?", records(count, what), scope, where)
+                  : fmt::format("Remove {} of the {}{} from {} (--batch {})?", planned, records(count, what), scope,
+                                where, batch),
+                samples, count));
     }
   }
 
   ResultStream results(ctx, head, false);
+  Progress progress(ctx, "removing", "removed");
+  if (expired_count) {
+    progress.set_total(std::min(*expired_count, batch));
+  }
   cleanup.dry_run = false;
+  std::uint64_t reported = 0;
   cleanup.on_removed = [&](const std::string& key, std::uint64_t version, taskstore::Timestamp expires_at) {
     results.result(key, "deleted", version, taskstore::format_autosi(expires_at));
+    ++reported;
+    progress.tick(reported, reported);
   };
   cleanup.on_damaged = report_damaged(results, "deleted");
   std::size_t removed = 0;
@@ -163,8 +203,21 @@ run_gc(Context& ctx, const GcOptions& options)
     FinishBatchOnSignal finish_batch;
     removed = store->cleanup_expired(cleanup);
   }
-  return finish(results, Json{{"deleted", removed}, {"dry_run", false}},
-                fmt::format("removed {}{}", records(removed, "expired"), scope));
+  progress.clear();
+  Json summary = {{"deleted", removed}, {"dry_run", false}};
+  std::string text = fmt::format("removed {}{} from {}", records(removed, "expired"), scope, where);
+  if (expired_count) {
+    const std::uint64_t left = *expired_count > removed ? *expired_count - removed : 0;
+    summary["remaining"] = left;
+    if (left > 0 && !interrupted()) {
+      text += fmt::format("; {} left (--batch {}: run again for the rest)", left, batch);
+    } else if (left > 0) {
+      text += fmt::format("; {} left", left);
+    }
+  } else if (options.batch.limit() && removed >= batch) {
+    text += fmt::format("; more may be left (--batch {}: run again for the rest)", batch);
+  }
+  return finish(results, summary, text);
 }
 
 } // namespace
@@ -180,23 +233,30 @@ register_gc(CLI::App& root)
   app->add_flag("--include-damaged", options->include_damaged,
                 "Also remove damaged records (a version or data the store cannot read), each only while still damaged");
   options->max_delete.add_to(*app, "Refuse (exit 4, nothing removed) when more than N records would be removed");
+  options->batch.add_to(*app, "Remove at most N expired records in this run and leave the rest for the next");
   app->footer(
     "A record is expired when its expiresAt is strictly earlier than now (the same rule on\n"
-    "every backend). gc counts the expired records and asks \"Remove N expired records from\n"
-    "STORE? [y/N]\" on the terminal; without a terminal it needs --yes (else exit 2). Only\n"
-    "records expired at the moment of the count are removed, and a record rewritten meanwhile\n"
-    "is kept. gc never creates the store. A damaged record (a version or data the store cannot\n"
-    "read) is reported and kept (exit 6) unless --include-damaged. On SIGINT or SIGTERM gc stops\n"
-    "between batches, reports every record it removed and the summary, then exits 130 / 143.\n"
-    "Output (default table): table the count removed (--dry-run: one line per key that would\n"
-    "go, then the count); jsonl one object per key {\"key\",\"status\":\"deleted|would_delete\",\n"
-    "\"version\",\"expiresAt\"} then {\"summary\":{...}}; json one document\n"
-    "{\"schema_version\":1,\"dry_run\",\"now\",\"results\":[...],\"deleted\"|\"would_delete\"};\n"
-    "raw the keys, one per line.\n"
+    "every backend). gc counts the expired records first (nothing expired is success, exit 0,\n"
+    "even without a terminal), then asks \"Remove N expired records from STORE?\" on the\n"
+    "terminal, showing up to 5 of the keys; without a terminal it needs --yes (else exit 2).\n"
+    "With --yes and no terminal nor --max-delete it does not count first: one walk of the\n"
+    "store. Only records expired at the moment of the count are removed, and a record\n"
+    "rewritten meanwhile is kept. --max-delete N refuses the whole run when more would go;\n"
+    "--batch N removes at most N and leaves the rest for the next run. On a terminal, progress\n"
+    "shows N of M removed, the rate and the time left. gc never creates the store. A damaged\n"
+    "record (a version or data the store cannot read) is reported and kept (exit 6) unless\n"
+    "--include-damaged. On SIGINT or SIGTERM gc stops between batches, reports every record it\n"
+    "removed and the summary, then exits 130 / 143.\n"
+    "Output (default table): table nothing on stdout (--dry-run: one line per key that would\n"
+    "go) and the summary, naming the store, on stderr (silenced by -q); jsonl one object per\n"
+    "key {\"key\",\"status\":\"deleted|would_delete\",\"version\",\"expiresAt\"} then\n"
+    "{\"summary\":{...}}; json one document {\"schema_version\":1,\"dry_run\",\"now\",\"results\":[...],\n"
+    "\"deleted\"|\"would_delete\"}; raw the keys, one per line.\n"
     "\n"
     "Examples:\n"
     "  taskctl gc --dry-run\n"
     "  taskctl gc --yes                       # from cron or CI\n"
+    "  taskctl gc --yes --batch 10000         # at most 10000 a run\n"
     "  taskctl gc --owner user-123 --yes -o jsonl\n"
     "  taskctl -s redis://127.0.0.1:6379/0 gc --yes --max-delete 100000");
   return {app, [options](Context& ctx) { return run_gc(ctx, *options); }};

@@ -110,6 +110,9 @@ run_get(Context& ctx, const GetOptions& options)
 
   if (ctx.format == Format::raw) {
     write_stdout(record.data);
+    if (ctx.stdout_tty && (record.data.empty() || record.data.back() != '\n')) {
+      write_stdout("\n"); // for the prompt's sake; a pipe gets the stored bytes exactly
+    }
     if (ctx.stderr_tty) {
       note(ctx, fmt::format("taskctl: {} version {}", options.key, record.version));
     }
@@ -147,9 +150,9 @@ register_get(CLI::App& root)
   app->footer("Reads only; never creates the store. A missing key exits 3.\n"
               "Output (default json): json/jsonl {\"key\",\"version\",\"expired\",\"expiresAt\",\"record\"}\n"
               "(\"data\", a string, instead of \"record\" when the stored bytes are not JSON); table: one\n"
-              "field per line; raw: exactly the stored bytes, nothing added (the version goes to stderr\n"
-              "when it is a terminal), so `get -o raw > f`, edit f, `cas --expect-version N KEY f`\n"
-              "round-trips.\n"
+              "field per line; raw: exactly the stored bytes, nothing added when piped or redirected\n"
+              "(on a terminal a newline ends them, and the version goes to stderr when it is one), so\n"
+              "`get -o raw > f`, edit f, `cas --expect-version N KEY f` round-trips.\n"
               "\n"
               "Examples:\n"
               "  taskctl get user-123:786512e2-9e0d-44bd-8f29-789f320fe840\n"

@@ -430,7 +430,7 @@ register_ls(CLI::App& root)
     "  taskctl ls --owner user-123 --status failed,cancelled\n"
     "  taskctl ls --status working --updated-before 1h        # stuck for an hour\n"
     "  taskctl ls --sort updated --desc --limit 20 --columns key,status,updated,age\n"
-    "  taskctl -o json ls --limit 1000 --start-after user-123:task-0999\n"
+    "  taskctl -o json ls --limit 1000 --start-after user-123:f3a9c2d1-7b4e-4f0a-8c6d-5e2b1a9d0c87\n"
     "  taskctl ls --expired --count\n"
     "  taskctl ls -o jsonl --live --limit 100 | jq -r .key\n"
     "  taskctl ls -o raw --owner user-123 > user-123-records.jsonl");

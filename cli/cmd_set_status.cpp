@@ -84,14 +84,15 @@ register_set_status(CLI::App& root)
     "itself. Anything else is refused (exit 6, naming the legal targets) unless --force. The\n"
     "statusMessage is kept unless --message or --clear-message says otherwise; lastUpdatedAt\n"
     "becomes now. The write is a CAS on the version read, retried on a conflict (--retries).\n"
-    "Output (default table): table \"updated KEY (version 3 -> 4, working -> failed)\"; json / jsonl\n"
+    "Output (default table): table \"updated KEY (version 3 -> 4, working -> failed) in STORE\" on\n"
+    "stderr (a summary: -q silences it); json / jsonl\n"
     "the result object (see cancel); raw the new version. --dry-run prints the unified diff.\n"
     "\n"
     "Examples:\n"
-    "  taskctl set-status user-123:786512e2 failed -m \"worker lost; retry the call\"\n"
-    "  taskctl set-status user-123:786512e2 completed --result '{\"answer\":42}'\n"
-    "  taskctl set-status user-123:786512e2 completed --result @result.json --dry-run\n"
-    "  taskctl set-status --force user-123:786512e2 working   # reopen a finished task (warns)");
+    "  taskctl set-status user-123:786512e2-9e0d-44bd-8f29-789f320fe840 failed -m \"worker lost; retry the call\"\n"
+    "  taskctl set-status user-123:786512e2-9e0d-44bd-8f29-789f320fe840 completed --result '{\"answer\":42}'\n"
+    "  taskctl set-status user-123:786512e2-9e0d-44bd-8f29-789f320fe840 completed --result @result.json --dry-run\n"
+    "  taskctl set-status --force user-123:786512e2-9e0d-44bd-8f29-789f320fe840 working   # reopen a finished task (warns)");
   return {app, [options](Context& ctx) { return run_set_status(ctx, *options); }};
 }
 

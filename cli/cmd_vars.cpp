@@ -194,10 +194,10 @@ register_vars(CLI::App& root)
     "result object (see cancel); raw the new version. --dry-run prints the unified diff.\n"
     "\n"
     "Examples:\n"
-    "  taskctl vars user-123:786512e2\n"
-    "  taskctl vars user-123:786512e2 set retries=3 'arguments={\"path\":\"/data/x\"}'\n"
-    "  taskctl vars user-123:786512e2 set --string note='checked by ops'\n"
-    "  taskctl vars user-123:786512e2 unset progress_token --dry-run");
+    "  taskctl vars user-123:786512e2-9e0d-44bd-8f29-789f320fe840\n"
+    "  taskctl vars user-123:786512e2-9e0d-44bd-8f29-789f320fe840 set retries=3 'arguments={\"path\":\"/data/x\"}'\n"
+    "  taskctl vars user-123:786512e2-9e0d-44bd-8f29-789f320fe840 set --string note='checked by ops'\n"
+    "  taskctl vars user-123:786512e2-9e0d-44bd-8f29-789f320fe840 unset progress_token --dry-run");
   return {app, [options](Context& ctx) { return run_vars(ctx, *options); }};
 }
 

@@ -127,6 +127,7 @@ namespace {
 
 volatile std::sig_atomic_t g_signal = 0;
 volatile std::sig_atomic_t g_finish_batch = 0; // a FinishBatchOnSignal lives
+std::sig_atomic_t g_sigpipe_default = 1;        // SIGPIPE's action at start was SIG_DFL
 
 extern "C" void
 on_signal(int sig)
@@ -157,6 +158,18 @@ install_signal_handlers()
   action.sa_flags = 0; // no SA_RESTART: a blocked read returns EINTR and sees the flag
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  struct sigaction before {};
+  ::sigaction(SIGPIPE, &ignore, &before);
+  g_sigpipe_default = before.sa_handler == SIG_DFL ? 1 : 0;
+}
+
+bool
+sigpipe_was_default() noexcept
+{
+  return g_sigpipe_default != 0;
 }
 
 FinishBatchOnSignal::FinishBatchOnSignal()

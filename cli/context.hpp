@@ -67,6 +67,7 @@ struct GlobalOptions
   bool timeout_from_flag = false; // --timeout was on the command line (not the environment)
   ColorMode color = ColorMode::auto_; // --color (env TASKCTL_COLOR; NO_COLOR)
   bool quiet = false;           // -q/--quiet
+  bool create = false;          // --create (env TASKCTL_CREATE): a write may create a missing store
 };
 
 // Returns false when the environment forbids colour in --color auto:
@@ -133,8 +134,13 @@ public:
 // Installs the SIGINT/SIGTERM handler: the first signal sets a flag that the
 // scan visitors and input readers poll (so a command stops at the next record
 // and nothing is half-written: every write is one atomic backend call); a
-// second one exits 130 at once.
+// second one exits 130 at once. SIGPIPE is ignored: a write to a closed
+// stdout fails with EPIPE instead, which ends taskctl quietly with exit 0
+// (as `ls | head` expects: git and ripgrep do the same).
 void install_signal_handlers();
+// Whether SIGPIPE had its default action when taskctl started: then every
+// program taskctl runs (the pager, the editor) gets it back.
+bool sigpipe_was_default() noexcept;
 // While one lives (gc and delete --owner while they remove), the first
 // SIGINT/SIGTERM only sets the flag: the network waits of the batch under way
 // run to their end (within --timeout) instead of being cut, so every removal

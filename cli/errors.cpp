@@ -33,6 +33,16 @@ interrupted_report()
   return r;
 }
 
+// Whether e is a SQLite store found locked for the whole busy timeout (the
+// one "unavailable" a SQLite store has): its remedy is waiting, not the network.
+bool
+locked_sqlite_store(const taskstore::StorageError& e)
+{
+  const std::string_view text = e.what();
+  return text.find("sqlite store ") != std::string_view::npos &&
+         text.find(" is locked by another process") != std::string_view::npos;
+}
+
 ErrorReport
 storage_report(const Context& ctx, const taskstore::StorageError& e)
 {
@@ -56,7 +66,12 @@ storage_report(const Context& ctx, const taskstore::StorageError& e)
     r = report_for(e, exit_conflict, "capacity_exceeded");
     break;
   case taskstore::StorageErrorKind::backend:
-    if (e.unavailable()) {
+    if (e.unavailable() && locked_sqlite_store(e)) {
+      r = report_for(e, exit_unavailable, "unavailable");
+      r.hint = fmt::format("--timeout sets how long taskctl waits for the lock (now {}): retry when the other "
+                           "process is done, or raise it",
+                           ctx.global.timeout);
+    } else if (e.unavailable()) {
       r = report_for(e, exit_unavailable, "unavailable");
       r.hint = fmt::format("is the store reachable? store: {}; --timeout {} (raise it to wait longer)",
                            store_display(ctx), ctx.global.timeout);

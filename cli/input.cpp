@@ -1,6 +1,7 @@
 #include "input.hpp"
 
 #include "context.hpp"
+#include "output.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -157,7 +158,7 @@ confirm(const Context& ctx, bool yes, const std::string& action, const std::stri
     error.hint = "pass --yes to go ahead, or --dry-run to see what would be done";
     throw error;
   }
-  const std::string prompt = question + " [y/N] ";
+  const std::string prompt = question + (!question.empty() && question.back() == '\n' ? "[y/N] " : " [y/N] ");
   [[maybe_unused]] const ssize_t written = ::write(fd, prompt.data(), prompt.size());
   std::string answer;
   char c = 0;
@@ -183,6 +184,20 @@ confirm(const Context& ctx, bool yes, const std::string& action, const std::stri
   if (!answer_is_yes(answer)) {
     throw CliError(exit_failure, "aborted", "aborted: nothing was changed");
   }
+}
+
+std::string
+question_with_samples(const std::string& question, const std::vector<std::string>& samples, std::uint64_t count)
+{
+  std::string text = question + "\n";
+  const std::size_t shown = std::min(samples.size(), k_prompt_samples);
+  for (std::size_t i = 0; i < shown; ++i) {
+    text += "  " + abbreviate_long_words(printable(samples[i]), 120) + "\n";
+  }
+  if (count > shown && shown > 0) {
+    text += fmt::format("  … and {} more\n", count - shown);
+  }
+  return text;
 }
 
 bool
@@ -225,6 +240,27 @@ MaxDeleteOption::check(std::uint64_t count, const std::string& what, const std::
   error.extra["max_delete"] = *max;
   error.hint = hint;
   throw error;
+}
+
+// --- --batch --------------------------------------------------------------------
+
+void
+BatchOption::add_to(CLI::App& app, const std::string& help)
+{
+  option_ = require_count_value(app.add_option("--batch", value_, help)->type_name("N"))
+              ->check([](const std::string& value) {
+                return value.find_first_not_of('0') == std::string::npos ? std::string("--batch must be at least 1")
+                                                                          : std::string();
+              });
+}
+
+std::optional<std::uint64_t>
+BatchOption::limit() const
+{
+  if (option_ == nullptr || option_->count() == 0) {
+    return std::nullopt;
+  }
+  return value_;
 }
 
 CLI::Option*

@@ -7,6 +7,7 @@
 #include <optional>
 #include <streambuf>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -56,6 +57,14 @@ private:
 // y/yes throws CliError aborted (exit 1); SIGINT while waiting, Interrupted.
 void confirm(const Context& ctx, bool yes, const std::string& action, const std::string& question);
 
+// Returns the question of a bulk removal's confirmation: question, then one
+// line per sample key ("  KEY", printable() and abbreviated; the first 5 of
+// samples), then "  … and N more" when count exceeds the keys shown. It ends
+// with a newline, so confirm puts "[y/N] " on a line of its own.
+std::string question_with_samples(const std::string& question, const std::vector<std::string>& samples,
+                                  std::uint64_t count);
+inline constexpr std::size_t k_prompt_samples = 5;
+
 // Returns true for the answers confirm takes as yes: "y" or "yes" in any
 // case, with blanks and tabs around them.
 bool answer_is_yes(std::string answer);
@@ -82,6 +91,21 @@ public:
   // "max_delete") saying "refusing to <what>: more than --max-delete N",
   // with hint, when count exceeds the limit.
   void check(std::uint64_t count, const std::string& what, const std::string& hint) const;
+
+private:
+  std::uint64_t value_ = 0;
+  CLI::Option* option_ = nullptr;
+};
+
+// --batch N of delete --owner and gc: this run removes at most N records
+// (the rest are left for the next run), for jobs that must stay short.
+class BatchOption
+{
+public:
+  // Adds --batch N to app, described by help; N must be at least 1.
+  void add_to(CLI::App& app, const std::string& help);
+  // Returns N when --batch was given (after parsing), else nullopt.
+  std::optional<std::uint64_t> limit() const;
 
 private:
   std::uint64_t value_ = 0;

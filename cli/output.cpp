@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -55,6 +56,13 @@ write_all(std::string_view text)
     if (n < 0) {
       if (errno == EINTR) {
         continue;
+      }
+      if (errno == EPIPE) {
+        // The reader is gone (`ls | head`, a pager quit early): nobody is
+        // left to tell, so the run ends here, quietly and successfully, as
+        // SIGPIPE would end it but with exit 0. Every write to a store is
+        // one atomic operation, so nothing is left half-written.
+        ::_exit(exit_ok);
       }
       return false;
     }
@@ -693,15 +701,45 @@ TableWriter::write_row(const std::vector<Cell>& cells, bool header)
 JsonStreamWriter::JsonStreamWriter(const Context& ctx, const Json& head, std::string array_name)
   : pretty_(pretty(ctx))
 {
-  std::string text = pretty_ ? "{\n  \"schema_version\": 1" : "{\"schema_version\":1";
-  append_members(text, head, pretty_);
-  text += pretty_ ? fmt::format(",\n  {}: [", dump_json(array_name)) : fmt::format(",{}:[", dump_json(array_name));
-  write_stdout(text);
+  head_ = pretty_ ? "{\n  \"schema_version\": 1" : "{\"schema_version\":1";
+  append_members(head_, head, pretty_);
+  head_ += pretty_ ? fmt::format(",\n  {}: [", dump_json(array_name)) : fmt::format(",{}:[", dump_json(array_name));
+  for (const auto& [name, value] : head.items()) {
+    head_names_.push_back(name);
+  }
+}
+
+JsonStreamWriter::~JsonStreamWriter()
+{
+  if (!started_ || finished_) {
+    return;
+  }
+  // An error (or a signal) ended the stream early: close the document, so
+  // that stdout still holds one whole document, marked as cut short; the
+  // error itself goes to stderr.
+  finished_ = true;
+  try {
+    write_stdout(pretty_ ? (first_ ? "],\n  \"complete\": false\n}\n" : "\n  ],\n  \"complete\": false\n}\n")
+                         : "],\"complete\":false}\n");
+  } catch (...) {
+    // stdout is broken: nothing more can be said there
+  }
+}
+
+void
+JsonStreamWriter::start()
+{
+  if (!started_) {
+    started_ = true;
+    write_stdout(head_);
+    head_.clear();
+  }
 }
 
 void
 JsonStreamWriter::item(const Json& value)
 {
+  start();
   std::string text;
   if (pretty_) {
     text = (first_ ? "\n    " : ",\n    ") + indent_tail(dump_json(value, 2), 4);
@@ -719,6 +757,7 @@ JsonStreamWriter::item_text(std::string_view compact_json)
     item(taskstore::parse_json(compact_json));
     return;
   }
+  start();
   std::string text;
   text.reserve(compact_json.size() + 1);
   if (!first_) {
@@ -732,8 +771,16 @@ JsonStreamWriter::item_text(std::string_view compact_json)
 void
 JsonStreamWriter::finish(const Json& tail)
 {
+  start();
+  finished_ = true;
+  Json members = Json::object();
+  for (const auto& [name, value] : tail.items()) {
+    if (std::find(head_names_.begin(), head_names_.end(), name) == head_names_.end()) {
+      members[name] = value;
+    }
+  }
   std::string text = pretty_ ? (first_ ? "]" : "\n  ]") : "]";
-  append_members(text, tail, pretty_);
+  append_members(text, members, pretty_);
   text += pretty_ ? "\n}\n" : "}\n";
   write_stdout(text);
 }
@@ -770,6 +817,9 @@ Pager::Pager(const Context& ctx, bool wanted)
     ::close(fds[1]);
     if (std::getenv("LESS") == nullptr) {
       ::setenv("LESS", "FRX", 0);
+    }
+    if (sigpipe_was_default()) {
+      ::signal(SIGPIPE, SIG_DFL); // taskctl ignores it for itself only
     }
     ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
@@ -830,9 +880,12 @@ ResultStream::result(const std::string& key, const std::string& status, std::uin
     if (!per_key_text_) {
       return;
     }
+    if (status == "not_found") {
+      note(ctx_, fmt::format("not found {}", key)); // a diagnostic: the data is what was (or would be) deleted
+      return;
+    }
     std::string verb = status == "deleted" ? paint("deleted", Color::red, ctx_.color_stdout)
-                       : status == "would_delete" ? paint("would delete", Color::yellow, ctx_.color_stdout)
-                                                  : paint("not found", Color::dim, ctx_.color_stdout);
+                                           : paint("would delete", Color::yellow, ctx_.color_stdout);
     std::string line = fmt::format("{} {}", verb, printable(key));
     if (version != 0) {
       line += fmt::format(" (version {}", version);
@@ -868,7 +921,7 @@ ResultStream::finish(const Json& summary, const std::string& text)
     return;
   case Format::table:
   case Format::unset:
-    write_stdout(text + "\n");
+    note(ctx_, text);
     return;
   }
 }
@@ -897,11 +950,37 @@ Progress::tick(std::uint64_t scanned, std::uint64_t matched)
   if (now - last_draw_ < std::chrono::seconds(1) || (stdout_tty_ && now - last_output_ < std::chrono::seconds(1))) {
     return;
   }
+  draw(scanned, matched, now);
+}
+
+void
+Progress::set_total(std::uint64_t total)
+{
+  total_ = total;
+  started_ = std::chrono::steady_clock::now();
+  if (enabled_) {
+    draw(0, 0, started_);
+  }
+}
+
+void
+Progress::draw(std::uint64_t scanned, std::uint64_t matched, std::chrono::steady_clock::time_point now)
+{
   last_draw_ = now;
   const double seconds = std::chrono::duration<double>(now - started_).count();
-  const std::string text =
-    fmt::format("\r\033[K{}: {} records {}, {} {} ({:.0f} s, {:.0f} records/s)", what_, scanned, scanned_word_,
-                matched, matched_word_, seconds, seconds > 0 ? static_cast<double>(scanned) / seconds : 0.0);
+  const double rate = seconds > 0 ? static_cast<double>(scanned) / seconds : 0.0;
+  std::string text;
+  if (total_) {
+    const std::uint64_t total = std::max(*total_, scanned);
+    const double percent = total == 0 ? 100.0 : 100.0 * static_cast<double>(scanned) / static_cast<double>(total);
+    const std::string eta =
+      rate > 0 ? fmt::format("ETA {:.0f} s", static_cast<double>(total - scanned) / rate) : std::string("ETA -");
+    text = fmt::format("\r\033[K{}: {} of {} records {} ({:.0f}%, {:.0f} records/s, {})", what_, scanned, total,
+                       scanned_word_, percent, rate, eta);
+  } else {
+    text = fmt::format("\r\033[K{}: {} records {}, {} {} ({:.0f} s, {:.0f} records/s)", what_, scanned,
+                       scanned_word_, matched, matched_word_, seconds, rate);
+  }
   flush_stdout_quietly();
   [[maybe_unused]] const auto n = std::fwrite(text.data(), 1, text.size(), stderr);
   std::fflush(stderr);

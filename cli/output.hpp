@@ -21,7 +21,7 @@ namespace taskctl {
 // Writes bytes to stdout exactly as given: through taskctl's own 4 KiB
 // buffer (at once on a terminal), written with write(2) again after EINTR,
 // so a signal never cuts the output short. Throws CliError io_error when
-// stdout is broken.
+// stdout is broken; a closed pipe (EPIPE) ends the process with exit 0.
 void write_stdout(std::string_view text);
 // Writes what is buffered; throws CliError io_error when stdout is broken.
 void flush_stdout();
@@ -163,25 +163,39 @@ private:
 
 // Writes a single JSON document whose one array member is streamed:
 // {"schema_version":1, <head fields>, "<array_name>":[ items... ], <tail fields>}.
-// Pretty on a terminal, compact otherwise; constant memory.
+// Pretty on a terminal, compact otherwise; constant memory. Nothing is
+// written before the first item or finish(), so an error raised before
+// either leaves stdout empty; one raised after (the writer destroyed
+// unfinished) closes the document with "complete": false, so stdout always
+// holds whole JSON. A tail field named like a head field is not repeated.
 class JsonStreamWriter
 {
 public:
   JsonStreamWriter(const Context& ctx, const Json& head, std::string array_name);
+  ~JsonStreamWriter();
+  JsonStreamWriter(const JsonStreamWriter&) = delete;
+  JsonStreamWriter& operator=(const JsonStreamWriter&) = delete;
   void item(const Json& value);
   // An item already written as compact JSON (as the serde writer writes it).
   void item_text(std::string_view compact_json);
   void finish(const Json& tail);
 
 private:
+  void start();
+
   bool pretty_;
   bool first_ = true;
+  bool started_ = false;
+  bool finished_ = false;
+  std::string head_;
+  std::vector<std::string> head_names_;
 };
 
 // Per-key results of delete and gc: jsonl {"key","status","version"[,"expiresAt"]}
 // per line then {"summary":{...}}; json one document {"schema_version":1,
 // <head>,"results":[...],<summary fields>}; table one line per key ("deleted
-// KEY (version N)") then the summary sentence; raw the keys, one per line.
+// KEY (version N)") on stdout, while "not found KEY" and the summary sentence
+// are notes on stderr (silenced by --quiet); raw the keys, one per line.
 class ResultStream
 {
 public:
@@ -206,7 +220,8 @@ private:
 // else "less -FRX" (which exits at once when the text fits the screen), run
 // by /bin/sh; an empty value or "cat" means none. The destructor flushes,
 // closes the pager's input and waits for it to exit (the user quitting it
-// early makes later writes fail with SIGPIPE, as with git).
+// early makes the next write end taskctl quietly with exit 0: see
+// install_signal_handlers).
 class Pager
 {
 public:
@@ -233,14 +248,21 @@ public:
   ~Progress();
   // Call for every record scanned; cheap.
   void tick(std::uint64_t scanned, std::uint64_t matched);
+  // Knowing how many records the work will take turns the line into
+  // "WHAT: N of TOTAL records SCANNED_WORD (P%, R records/s, ETA T s)",
+  // drawn at once and then at most once a second by tick (matched unused).
+  void set_total(std::uint64_t total);
   // Call before writing data to stdout.
   void before_output();
   void clear();
 
 private:
+  void draw(std::uint64_t scanned, std::uint64_t matched, std::chrono::steady_clock::time_point now);
+
   bool enabled_;
   bool stdout_tty_;
   bool shown_ = false;
+  std::optional<std::uint64_t> total_;
   std::string what_;
   std::string scanned_word_;
   std::string matched_word_;

@@ -315,8 +315,10 @@ RepairPrinter::result(const RepairResult& r)
   }
   const std::string statuses =
     r.old_status == r.new_status ? std::string() : fmt::format(", {} -> {}", r.old_status, r.new_status);
+  // The diff of a dry run is the data; the rest are summaries (stderr, silenced by --quiet).
   if (r.result == "unchanged") {
-    write_stdout(fmt::format("unchanged {} (version {}): nothing to write\n", printable(r.key), r.old_version));
+    note(m_ctx, fmt::format("unchanged {} (version {}) in {}: nothing to write", r.key, r.old_version,
+                            store_display(m_ctx)));
   } else if (r.result == "would_update") {
     DiffOptions options;
     options.color = m_ctx.color_stdout;
@@ -325,8 +327,8 @@ RepairPrinter::result(const RepairResult& r)
     note(m_ctx, fmt::format("dry run: would write {} version {}{}; nothing was written", r.key, r.new_version,
                             statuses));
   } else {
-    write_stdout(
-      fmt::format("{} {} (version {} -> {}{})\n", m_verb, printable(r.key), r.old_version, r.new_version, statuses));
+    note(m_ctx, fmt::format("{} {} (version {} -> {}{}) in {}", m_verb, r.key, r.old_version, r.new_version, statuses,
+                            store_display(m_ctx)));
   }
 }
 

@@ -216,13 +216,49 @@ password_from_environment()
   return text;
 }
 
+namespace {
+
+// Whether this open may create the store: a write, asked to with --create
+// (or TASKCTL_CREATE=1).
+bool
+creates(const Context& ctx, StoreAccess access)
+{
+  return access == StoreAccess::write && ctx.global.create;
+}
+
+// Throws CliError no_store (exit 7) when uri names a SQLite file that does
+// not exist and was not to be created (called when opening it failed, so
+// that a bad URI parameter is still reported first): a typo in a path must
+// not start a new, empty store. The hint says how to create one on purpose.
+void
+check_store_file(const taskstore::StoreUri& uri, StoreAccess access, bool create)
+{
+  std::error_code ec;
+  if (create || uri.scheme != "sqlite" || uri.path.empty() || fs::exists(uri.path, ec)) {
+    return;
+  }
+  CliError error(exit_config, "no_store", fmt::format("no store: {} does not exist", uri.redacted()));
+  const fs::path parent = fs::path(uri.path).parent_path();
+  const std::string typo = !parent.empty() && !fs::is_directory(parent, ec)
+                             ? fmt::format(" (its directory {} does not exist either)", parent.string())
+                             : std::string();
+  error.hint = access == StoreAccess::write
+                 ? fmt::format("check the path for a typo{}; to create a new store there, pass --create (or set "
+                               "TASKCTL_CREATE=1)",
+                               typo)
+                 : fmt::format("check the path for a typo{}; `taskctl --create put KEY FILE` creates a new store", typo);
+  throw error;
+}
+
+} // namespace
+
 std::unique_ptr<taskstore::StorageBackend>
 open_store(const Context& ctx, StoreAccess access)
 {
   const auto timeout = parse_timeout(ctx);
   const ResolvedStore store = resolve_store(ctx);
   taskstore::OpenOptions options;
-  options.create_if_missing = access == StoreAccess::write;
+  options.create_if_missing = creates(ctx, access);
   options.timeout = timeout;
   try {
     options.password = env_password();
@@ -233,13 +269,15 @@ open_store(const Context& ctx, StoreAccess access)
   if (store.source == StoreSource::default_store) {
     std::error_code ec;
     const fs::path path(store.default_path);
-    if (access == StoreAccess::read && !fs::exists(path, ec)) {
+    if (!options.create_if_missing && !fs::exists(path, ec)) {
       CliError error(exit_config, "no_store",
                      fmt::format("no store: the default store {} does not exist", store.default_path));
-      error.hint = std::string(k_store_hint) + "; `taskctl put` creates the default store";
+      error.hint = access == StoreAccess::write
+                     ? "pass --create (or set TASKCTL_CREATE=1) to create it, or " + std::string(k_store_hint)
+                     : std::string(k_store_hint) + "; `taskctl --create put KEY FILE` creates the default store";
       throw error;
     }
-    if (access == StoreAccess::write && !fs::exists(path.parent_path(), ec)) {
+    if (options.create_if_missing && !fs::exists(path.parent_path(), ec)) {
       create_private_directories(path.parent_path());
     }
   }
@@ -249,6 +287,7 @@ open_store(const Context& ctx, StoreAccess access)
   } catch (const taskstore::InvalidArgument& e) {
     throw open_error(exit_usage, "invalid_store_uri", e, k_store_hint);
   } catch (const taskstore::ConfigError& e) {
+    check_store_file(store.uri, access, options.create_if_missing);
     throw open_error(exit_config, "config", e, fmt::format("the store is {}", store.uri.redacted()));
   }
 }
@@ -273,7 +312,7 @@ open_store_at(const Context& ctx, const std::string& uri_text, StoreAccess acces
                           uri.redacted()));
   }
   taskstore::OpenOptions options;
-  options.create_if_missing = access == StoreAccess::write;
+  options.create_if_missing = creates(ctx, access);
   options.timeout = parse_timeout(ctx);
   if (!password_file.empty()) {
     std::ifstream in(password_file, std::ios::binary);
@@ -294,6 +333,7 @@ open_store_at(const Context& ctx, const std::string& uri_text, StoreAccess acces
   } catch (const taskstore::InvalidArgument& e) {
     throw open_error(exit_usage, "invalid_store_uri", e, k_store_hint);
   } catch (const taskstore::ConfigError& e) {
+    check_store_file(uri, access, options.create_if_missing);
     throw open_error(exit_config, "config", e, fmt::format("the store is {}", uri.redacted()));
   }
 }

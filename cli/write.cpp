@@ -282,14 +282,15 @@ print_write_outcome(const Context& ctx, const WriteOutcome& outcome)
   case Format::raw:
     write_stdout(fmt::format("{}\n", outcome.version));
     return;
-  case Format::table:
+  case Format::table: // a summary: on stderr, silenced by --quiet
     if (outcome.dry_run) {
-      write_stdout(fmt::format("dry run: {} is valid; would write version {} ({}); nothing was written\n",
-                               printable(outcome.key), outcome.version,
-                               outcome.previous == 0 ? std::string("a new key")
-                                                     : fmt::format("replacing version {}", outcome.previous)));
+      note(ctx, fmt::format("dry run: {} is valid; would write version {} ({}) in {}; nothing was written",
+                            outcome.key, outcome.version,
+                            outcome.previous == 0 ? std::string("a new key")
+                                                  : fmt::format("replacing version {}", outcome.previous),
+                            store_display(ctx)));
     } else {
-      write_stdout(fmt::format("stored {} (version {})\n", printable(outcome.key), outcome.version));
+      note(ctx, fmt::format("stored {} (version {}) in {}", outcome.key, outcome.version, store_display(ctx)));
     }
     return;
   case Format::json:

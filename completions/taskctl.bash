@@ -18,10 +18,10 @@
 # completions (tests/docs checks this).
 
 _taskctl_commands='get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy help version'
-_taskctl_global_opts='-h --help --version -s --store -o --output --timeout --color -q --quiet'
+_taskctl_global_opts='-h --help --version -s --store -o --output --timeout --color -q --quiet --create'
 # Options taking a value (global and per subcommand); the rest are flags.
 _taskctl_value_opts='-s --store -o --output --timeout --color -e --expect-version --owner --status
-  --limit --max-delete --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message
+  --limit --max-delete --batch --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message
   --result --retries --string --extend --in --at --method --created-before --created-after --updated-before
   --updated-after --columns --sort --sort-memory --start-after --by -f --file --src-password-file
   --dst-password-file'
@@ -42,7 +42,7 @@ _taskctl_command_opts()
   get) own='-h --help' ;;
   put) own="-h --help --no-validate -n --dry-run --force --if-absent --max-record-size $_taskctl_limit_opts" ;;
   cas) own="-h --help -e --expect-version --no-validate -n --dry-run --force --max-record-size $_taskctl_limit_opts" ;;
-  delete) own='-h --help --owner --ignore-not-found -n --dry-run -y --yes -e --expect-version --max-delete' ;;
+  delete) own='-h --help --owner --ignore-not-found -n --dry-run -y --yes -e --expect-version --max-delete --batch' ;;
   ls) own="-h --help $_taskctl_filter_opts --limit --keys-only --count --columns --sort --desc --sort-memory
     --start-after --no-pager" ;;
   stats) own="-h --help $_taskctl_filter_opts --by" ;;
@@ -50,7 +50,7 @@ _taskctl_command_opts()
   import) own="-h --help --if-absent --overwrite -n --dry-run --no-validate --max-record-size $_taskctl_limit_opts" ;;
   copy) own='-h --help --owner --if-absent --overwrite --include-expired -n --dry-run --src-password-file
     --dst-password-file' ;;
-  gc) own='-h --help --owner -n --dry-run -y --yes --include-damaged --max-delete' ;;
+  gc) own='-h --help --owner -n --dry-run -y --yes --include-damaged --max-delete --batch' ;;
   validate) own="-h --help --record --variables --stored --as-stored --owner --max-violations $_taskctl_limit_opts" ;;
   cancel) own="-h --help -m --message $_taskctl_repair_opts" ;;
   set-status) own="-h --help -m --message --clear-message --result $_taskctl_repair_opts" ;;

@@ -68,7 +68,7 @@ function __taskctl_copy_source
         end
         switch $tok
             case -s --store -o --output --timeout --color -e --expect-version --owner --status --limit \
-                --max-delete --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message \
+                --max-delete --batch --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message \
                 --result --retries --string --extend --in --at --method --created-before --created-after \
                 --updated-before --updated-after --columns --sort --sort-memory --start-after --by -f --file \
                 --src-password-file --dst-password-file
@@ -151,7 +151,7 @@ function __taskctl_positional_before -a command max
         end
         switch $tok
             case -s --store -o --output --timeout --color -e --expect-version --owner --status --limit \
-                --max-delete --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message \
+                --max-delete --batch --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message \
                 --result --retries --string --extend --in --at --method --created-before --created-after \
                 --updated-before --updated-after --columns --sort --sort-memory --start-after --by -f --file \
                 --src-password-file --dst-password-file
@@ -200,6 +200,7 @@ complete -c taskctl -s o -l output -x -a 'json jsonl table raw' -d 'Output forma
 complete -c taskctl -l timeout -x -a '500ms 1s 2s 5s 10s 30s 1m' -d 'Connect and request timeout'
 complete -c taskctl -l color -x -a 'auto always never' -d 'Colour'
 complete -c taskctl -s q -l quiet -d 'Suppress warnings, summaries and progress'
+complete -c taskctl -l create -d 'Let a write create a store that does not exist'
 
 # get KEY
 complete -c taskctl -n '__taskctl_positional_before get 1' -a '(__taskctl_keys)'
@@ -223,6 +224,7 @@ complete -c taskctl -n '__fish_seen_subcommand_from delete' -s n -l dry-run -d '
 complete -c taskctl -n '__fish_seen_subcommand_from delete' -s y -l yes -d 'Do not ask for confirmation'
 complete -c taskctl -n '__fish_seen_subcommand_from delete' -s e -l expect-version -x -d 'Delete the one KEY only if its version is N'
 complete -c taskctl -n '__fish_seen_subcommand_from delete' -l max-delete -x -d 'Refuse when more than N would go'
+complete -c taskctl -n '__fish_seen_subcommand_from delete' -l batch -x -d 'Delete at most N in this run'
 
 # The record filters of ls, stats and export, and their PREFIX.
 for c in ls stats export
@@ -280,6 +282,7 @@ complete -c taskctl -n '__fish_seen_subcommand_from gc' -s y -l yes -d 'Do not a
 complete -c taskctl -n '__fish_seen_subcommand_from gc' -l include-damaged -d 'Also remove damaged records'
 complete -c taskctl -n '__fish_seen_subcommand_from put cas import' -l max-record-size -x -d 'Largest record read, in bytes'
 complete -c taskctl -n '__fish_seen_subcommand_from gc' -l max-delete -x -d 'Refuse when more than N would go'
+complete -c taskctl -n '__fish_seen_subcommand_from gc' -l batch -x -d 'Remove at most N in this run'
 
 # validate [FILE...|-]
 complete -c taskctl -n '__fish_seen_subcommand_from validate' -F -a - -d 'standard input'

@@ -51,7 +51,7 @@ CleanupDriver::offer(std::string_view key, std::uint64_t version, std::string_vi
 bool
 CleanupDriver::offer_expiry(std::string_view key, std::uint64_t version, std::optional<Timestamp> expires_at)
 {
-  if (!is_expired_at(expires_at, m_options.now)) {
+  if (!is_expired_at(expires_at, m_options.now) || m_removed + m_pending.size() >= m_options.max) {
     return false;
   }
   m_pending.push_back(ExpiredRecord{std::string(key), version, *expires_at});

@@ -120,6 +120,10 @@ struct CleanupOptions
   // returning true ends the cleanup there (e.g. on SIGINT), so every record
   // removed has been reported and none is removed unreported.
   std::function<bool()> should_stop;
+  // Remove (or, on a dry run, count) at most this many expired records, then
+  // end the walk: a bounded run for jobs that must stay short. Damaged
+  // records removed with remove_damaged do not count against it.
+  std::uint64_t max = UINT64_MAX;
 };
 
 class StorageBackend
@@ -237,7 +241,7 @@ public:
   CleanupDriver(const CleanupOptions& options, RemoveUnchanged remove_unchanged);
 
   // Judges a record by the expiresAt in its bytes. Returns true when it is expired
-  // (it is then pending until the next flush).
+  // and within options.max (it is then pending until the next flush).
   bool offer(std::string_view key, std::uint64_t version, std::string_view data);
   // Judges a record whose expiresAt the backend holds exactly (parsed from the record).
   bool offer_expiry(std::string_view key, std::uint64_t version, std::optional<Timestamp> expires_at);
@@ -249,8 +253,12 @@ public:
   std::size_t pending() const { return m_pending.size(); }
   // Records removed (or, on a dry run, that would be) so far.
   std::size_t removed() const { return m_removed; }
-  // Whether options.should_stop asks the walk to end (checked after a flush).
-  bool stop_requested() const { return m_options.should_stop && m_options.should_stop(); }
+  // Whether the walk should end (checked after a flush): options.should_stop
+  // asks so, or options.max records have been removed.
+  bool stop_requested() const
+  {
+    return m_removed >= m_options.max || (m_options.should_stop && m_options.should_stop());
+  }
 
 private:
   const CleanupOptions& m_options;

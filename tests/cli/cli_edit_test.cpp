@@ -129,7 +129,7 @@ TEST_CASE("edit: a change is checked, lastUpdatedAt bumped and written with a CA
     auto r = s.run({"edit", k_key}, e.with(editor));
     INFO(describe(r));
     REQUIRE(r.exit_code == 0);
-    CHECK(r.out == "edited alice:t1 (version 1 -> 2, working -> completed)\n");
+    CHECK(contains(r.err, "edited alice:t1 (version 1 -> 2, working -> completed) in "));
     CHECK(e.count() == 1);
     // What the editor saw: the header, then the record, pretty.
     const std::string seen = read_file(e.dir.file("seen-1.json"));
@@ -349,7 +349,8 @@ TEST_CASE("edit: an illegal transition is reopened with the refusal; --force wri
     CHECK(r.exit_code == 0);
     CHECK(e.count() == 1);
     CHECK(contains(r.err, "forcing the transition completed -> working"));
-    CHECK(r.out == "edited alice:t1 (version 1 -> 2, completed -> working)\n");
+    CHECK(r.out.empty()); // a summary: on stderr
+    CHECK(contains(r.err, "edited alice:t1 (version 1 -> 2, completed -> working) in "));
     CHECK(s.record()["task"]["status"] == "working");
     CHECK(e.left().empty());
   }
@@ -503,7 +504,7 @@ TEST_CASE("edit: Ctrl-C goes to the editor; SIGTERM aborts once it exits, the fi
     INFO(describe(r));
     CHECK(r.exit_code == 0);
     CHECK(r.term_signal == 0);
-    CHECK(r.out == "edited alice:t1 (version 1 -> 2, working -> completed)\n");
+    CHECK(contains(r.err, "edited alice:t1 (version 1 -> 2, working -> completed) in "));
     CHECK(store.lib().get(k_key).version == 2);
     CHECK(e.left().empty());
   }

@@ -125,7 +125,7 @@ TEST_CASE("bad URIs, unknown schemes and bad keys exit 2", "[sqlite-cli]")
   }
 }
 
-TEST_CASE("the default store: read-only commands never create it; put does", "[sqlite-cli]")
+TEST_CASE("the default store: read-only commands never create it; put --create does", "[sqlite-cli]")
 {
   TempDir home;
   RunOptions options;
@@ -145,7 +145,12 @@ TEST_CASE("the default store: read-only commands never create it; put does", "[s
   }
 
   options.input = record_json("alice", "t1");
-  auto r = taskctl({"put", "alice:t1"}, options);
+  auto r = taskctl({"put", "alice:t1"}, options); // issue 12: creating a store is said, not assumed
+  INFO(describe(r));
+  CHECK(r.exit_code == 7);
+  CHECK(contains(r.err, "--create"));
+  CHECK_FALSE(fs::exists(db));
+  r = taskctl({"--create", "put", "alice:t1"}, options);
   INFO(describe(r));
   REQUIRE(r.exit_code == 0);
   REQUIRE(fs::exists(db));
@@ -173,7 +178,7 @@ TEST_CASE("the default store's missing directories are created 0700 whatever the
   RunOptions options;
   options.env["HOME"] = home.path();
   options.input = record_json("alice", "t1");
-  const auto r = run("/bin/sh", {"-c", std::string("umask 000; exec '") + TASKCTL_BIN + "' put alice:t1"}, options);
+  const auto r = run("/bin/sh", {"-c", std::string("umask 000; exec '") + TASKCTL_BIN + "' --create put alice:t1"}, options);
   INFO(describe(r));
   REQUIRE(r.exit_code == 0);
   for (const char* dir : {"/.local", "/.local/share", "/.local/share/taskctl"}) {
@@ -332,7 +337,7 @@ TEST_CASE("a diagnostic quotes at most 200 bytes of a word from the input", "[sq
 {
   TempDir dir;
   const std::string db = "sqlite://" + dir.file("t.db");
-  REQUIRE(taskctl({"-s", db, "put", "alice:t1"}, with_input(record_json("alice", "t1"))).exit_code == 0);
+  REQUIRE(taskctl({"-s", db, "--create", "put", "alice:t1"}, with_input(record_json("alice", "t1"))).exit_code == 0);
   const std::string key = "a:" + std::string(30'000, 'k'); // the old regex scrubber crashed (exit 139) on this
   for (const std::string& format : {std::string("table"), std::string("json")}) {
     const auto r = taskctl({"-s", db, "-o", format, "get", key});

@@ -101,7 +101,7 @@ TEST_CASE("8 processes putting into a new store file at once all succeed", "[sql
         }
         ::setenv("HOME", home.c_str(), 1);
         ::unsetenv("TASKCTL_STORE");
-        execl(TASKCTL_BIN, TASKCTL_BIN, "-q", "-s", uri.c_str(), "put", key.c_str(), files[i].c_str(),
+        execl(TASKCTL_BIN, TASKCTL_BIN, "-q", "--create", "-s", uri.c_str(), "put", key.c_str(), files[i].c_str(),
               static_cast<char*>(nullptr));
         _exit(127);
       }

@@ -123,7 +123,8 @@ TEST_CASE("cancel: the anchor's cancel, refusals, --force, --message, several ke
   auto r = s.run({"cancel", "alice:t1"});
   INFO(describe(r));
   REQUIRE(r.exit_code == 0);
-  CHECK(r.out == "cancelled alice:t1 (version 1 -> 2, working -> cancelled)\n");
+  CHECK(r.out.empty()); // a summary: on stderr
+  CHECK(contains(r.err, "cancelled alice:t1 (version 1 -> 2, working -> cancelled) in "));
   auto stored = s.record("alice:t1");
   CHECK(stored["task"]["status"] == "cancelled");
   CHECK_FALSE(stored["task"].contains("statusMessage"));
@@ -179,7 +180,8 @@ TEST_CASE("set-status: update_status and complete_with_result; messages kept, se
   auto r = s.run({"set-status", "alice:t1", "input_required", "-m", "need a token"});
   INFO(describe(r));
   REQUIRE(r.exit_code == 0);
-  CHECK(r.out == "updated alice:t1 (version 1 -> 2, working -> input_required)\n");
+  CHECK(r.out.empty()); // a summary: on stderr
+  CHECK(contains(r.err, "updated alice:t1 (version 1 -> 2, working -> input_required) in "));
   CHECK(s.record("alice:t1")["task"]["statusMessage"] == "need a token");
 
   // The message is kept unless told; --result sets status, message and result in one write.
@@ -244,7 +246,8 @@ TEST_CASE("vars: print, set, unset, --string, limits", "[backend][persistent]")
   r = s.run({"vars", "alice:t1", "set", "n=2", R"(arguments={"path":"/data/x"})", "--string", "note=checked by ops"});
   INFO(describe(r));
   REQUIRE(r.exit_code == 0);
-  CHECK(r.out == "updated alice:t1 (version 1 -> 2)\n");
+  CHECK(r.out.empty()); // a summary: on stderr
+  CHECK(contains(r.err, "updated alice:t1 (version 1 -> 2) in "));
   CHECK(s.record("alice:t1")["variables"] ==
         Json{{"tool_name", "analyze"}, {"n", 2}, {"arguments", {{"path", "/data/x"}}}, {"note", "checked by ops"}});
 

@@ -160,7 +160,13 @@ TEST_CASE("faults: a store locked by another writer still serves reads; a write 
     r = store.run({"--timeout", "300ms", "put", "alice:t2"}, with_input(record_json("alice", "t2")));
     INFO(describe(r));
     CHECK(r.exit_code == 5);
-    CHECK(contains(r.err, "lock"));
+    // Issue 12: who holds it and how long taskctl waited, not the SQL.
+    CHECK(contains(r.err, "is locked by another process"));
+    CHECK(contains(r.err, "waited 300ms"));
+    CHECK(contains(r.err, "--timeout sets how long taskctl waits for the lock (now 300ms)"));
+    CHECK_FALSE(contains(r.err, "INSERT"));
+    CHECK_FALSE(contains(r.err, "RETURNING"));
+    CHECK_FALSE(contains(r.err, "is the store reachable"));
     r = store.run({"--timeout", "300ms", "gc", "--yes"});
     INFO(describe(r));
     CHECK((r.exit_code == 0 || r.exit_code == 5)); // nothing expired: gc may not need the lock
@@ -215,7 +221,7 @@ TEST_CASE("faults: a store on a read-only mount serves reads; writes exit 7", "[
   SmallTmpfs fs("4m");
   const std::string path = fs.file("tasks.db");
   const std::string uri = "sqlite://" + path;
-  REQUIRE(taskctl({"-s", uri, "put", "alice:t1"}, with_input(record_json("alice", "t1"))).exit_code == 0);
+  REQUIRE(taskctl({"-s", uri, "--create", "put", "alice:t1"}, with_input(record_json("alice", "t1"))).exit_code == 0);
   fs.make_read_only();
 
   auto r = taskctl({"-s", uri, "-o", "raw", "get", "alice:t1"});
@@ -245,7 +251,8 @@ TEST_CASE("faults: a full file system refuses the write with exit 4 and keeps ev
   RunResult r;
   for (int i = 0; i < 40; ++i) {
     spec.task_id = "t" + std::to_string(i);
-    r = taskctl({"-s", uri, "put", "--max-size", "100000", "alice:" + spec.task_id}, with_input(record_json(spec)));
+    r = taskctl({"-s", uri, "--create", "put", "--max-size", "100000", "alice:" + spec.task_id},
+                with_input(record_json(spec)));
     if (r.exit_code != 0) {
       break;
     }

@@ -283,7 +283,7 @@ TEST_CASE("a copy interrupted by SIGINT stops cleanly and finishes with --if-abs
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     ::kill(pid, SIGINT);
   };
-  auto r = taskctl({"-o", "json", "copy", source.uri, target.uri}, options);
+  auto r = taskctl({"-o", "json", "--create", "copy", source.uri, target.uri}, options);
   INFO(describe(r).substr(0, 3000));
   CHECK(r.term_signal == 0);
   REQUIRE((r.exit_code == 130 || r.exit_code == 0));

@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <stdexcept>
 
 #include <unistd.h>
 
@@ -197,7 +198,12 @@ TEST_CASE("TableWriter: cells printable, widths of the escaped text; ResultStrea
     results.result("a:\x1b[2J", "deleted", 2);
     results.finish(Json::object(), "deleted 1 record");
   });
-  CHECK(lines == "deleted a:\\x1b[2J (version 2)\ndeleted 1 record\n");
+  CHECK(lines == "deleted a:\\x1b[2J (version 2)\n");
+  const auto missing = captured(STDERR_FILENO, [&] {
+    ResultStream results(ctx, Json::object());
+    results.result("a:\x1b[2J", "not_found", 0);
+  });
+  CHECK(missing == "not found a:\\x1b[2J\n");
 }
 
 TEST_CASE("scrub_userinfo: the URL patterns, in linear time on any input", "[unit]")
@@ -297,6 +303,32 @@ TEST_CASE("JsonStreamWriter: one document, the array streamed; pretty only for j
   });
   CHECK(out == "{\"schema_version\":1,\"keys\":[]}\n");
 
+  // Issue 12: a tail field named like a head field is not repeated; an
+  // error before the first item leaves stdout empty; one after it closes
+  // the document, marked "complete": false.
+  out = captured(STDOUT_FILENO, [&] {
+    JsonStreamWriter json(ctx, Json{{"dry_run", true}}, "results");
+    json.finish(Json{{"would_delete", 0}, {"dry_run", true}});
+  });
+  CHECK(out == "{\"schema_version\":1,\"dry_run\":true,\"results\":[],\"would_delete\":0}\n");
+  out = captured(STDOUT_FILENO, [&] {
+    try {
+      JsonStreamWriter json(ctx, Json{{"owner", "a"}}, "results");
+      throw std::runtime_error("refused before any result");
+    } catch (const std::runtime_error&) {
+    }
+  });
+  CHECK(out == "");
+  out = captured(STDOUT_FILENO, [&] {
+    try {
+      JsonStreamWriter json(ctx, Json{{"owner", "a"}}, "results");
+      json.item(Json{{"key", "a:1"}});
+      throw std::runtime_error("failed after one result");
+    } catch (const std::runtime_error&) {
+    }
+  });
+  CHECK(out == "{\"schema_version\":1,\"owner\":\"a\",\"results\":[{\"key\":\"a:1\"}],\"complete\":false}\n");
+
   ctx.stdout_tty = true;
   out = captured(STDOUT_FILENO, [&] {
     JsonStreamWriter json(ctx, Json{{"head", Json{{"a", 1}}}}, "items");
@@ -334,25 +366,40 @@ TEST_CASE("ResultStream: jsonl lines then a summary; table sentences; raw keys",
                R"({"summary":{"deleted":1}})"
                "\n");
 
+  // Table: the keys that go on stdout; "not found" and the summary are
+  // notes on stderr (issue 12), which --quiet silences.
   ctx.format = Format::table;
+  std::string err;
   out = captured(STDOUT_FILENO, [&] {
-    ResultStream results(ctx, Json::object());
-    results.result("a:1", "would_delete", 2);
-    results.result("a:2", "deleted", 4, std::string("2020-01-01T00:00:00Z"));
-    results.result("a:3", "not_found", 0);
-    results.finish(Json::object(), "would delete 1 record");
+    err = captured(STDERR_FILENO, [&] {
+      ResultStream results(ctx, Json::object());
+      results.result("a:1", "would_delete", 2);
+      results.result("a:2", "deleted", 4, std::string("2020-01-01T00:00:00Z"));
+      results.result("a:3", "not_found", 0);
+      results.finish(Json::object(), "would delete 1 record");
+    });
   });
   CHECK(out == "would delete a:1 (version 2)\n"
-               "deleted a:2 (version 4, expired at 2020-01-01T00:00:00Z)\n"
-               "not found a:3\n"
+               "deleted a:2 (version 4, expired at 2020-01-01T00:00:00Z)\n");
+  CHECK(err == "not found a:3\n"
                "would delete 1 record\n");
 
   out = captured(STDOUT_FILENO, [&] {
-    ResultStream results(ctx, Json::object(), false); // no per-key lines, only the sentence
-    results.result("a:1", "deleted", 2);
+    err = captured(STDERR_FILENO, [&] {
+      ResultStream results(ctx, Json::object(), false); // no per-key lines, only the sentence
+      results.result("a:1", "deleted", 2);
+      results.finish(Json::object(), "removed 1 expired record");
+    });
+  });
+  CHECK(out == "");
+  CHECK(err == "removed 1 expired record\n");
+  ctx.global.quiet = true;
+  err = captured(STDERR_FILENO, [&] {
+    ResultStream results(ctx, Json::object(), false);
     results.finish(Json::object(), "removed 1 expired record");
   });
-  CHECK(out == "removed 1 expired record\n");
+  CHECK(err == "");
+  ctx.global.quiet = false;
 
   ctx.format = Format::raw;
   out = captured(STDOUT_FILENO, [&] {

@@ -5,6 +5,7 @@
 
 #include "write.hpp"
 #include "context.hpp"
+#include "store.hpp"
 #include "unit_support.hpp"
 
 #include "taskstore/backend.hpp"
@@ -239,11 +240,18 @@ TEST_CASE("print_write_outcome: a sentence, the version alone, or one JSON objec
   ctx.format = Format::table;
   const WriteOutcome stored{"alice:t1", 4, 3, false, 120, "", false};
   const WriteOutcome planned{"alice:t2", 1, 0, true, 99, "", false};
-  CHECK(captured(STDOUT_FILENO, [&] { print_write_outcome(ctx, stored); }) == "stored alice:t1 (version 4)\n");
-  CHECK(captured(STDOUT_FILENO, [&] { print_write_outcome(ctx, planned); }) ==
-        "dry run: alice:t2 is valid; would write version 1 (a new key); nothing was written\n");
-  CHECK(captured(STDOUT_FILENO, [&] { print_write_outcome(ctx, WriteOutcome{"a:b", 5, 4, true, 1, "", false}); }) ==
-        "dry run: a:b is valid; would write version 5 (replacing version 4); nothing was written\n");
+  // Table: a summary on stderr (issue 12), naming the store; nothing on stdout.
+  const std::string where = store_display(ctx);
+  CHECK(captured(STDOUT_FILENO, [&] { print_write_outcome(ctx, stored); }).empty());
+  CHECK(captured(STDERR_FILENO, [&] { print_write_outcome(ctx, stored); }) ==
+        "stored alice:t1 (version 4) in " + where + "\n");
+  CHECK(captured(STDERR_FILENO, [&] { print_write_outcome(ctx, planned); }) ==
+        "dry run: alice:t2 is valid; would write version 1 (a new key) in " + where + "; nothing was written\n");
+  CHECK(captured(STDERR_FILENO, [&] { print_write_outcome(ctx, WriteOutcome{"a:b", 5, 4, true, 1, "", false}); }) ==
+        "dry run: a:b is valid; would write version 5 (replacing version 4) in " + where + "; nothing was written\n");
+  ctx.global.quiet = true;
+  CHECK(captured(STDERR_FILENO, [&] { print_write_outcome(ctx, stored); }).empty());
+  ctx.global.quiet = false;
   ctx.format = Format::raw;
   CHECK(captured(STDOUT_FILENO, [&] { print_write_outcome(ctx, stored); }) == "4\n");
   ctx.format = Format::json;

@@ -1143,6 +1143,43 @@ TEST_CASE("a stopped cleanup reports every record it removed")
   CHECK(left + removed == 2500);
 }
 
+// CleanupOptions::max bounds a run (gc --batch): at most max expired records
+// go (or are counted, on a dry run), each reported; the next run takes the rest.
+TEST_CASE("a cleanup with max removes at most max records, and the next run goes on")
+{
+  Fresh s;
+  const Timestamp now = now_utc();
+  for (int i = 0; i < 1200; ++i) {
+    const std::string task = "t" + std::to_string(i);
+    s.db().put("o:" + task, record_json("o", task, plus_seconds(now, -60)));
+  }
+  s.db().put("o:live", record_json("o", "live", plus_seconds(now, 3600)));
+  CleanupOptions options;
+  options.now = now;
+  options.max = 500;
+  std::set<std::string> reported;
+  options.on_removed = [&](const std::string& key, std::uint64_t, Timestamp) { reported.insert(key); };
+
+  CleanupOptions dry = options;
+  dry.dry_run = true;
+  CHECK(s.db().cleanup_expired(dry) == 500);
+  CHECK(reported.size() == 500);
+  CHECK(count_prefix(s.db(), "o:") == 1201);
+
+  reported.clear();
+  CHECK(s.db().cleanup_expired(options) == 500);
+  CHECK(reported.size() == 500);
+  CHECK(count_prefix(s.db(), "o:") == 701);
+  for (const auto& key : reported) {
+    CHECK_THROWS(s.db().get(key));
+  }
+  CHECK(s.db().cleanup_expired(options) == 500);
+  CHECK(s.db().cleanup_expired(options) == 200);
+  CHECK(s.db().cleanup_expired(options) == 0);
+  CHECK(count_prefix(s.db(), "o:") == 1);
+  CHECK(s.db().get("o:live").version == 1);
+}
+
 // ---------------------------------------------------------------- ScanOptions
 
 namespace {

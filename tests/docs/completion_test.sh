@@ -24,7 +24,7 @@ cd "$work" || fail "cd $work"
 make_store "$work/store.db"
 export TASKCTL_STORE="sqlite:$work/store.db"
 # A second store, named on the command line only.
-record_json carol t9 | "$TASKCTL" -q -s "sqlite:$work/other.db" put carol:t9 - >/dev/null || fail "put carol:t9"
+record_json carol t9 | "$TASKCTL" -q --create -s "sqlite:$work/other.db" put carol:t9 - >/dev/null || fail "put carol:t9"
 record_json alice t1 >"$work/file-record.json"
 
 # A "server" that accepts connections and never answers: completion must give

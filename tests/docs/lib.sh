@@ -48,7 +48,7 @@ record_json() {
 make_store() {
   local store=$1 key
   for key in alice:t1 alice:t2 bob:t3; do
-    record_json "${key%%:*}" "${key#*:}" | "$TASKCTL" -q -s "sqlite:$store" put "$key" - >/dev/null ||
+    record_json "${key%%:*}" "${key#*:}" | "$TASKCTL" -q --create -s "sqlite:$store" put "$key" - >/dev/null ||
       fail "taskctl put $key into sqlite:$store failed"
   done
 }

@@ -101,7 +101,7 @@ seed_files=(record-o-t1.json record-o-t2.json record-p-t3.json record-o-old.json
 seed_store() {
   local i
   for i in "${!seed_keys[@]}"; do
-    if ! "$TASKCTL" -q -s "$1" put "${seed_keys[$i]}" "$IN/${seed_files[$i]}" >/dev/null 2>"$work/seed.err"; then
+    if ! "$TASKCTL" -q --create -s "$1" put "${seed_keys[$i]}" "$IN/${seed_files[$i]}" >/dev/null 2>"$work/seed.err"; then
       echo "error: seeding $1 failed:" >&2
       cat "$work/seed.err" >&2
       return 1

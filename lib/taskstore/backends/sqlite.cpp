@@ -84,7 +84,15 @@ struct Failure
 {
   const std::string& path;
   std::string_view what;
+  std::chrono::milliseconds busy_timeout{0}; // how long SQLite waited for a lock
 };
+
+// "5s", "1500ms": a busy timeout as the user wrote it with --timeout.
+std::string
+format_wait(std::chrono::milliseconds wait)
+{
+  return wait.count() % 1000 == 0 ? std::to_string(wait.count() / 1000) + "s" : std::to_string(wait.count()) + "ms";
+}
 
 // The one place sqlite result codes become taskstore errors. The sqlite
 // message and extended code are kept as the nested cause.
@@ -107,8 +115,11 @@ throw_sqlite_error(sqlite3* db, int rc, const Failure& failure)
     switch (primary) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
+      // Not the statement: what the operator needs is who holds the store
+      // and how long was waited (the SQLite message stays the cause).
       std::throw_with_nested(StorageError::backend(
-        where + message + " (another connection held the lock for the whole busy timeout; retry or raise --timeout)",
+        "sqlite store " + failure.path + " is locked by another process (a writer, or a reader holding a "
+          "transaction open): waited " + format_wait(failure.busy_timeout) + " for it to be released",
         true));
     case SQLITE_CANTOPEN:
       std::throw_with_nested(ConfigError(where + message));
@@ -792,7 +803,7 @@ private:
   [[noreturn]] void
   fail(int rc, std::string_view what) const
   {
-    throw_sqlite_error(m_db.get(), rc, Failure{m_path, what});
+    throw_sqlite_error(m_db.get(), rc, Failure{m_path, what, m_timeout});
   }
 
   // Returns the cached statement, preparing it on first use.
@@ -967,9 +978,7 @@ private:
       struct stat info{};
       if (::stat(m_path.c_str(), &info) != 0) {
         if (errno == ENOENT) {
-          throw ConfigError("store file " + m_path +
-                            " does not exist (a write command such as `taskctl put` creates it; or point "
-                            "--store / TASKCTL_STORE at an existing store)");
+          throw ConfigError("store file " + m_path + " does not exist (open it with create_if_missing to create it)");
         }
         throw ConfigError("cannot access store file " + m_path + ": " + std::strerror(errno));
       }
