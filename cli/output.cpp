@@ -868,7 +868,7 @@ ResultStream::finish(const Json& summary, const std::string& text)
     return;
   case Format::table:
   case Format::unset:
-    write_stdout(text + "\n");
+    write_stdout(printable(text) + "\n"); // it may quote an owner given on the command line
     return;
   }
 }

@@ -314,7 +314,8 @@ RepairPrinter::result(const RepairResult& r)
     break;
   }
   const std::string statuses =
-    r.old_status == r.new_status ? std::string() : fmt::format(", {} -> {}", r.old_status, r.new_status);
+    r.old_status == r.new_status ? std::string()
+                                 : fmt::format(", {} -> {}", printable(r.old_status), printable(r.new_status));
   if (r.result == "unchanged") {
     write_stdout(fmt::format("unchanged {} (version {}): nothing to write\n", printable(r.key), r.old_version));
   } else if (r.result == "would_update") {

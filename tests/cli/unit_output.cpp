@@ -195,9 +195,10 @@ TEST_CASE("TableWriter: cells printable, widths of the escaped text; ResultStrea
   const auto lines = captured(STDOUT_FILENO, [&] {
     ResultStream results(ctx, Json::object());
     results.result("a:\x1b[2J", "deleted", 2);
-    results.finish(Json::object(), "deleted 1 record");
+    // The sentence may quote an owner from the command line.
+    results.finish(Json::object(), "deleted 1 record of owner \x1b]0;pwned\x07");
   });
-  CHECK(lines == "deleted a:\\x1b[2J (version 2)\ndeleted 1 record\n");
+  CHECK(lines == "deleted a:\\x1b[2J (version 2)\ndeleted 1 record of owner \\x1b]0;pwned\\x07\n");
 }
 
 TEST_CASE("scrub_userinfo: the URL patterns, in linear time on any input", "[unit]")
