@@ -192,7 +192,8 @@ command_word(int argc, char** argv)
           arg == "--color") {
         ++i; // its value
       } else if (arg.substr(0, 2) == "--" &&
-                 !is_flag(arg, {"--store", "--output", "--timeout", "--color", "--quiet", "--help", "--version"})) {
+                 !is_flag(arg, {"--store", "--output", "--timeout", "--color", "--quiet", "--wide", "--help",
+                                "--version"})) {
         return "";
       }
       continue;
@@ -299,6 +300,9 @@ run(int argc, char** argv, Context& ctx)
     ->type_name("WHEN")
     ->envname("TASKCTL_COLOR");
   app.add_flag("-q,--quiet", ctx.global.quiet, "Suppress warnings, summaries and progress on stderr (not errors)");
+  app.add_flag("--wide", ctx.global.wide,
+               "Never cut a table to the terminal's width (on a terminal, the widest columns shrink and "
+               "longer cells end in \"…\"; piped, nothing is cut)");
 
   std::vector<Command> commands = {
     register_get(app),    register_put(app),        register_cas(app),  register_delete(app),

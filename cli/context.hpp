@@ -67,6 +67,7 @@ struct GlobalOptions
   bool timeout_from_flag = false; // --timeout was on the command line (not the environment)
   ColorMode color = ColorMode::auto_; // --color (env TASKCTL_COLOR; NO_COLOR)
   bool quiet = false;           // -q/--quiet
+  bool wide = false;            // --wide: tables never cut to the terminal's width
 };
 
 // Returns false when the environment forbids colour in --color auto:

@@ -1,6 +1,7 @@
 #include "input.hpp"
 
 #include "context.hpp"
+#include "output.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -157,7 +158,7 @@ confirm(const Context& ctx, bool yes, const std::string& action, const std::stri
     error.hint = "pass --yes to go ahead, or --dry-run to see what would be done";
     throw error;
   }
-  const std::string prompt = question + " [y/N] ";
+  const std::string prompt = printable(question) + " [y/N] "; // it may quote an owner or a store's path
   [[maybe_unused]] const ssize_t written = ::write(fd, prompt.data(), prompt.size());
   std::string answer;
   char c = 0;
