@@ -200,6 +200,7 @@ complete -c taskctl -s o -l output -x -a 'json jsonl table raw' -d 'Output forma
 complete -c taskctl -l timeout -x -a '500ms 1s 2s 5s 10s 30s 1m' -d 'Connect and request timeout'
 complete -c taskctl -l color -x -a 'auto always never' -d 'Colour'
 complete -c taskctl -s q -l quiet -d 'Suppress warnings, summaries and progress'
+complete -c taskctl -l wide -d "Never cut a table to the terminal's width"
 
 # get KEY
 complete -c taskctl -n '__taskctl_positional_before get 1' -a '(__taskctl_keys)'
