@@ -199,8 +199,8 @@ command_word(int argc, char** argv)
           arg == "--color") {
         ++i; // its value
       } else if (arg.substr(0, 2) == "--" &&
-                 !is_flag(arg, {"--store", "--output", "--timeout", "--color", "--quiet", "--create", "--help",
-                                "--version"})) {
+                 !is_flag(arg, {"--store", "--output", "--timeout", "--color", "--quiet", "--create", "--wide",
+                                "--help", "--version"})) {
         return "";
       }
       continue;
@@ -310,6 +310,9 @@ run(int argc, char** argv, Context& ctx)
   app.add_flag("--create", ctx.global.create,
                "Let a write (put, import, copy's target) create the store when it does not exist yet")
     ->envname("TASKCTL_CREATE");
+  app.add_flag("--wide", ctx.global.wide,
+               "Never cut a table to the terminal's width (on a terminal, the widest columns shrink and "
+               "longer cells end in \"…\"; piped, nothing is cut)");
 
   std::vector<Command> commands = {
     register_get(app),    register_put(app),        register_cas(app),  register_delete(app),

@@ -4,6 +4,7 @@
 #include "context.hpp"
 #include "output.hpp"
 #include "store.hpp"
+#include "table.hpp"
 
 #include "taskstore/backend.hpp"
 #include "taskstore/summary.hpp"

@@ -8,6 +8,7 @@
 #include "listing.hpp"
 #include "output.hpp"
 #include "store.hpp"
+#include "table.hpp"
 
 #include "taskstore/backend.hpp"
 #include "taskstore/json/serde.hpp"
@@ -104,8 +105,19 @@ public:
         line_ += "}\n";
         write_stdout(line_);
         return;
+      case Format::raw:
+        line_.assign(key); // the bytes exactly
+        line_ += '\n';
+        write_stdout(line_);
+        return;
       default:
-        line_.assign(key);
+        // A table: no terminal escape and no line break from the data
+        // (printed ASCII, the common case, as it is).
+        if (std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c < 0x7f; })) {
+          line_.assign(key);
+        } else {
+          line_.assign(printable(key));
+        }
         line_ += '\n';
         write_stdout(line_);
         return;
@@ -415,10 +427,11 @@ register_ls(CLI::App& root)
     "{\"key\",\"ownerId\",\"taskId\",\"version\",\"status\",\"createdAt\",\"lastUpdatedAt\",\"expiresAt\",\n"
     "\"expired\"} (null fields when the stored bytes are not a record); json one document\n"
     "{\"schema_version\":1,\"prefix\",\"records\":[...],\"count\"}; table KEY VERSION STATUS CREATED\n"
-    "LAST UPDATED AGE EXPIRES EXPIRED (widths from the first 200 rows); raw the stored bytes\n"
-    "of each record, one per line. --columns picks the table's columns and the fields of\n"
-    "jsonl/json after key, ownerId and taskId (age: ageSeconds; size: bytes stored).\n"
-    "--keys-only: keys one per line (jsonl {\"key\"}, json \"keys\":[...]). --count: the number\n"
+    "LAST UPDATED AGE EXPIRES EXPIRED (widths from the first 200 rows; on a terminal cut to\n"
+    "its width, see --wide); raw the stored bytes of each record, one per line. --columns\n"
+    "picks the table's columns and the fields of jsonl/json after key, ownerId and taskId\n"
+    "(age: ageSeconds; size: bytes stored). --keys-only: keys one per line, escaped as in a\n"
+    "table (-o raw: the bytes exactly; jsonl {\"key\"}, json \"keys\":[...]). --count: the number\n"
     "alone (json {\"schema_version\":1,\"prefix\",\"count\"}, jsonl {\"count\"}). Without a filter,\n"
     "--keys-only and --count read only the keys.\n"
     "A damaged record (a version or data the store cannot read) matches no filter: it is\n"

@@ -8,6 +8,7 @@
 #include "listing.hpp"
 #include "output.hpp"
 #include "store.hpp"
+#include "table.hpp"
 
 #include "taskstore/backend.hpp"
 #include "taskstore/key.hpp"

@@ -6,6 +6,7 @@
 #include "output.hpp"
 #include "repair.hpp"
 #include "store.hpp"
+#include "table.hpp"
 
 #include "taskstore/backend.hpp"
 #include "taskstore/error.hpp"

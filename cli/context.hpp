@@ -68,6 +68,7 @@ struct GlobalOptions
   ColorMode color = ColorMode::auto_; // --color (env TASKCTL_COLOR; NO_COLOR)
   bool quiet = false;           // -q/--quiet
   bool create = false;          // --create (env TASKCTL_CREATE): a write may create a missing store
+  bool wide = false;            // --wide: tables never cut to the terminal's width
 };
 
 // Returns false when the environment forbids colour in --color auto:

@@ -158,7 +158,17 @@ confirm(const Context& ctx, bool yes, const std::string& action, const std::stri
     error.hint = "pass --yes to go ahead, or --dry-run to see what would be done";
     throw error;
   }
-  const std::string prompt = question + (!question.empty() && question.back() == '\n' ? "[y/N] " : " [y/N] ");
+  // Each line shown printable(): the question may quote an owner or a store's path.
+  std::string prompt;
+  for (std::size_t at = 0; at < question.size();) {
+    const std::size_t end = std::min(question.find('\n', at), question.size());
+    prompt += printable(std::string_view(question).substr(at, end - at));
+    if (end < question.size()) {
+      prompt += '\n';
+    }
+    at = end + 1;
+  }
+  prompt += !question.empty() && question.back() == '\n' ? "[y/N] " : " [y/N] ";
   [[maybe_unused]] const ssize_t written = ::write(fd, prompt.data(), prompt.size());
   std::string answer;
   char c = 0;

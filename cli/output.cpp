@@ -362,14 +362,6 @@ printable(std::string_view text)
   return out;
 }
 
-std::size_t
-display_width(std::string_view text)
-{
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
-
 std::string
 replace_secret(const std::string& text, std::string_view secret, bool whole_only)
 {
@@ -617,83 +609,6 @@ status_color(std::string_view status)
     return Color::yellow;
   }
   return Color::none;
-}
-
-// --- tables ------------------------------------------------------------------
-
-TableWriter::TableWriter(const Context& ctx, std::vector<std::string> headers, std::size_t buffer_rows)
-  : ctx_(ctx), headers_(std::move(headers)), buffer_rows_(buffer_rows)
-{
-  widths_.reserve(headers_.size());
-  for (auto& h : headers_) {
-    h = printable(h);
-    widths_.push_back(display_width(h));
-  }
-}
-
-void
-TableWriter::row(std::vector<Cell> cells)
-{
-  cells.resize(headers_.size());
-  for (auto& cell : cells) {
-    cell.text = printable(cell.text); // stored data: no terminal escape, no tab or newline
-  }
-  if (flushed_) {
-    write_row(cells, false);
-    return;
-  }
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    widths_[i] = std::max(widths_[i], display_width(cells[i].text));
-  }
-  buffer_.push_back(std::move(cells));
-  if (buffer_.size() >= buffer_rows_) {
-    flush_buffer();
-  }
-}
-
-void
-TableWriter::finish()
-{
-  if (!flushed_) {
-    flush_buffer();
-  }
-}
-
-void
-TableWriter::flush_buffer()
-{
-  std::vector<Cell> header;
-  for (const auto& h : headers_) {
-    header.push_back({h, Color::bold});
-  }
-  write_row(header, true);
-  for (const auto& cells : buffer_) {
-    write_row(cells, false);
-  }
-  buffer_.clear();
-  buffer_.shrink_to_fit();
-  flushed_ = true;
-}
-
-void
-TableWriter::write_row(const std::vector<Cell>& cells, bool header)
-{
-  std::string line;
-  for (std::size_t i = 0; i < cells.size(); ++i) {
-    const auto& cell = cells[i];
-    const bool last = i + 1 == cells.size();
-    line += paint(cell.text, header ? Color::bold : cell.color, ctx_.color_stdout);
-    if (!last) {
-      const std::size_t width = display_width(cell.text);
-      const std::size_t pad = widths_[i] > width ? widths_[i] - width : 0;
-      line.append(pad + 2, ' ');
-    }
-  }
-  while (!line.empty() && line.back() == ' ') {
-    line.pop_back();
-  }
-  line += '\n';
-  write_stdout(line);
 }
 
 // --- streamed JSON documents -------------------------------------------------

@@ -83,10 +83,6 @@ std::string abbreviate_long_words(std::string_view text, std::size_t max_word = 
 // escapes).
 std::string printable(std::string_view text);
 
-// The number of characters (UTF-8 code points) of text: its width in a
-// table once it is printable().
-std::size_t display_width(std::string_view text);
-
 // Replaces in text every known secret (known_secrets(): each in all its
 // forms, longest first) with "********", then every URL password
 // (scrub_userinfo). A secret of 3 bytes or more is replaced wherever it
@@ -129,37 +125,6 @@ enum class Color
 std::string paint(std::string_view text, Color color, bool enabled);
 // The colour used for a task status in tables.
 Color status_color(std::string_view status);
-
-// An aligned table written to stdout as rows arrive: the first rows are
-// buffered to compute the column widths, later rows use those widths (a
-// longer cell just pushes the row out), so memory stays constant. Every cell
-// is shown printable() (a tab or newline in a cell cannot break its row) and
-// the widths are those of the printable text.
-class TableWriter
-{
-public:
-  struct Cell
-  {
-    std::string text;
-    Color color = Color::none;
-  };
-
-  TableWriter(const Context& ctx, std::vector<std::string> headers, std::size_t buffer_rows = 200);
-  void row(std::vector<Cell> cells);
-  // Writes buffered rows; call once at the end.
-  void finish();
-
-private:
-  void write_row(const std::vector<Cell>& cells, bool header);
-  void flush_buffer();
-
-  const Context& ctx_;
-  std::vector<std::string> headers_;
-  std::vector<std::size_t> widths_;
-  std::vector<std::vector<Cell>> buffer_;
-  std::size_t buffer_rows_;
-  bool flushed_ = false;
-};
 
 // Writes a single JSON document whose one array member is streamed:
 // {"schema_version":1, <head fields>, "<array_name>":[ items... ], <tail fields>}.

@@ -121,9 +121,10 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${TASKCTL_PACKAGE_CONTACT}")
 # dpkg-shlibdeps (dpkg-dev) turns the binary's DT_NEEDED entries into the
 # Debian runtime packages: libc6, libstdc++6, libsqlite3-0, libhiredis0.14,
-# ... libcurl4 is no DT_NEEDED entry (the DynamoDB backend opens it with
-# dlopen, so runs without DynamoDB do not load its dependency tree): it is
-# named here, and CPackDeb adds what dpkg-shlibdeps finds.
+# libutf8proc2 (the CLI's tables), ... libcurl4 is no DT_NEEDED entry (the
+# DynamoDB backend opens it with dlopen, so runs without DynamoDB do not load
+# its dependency tree): it is named here, and CPackDeb adds what
+# dpkg-shlibdeps finds.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 if(TASKCTL_WITH_DYNAMODB)
   set(CPACK_DEBIAN_TASKCTL_PACKAGE_DEPENDS "libcurl4 (>= 7.75.0)")

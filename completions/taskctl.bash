@@ -18,7 +18,7 @@
 # completions (tests/docs checks this).
 
 _taskctl_commands='get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy help version'
-_taskctl_global_opts='-h --help --version -s --store -o --output --timeout --color -q --quiet --create'
+_taskctl_global_opts='-h --help --version -s --store -o --output --timeout --color -q --quiet --create --wide'
 # Options taking a value (global and per subcommand); the rest are flags.
 _taskctl_value_opts='-s --store -o --output --timeout --color -e --expect-version --owner --status
   --limit --max-delete --batch --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message

@@ -201,6 +201,7 @@ complete -c taskctl -l timeout -x -a '500ms 1s 2s 5s 10s 30s 1m' -d 'Connect and
 complete -c taskctl -l color -x -a 'auto always never' -d 'Colour'
 complete -c taskctl -s q -l quiet -d 'Suppress warnings, summaries and progress'
 complete -c taskctl -l create -d 'Let a write create a store that does not exist'
+complete -c taskctl -l wide -d "Never cut a table to the terminal's width"
 
 # get KEY
 complete -c taskctl -n '__taskctl_positional_before get 1' -a '(__taskctl_keys)'

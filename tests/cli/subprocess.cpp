@@ -76,7 +76,7 @@ run(const std::string& path, const std::vector<std::string>& args, const RunOpti
   if (any_tty) {
     struct winsize ws {};
     ws.ws_row = 40;
-    ws.ws_col = 120;
+    ws.ws_col = options.tty_columns;
     if (::openpty(&master, &slave, nullptr, nullptr, &ws) != 0) {
       throw std::runtime_error(std::string("openpty: ") + std::strerror(errno));
     }

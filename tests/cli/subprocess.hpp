@@ -25,6 +25,7 @@ struct RunOptions
   bool tty_stdout = false;
   bool tty_stderr = false;
   std::string tty_input;              // typed on the terminal (e.g. "y\n")
+  unsigned short tty_columns = 120;   // the terminal's width (40 rows)
   // Called once the child runs and its input is written, e.g. to send it a signal.
   std::function<void(pid_t)> on_start;
 };

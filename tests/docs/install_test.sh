@@ -65,7 +65,7 @@ for internal in 'aws_*' 'builder.hpp' 'validate_input.hpp' 'validate_checker.hpp
     fail "internal header $internal was installed"
   fi
 done
-if grep -rq 'nlohmann/detail\|nlohmann::detail\|hiredis\|curl/curl.h\|sqlite3.h' "$prefix/include/taskstore"; then
+if grep -rq 'nlohmann/detail\|nlohmann::detail\|hiredis\|curl/curl.h\|sqlite3.h\|utf8proc' "$prefix/include/taskstore"; then
   fail "an installed header exposes nlohmann::detail or a client library"
 fi
 if [ "$expect_taskctl" = 1 ]; then
