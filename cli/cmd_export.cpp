@@ -5,6 +5,7 @@
 #include "context.hpp"
 #include "damage.hpp"
 #include "listing.hpp"
+#include "namespaces.hpp"
 #include "output.hpp"
 #include "store.hpp"
 #include "transfer.hpp"
@@ -78,6 +79,9 @@ run_export(Context& ctx, ExportOptions& options)
     });
   progress.clear();
   out.close();
+  if (scanned == 0 && !interrupted()) {
+    warn_if_namespace_empty(ctx, *store); // a mistyped ?prefix= looks like an empty store
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   note(ctx, fmt::format("export: {} records written to {} in {:.1f} s ({:.0f} records/s){}", written,
                         options.file == "-" ? "standard output" : printable(options.file), seconds,

@@ -2,6 +2,7 @@
 
 #include "app.hpp"
 #include "context.hpp"
+#include "namespaces.hpp"
 #include "output.hpp"
 #include "store.hpp"
 #include "table.hpp"
@@ -106,7 +107,25 @@ run_get(Context& ctx, const GetOptions& options)
   ctx.resolve_format(Format::json);
   check_key(options.key);
   auto store = open_store(ctx, StoreAccess::read);
-  const auto record = store->get(options.key);
+  const auto record = [&] {
+    try {
+      return store->get(options.key);
+    } catch (const taskstore::StorageError& e) {
+      // A mistyped ?prefix= looks like a missing key: say so, as a warning,
+      // or with JSON errors as the error's hint (stderr stays one object).
+      if (e.kind() == taskstore::StorageErrorKind::not_found) {
+        if (!ctx.json_errors()) {
+          warn_if_namespace_empty(ctx, *store);
+        } else if (std::string advice = namespace_advice(ctx, *store); !advice.empty()) {
+          CliError error(exit_not_found, "not_found", e.what());
+          error.extra["key"] = e.key();
+          error.hint = std::move(advice);
+          throw error;
+        }
+      }
+      throw;
+    }
+  }();
   const auto summary = taskstore::summarize_record(record.data);
 
   if (ctx.format == Format::raw) {

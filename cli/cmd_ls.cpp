@@ -6,6 +6,7 @@
 #include "damage.hpp"
 #include "input.hpp"
 #include "listing.hpp"
+#include "namespaces.hpp"
 #include "output.hpp"
 #include "store.hpp"
 #include "table.hpp"
@@ -15,11 +16,13 @@
 #include "taskstore/key.hpp"
 #include "taskstore/summary.hpp"
 #include "taskstore/time.hpp"
+#include "taskstore/uri.hpp" // parse_duration_ms
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 
 namespace taskctl {
@@ -42,6 +45,8 @@ struct LsOptions
   std::uint64_t sort_memory = k_default_sort_rows;
   std::string start_after;
   bool no_pager = false;
+  bool owners = false;
+  std::string within; // --within DURATION (only with --owners); "" = no bound
 };
 
 const std::vector<Column> k_table_columns = {Column::key,     Column::version, Column::status,  Column::created,
@@ -238,9 +243,116 @@ throw_sort_too_big(std::uint64_t cap)
   throw error;
 }
 
+// Returns --within as a duration (nullopt when not given); throws CliError
+// usage (exit 2) for a malformed or zero one.
+std::optional<std::chrono::milliseconds>
+parse_within(const std::string& text)
+{
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  std::uint64_t ms = 0;
+  try {
+    ms = taskstore::parse_duration_ms(text);
+  } catch (const taskstore::InvalidArgument& e) {
+    throw CliError(exit_usage, "usage", fmt::format("--within: {}", e.what()));
+  }
+  if (ms == 0) {
+    CliError error(exit_usage, "usage", "--within 0: the time bound must be positive");
+    error.hint = "e.g. --within 1s";
+    throw error;
+  }
+  return std::chrono::milliseconds(ms);
+}
+
+// ls --owners: the distinct owners of the records in scope
+// (taskstore::list_owners), in key order, one per line (jsonl {"owner"},
+// json {"owners":[...]}), or their number with --count; --within bounds the
+// walk in time (then a warning says the list may be partial).
+int
+run_owners(Context& ctx, const LsOptions& options)
+{
+  ctx.resolve_format(Format::table);
+  const std::string prefix = scope_prefix(options.prefix, options.owner);
+  const auto within = parse_within(options.within);
+  auto store = open_store(ctx, StoreAccess::read);
+  const auto deadline = within ? std::chrono::steady_clock::now() + *within : std::chrono::steady_clock::time_point();
+  bool timed_out = false;
+  taskstore::OwnerListOptions walk;
+  walk.limit = options.limit;
+  walk.should_stop = [&] {
+    if (interrupted()) {
+      return true;
+    }
+    if (within && std::chrono::steady_clock::now() >= deadline) {
+      timed_out = true;
+    }
+    return timed_out;
+  };
+
+  const Pager pager(ctx, !options.no_pager && !options.count && ctx.format == Format::table);
+  std::optional<JsonStreamWriter> json;
+  if (!options.count && ctx.format == Format::json) {
+    json.emplace(ctx, Json{{"prefix", prefix}}, "owners");
+  }
+  std::uint64_t found = 0;
+  std::string line;
+  const auto result = taskstore::list_owners(
+    *store, prefix,
+    [&](const std::string& owner) {
+      ++found;
+      if (options.count) {
+        return true;
+      }
+      switch (ctx.format) {
+      case Format::json:
+        json->item(Json(owner));
+        break;
+      case Format::jsonl:
+        write_stdout(dump_json(Json{{"owner", owner}}) + "\n");
+        break;
+      default:
+        line.assign(owner);
+        line += '\n';
+        write_stdout(line);
+        break;
+      }
+      return true;
+    },
+    walk);
+  check_interrupted();
+  if (options.count) {
+    switch (ctx.format) {
+    case Format::json:
+      print_document(ctx, Json{{"schema_version", 1}, {"prefix", prefix}, {"count", found}, {"partial", timed_out}});
+      break;
+    case Format::jsonl:
+      print_document(ctx, Json{{"count", found}});
+      break;
+    default:
+      write_stdout(fmt::format("{}\n", found));
+      break;
+    }
+  } else if (json) {
+    json->finish(Json{{"count", found}, {"partial", timed_out}});
+  }
+  if (timed_out) {
+    warn(ctx, fmt::format("ls --owners: stopped by --within {} after {} owner{}; the list may be partial", options.within,
+                          found, found == 1 ? "" : "s"));
+  }
+  if (result.keys_read == 0 && !timed_out) {
+    warn_if_namespace_empty(ctx, *store); // a mistyped ?prefix= looks like an empty store
+  }
+  return exit_ok;
+}
+
 int
 run_ls(Context& ctx, LsOptions& options)
 {
+  if (options.owners) {
+    return run_owners(ctx, options);
+  }
+
   // --count and --keys-only print bare values by default, even when piped.
   ctx.resolve_format(ctx.stdout_tty || options.count || options.keys_only ? Format::table : Format::jsonl);
   const std::string prefix = scope_prefix(options.prefix, options.owner);
@@ -337,6 +449,9 @@ run_ls(Context& ctx, LsOptions& options)
   }, on_damaged);
   progress.clear();
   check_interrupted();
+  if (scanned == 0) {
+    warn_if_namespace_empty(ctx, *store); // a mistyped ?prefix= looks like an empty store
+  }
 
   if (order) {
     std::sort(held.begin(), held.end(), *order);
@@ -406,6 +521,21 @@ register_ls(CLI::App& root)
   start_after->excludes(sort);
   count->excludes(sort);
   app->add_flag("--no-pager", options->no_pager, "Never send a table through $PAGER");
+  auto* owners = app->add_flag("--owners", options->owners,
+                               "List the distinct owners of the records in scope instead (PREFIX: the owners "
+                               "whose name starts with it)");
+  for (CLI::Option* other : {keys_only, columns, sort, start_after}) {
+    owners->excludes(other);
+  }
+  for (const char* filter : {"--status", "--method", "--expired", "--live", "--created-before", "--created-after",
+                             "--updated-before", "--updated-after"}) {
+    owners->excludes(app->get_option(filter));
+  }
+  app->add_option("--within", options->within,
+                  "With --owners: stop looking after DURATION (e.g. 1s), print the owners found and warn "
+                  "that the list may be partial")
+    ->type_name("DURATION")
+    ->needs(owners);
   app->footer(
     "Records stream from the store as it yields them, so memory stays constant whatever the\n"
     "store size; a listing that matches nothing succeeds (exit 0). On a terminal, progress\n"
@@ -437,6 +567,16 @@ register_ls(CLI::App& root)
     "A damaged record (a version or data the store cannot read) matches no filter: it is\n"
     "reported with its key and why, as {\"key\",\"damaged\"} in jsonl and json, else as a warning\n"
     "on stderr; the listing goes on and exits 6 at the end.\n"
+    "--owners lists the distinct owners of the records under PREFIX (or --owner) instead: with\n"
+    "PREFIX user-, every owner whose name starts with user-. Owners come in the order of their\n"
+    "keys (OWNER: as bytes, so user-10 before user-1): one per line (jsonl {\"owner\"}, json\n"
+    "{\"schema_version\":1,\"prefix\",\"owners\":[...],\"count\",\"partial\"}); --count prints their\n"
+    "number, --limit N keeps the first N. SQLite and memory skip from one owner to the next\n"
+    "(one index seek per owner, whatever the record count); Redis and DynamoDB read every key\n"
+    "under PREFIX (keys only) and hold the owners in memory. --within DURATION bounds the walk:\n"
+    "then it prints the owners found, warns that the list may be partial and exits 0.\n"
+    "A read that finds nothing on a Redis store whose prefix holds no pmcp-tasks keys at all\n"
+    "(a mistyped ?prefix=) warns and names the prefixes that do (a bounded SCAN).\n"
     "\n"
     "Examples:\n"
     "  taskctl ls\n"
@@ -445,6 +585,8 @@ register_ls(CLI::App& root)
     "  taskctl ls --sort updated --desc --limit 20 --columns key,status,updated,age\n"
     "  taskctl -o json ls --limit 1000 --start-after user-123:f3a9c2d1-7b4e-4f0a-8c6d-5e2b1a9d0c87\n"
     "  taskctl ls --expired --count\n"
+    "  taskctl ls --owners user-                        # owners whose name starts with user-\n"
+    "  taskctl ls --owners --count --within 2s\n"
     "  taskctl ls -o jsonl --live --limit 100 | jq -r .key\n"
     "  taskctl ls -o raw --owner user-123 > user-123-records.jsonl");
   return {app, [options](Context& ctx) { return run_ls(ctx, *options); }};

@@ -6,6 +6,7 @@
 #include "damage.hpp"
 #include "input.hpp"
 #include "listing.hpp"
+#include "namespaces.hpp"
 #include "output.hpp"
 #include "store.hpp"
 #include "table.hpp"
@@ -181,6 +182,9 @@ run_stats(Context& ctx, StatsOptions& options)
     });
   progress.clear();
   check_interrupted();
+  if (scanned == 0) {
+    warn_if_namespace_empty(ctx, *store); // a mistyped ?prefix= looks like an empty store
+  }
 
   const std::uint64_t p50 = percentile(st.sizes, 0.50);
   const std::uint64_t p99 = percentile(st.sizes, 0.99);

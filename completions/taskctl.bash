@@ -9,8 +9,10 @@
 # --sort, --columns, --by, store URI schemes, files for sqlite:, durations,
 # @FILE for --result), the STATUS of set-status and the ACTION of vars, the
 # store URIs of copy, files where a FILE is expected,
-# and keys (and owners) read from the store with `taskctl ls --keys-only`, bounded
-# by a 2 s timeout and 1000 keys, errors silenced, so completion never hangs.
+# keys read from the store with `taskctl ls --keys-only` (1000 at most), and
+# owners from what was typed with `taskctl ls --owners PREFIX` (1000 at most, the
+# walk bounded by --within 1s), each bounded by a 2 s timeout, errors
+# silenced, so completion never hangs.
 # The store is the one given on the line (-s/--store), else TASKCTL_STORE,
 # else the default store.
 #
@@ -23,7 +25,7 @@ _taskctl_global_opts='-h --help --version -s --store -o --output --timeout --col
 _taskctl_value_opts='-s --store -o --output --timeout --color -e --expect-version --owner --status
   --limit --max-delete --batch --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message
   --result --retries --string --extend --in --at --method --created-before --created-after --updated-before
-  --updated-after --columns --sort --sort-memory --start-after --by -f --file --src-password-file
+  --updated-after --columns --sort --sort-memory --start-after --within --by -f --file --src-password-file
   --dst-password-file'
 _taskctl_limit_opts='--max-depth --max-string-length --max-size'
 # The record filters of ls, stats and export.
@@ -44,7 +46,7 @@ _taskctl_command_opts()
   cas) own="-h --help -e --expect-version --no-validate -n --dry-run --force --max-record-size $_taskctl_limit_opts" ;;
   delete) own='-h --help --owner --ignore-not-found -n --dry-run -y --yes -e --expect-version --max-delete --batch' ;;
   ls) own="-h --help $_taskctl_filter_opts --limit --keys-only --count --columns --sort --desc --sort-memory
-    --start-after --no-pager" ;;
+    --start-after --no-pager --owners --within" ;;
   stats) own="-h --help $_taskctl_filter_opts --by" ;;
   export) own="-h --help $_taskctl_filter_opts -f --file" ;;
   import) own="-h --help --if-absent --overwrite -n --dry-run --no-validate --max-record-size $_taskctl_limit_opts" ;;
@@ -62,9 +64,10 @@ _taskctl_command_opts()
   printf '%s\n' "$own ${_taskctl_global_opts/-h --help /}"
 }
 
-# Prints the keys of the store (one per line) that start with $1, read with
-# the real CLI: at most 1000, within 2 s, errors silenced.
-_taskctl_store_keys()
+# Runs the real CLI on the store of the line with the arguments given (after
+# the global options that bound it: --timeout 1s, within 2 s in all), errors
+# silenced, stdin closed.
+_taskctl_run_store()
 {
   # copy before its SRC_URI: no store to read.
   ((_taskctl_no_store)) && return 0
@@ -75,17 +78,30 @@ _taskctl_store_keys()
   if type -P timeout >/dev/null 2>&1; then
     cmd=(timeout -k 1 2 "${cmd[@]}")
   fi
-  cmd+=(--timeout 1s --color never -q ls --keys-only -o raw --limit 1000)
-  [[ -n $1 ]] && cmd+=(-- "$1")
+  cmd+=(--timeout 1s --color never -q "$@")
   "${cmd[@]}" 2>/dev/null </dev/null
 }
 
-# Prints the distinct owners (as "OWNER:") of the store's keys starting with $1.
+# Prints the keys of the store (one per line) that start with $1: at most 1000.
+_taskctl_store_keys()
+{
+  if [[ -n $1 ]]; then
+    _taskctl_run_store ls --keys-only -o raw --limit 1000 -- "$1"
+  else
+    _taskctl_run_store ls --keys-only -o raw --limit 1000
+  fi
+}
+
+# Prints the owners of the store whose name starts with $1 (one per line), as
+# `taskctl ls --owners` finds them from what was typed: at most 1000, the
+# walk bounded by --within 1s.
 _taskctl_store_owners()
 {
-  _taskctl_store_keys "$1" | while IFS= read -r key; do
-    [[ $key == *:* ]] && printf '%s:\n' "${key%%:*}"
-  done | sort -u
+  if [[ -n $1 ]]; then
+    _taskctl_run_store ls --owners --within 1s -o raw --limit 1000 -- "$1"
+  else
+    _taskctl_run_store ls --owners --within 1s -o raw --limit 1000
+  fi
 }
 
 # Adds the words of $1 that start with $cur to COMPREPLY.
@@ -149,7 +165,10 @@ _taskctl_add_prefixes()
   if [[ $cur == *:* ]]; then
     _taskctl_add_lines < <(_taskctl_store_keys "$cur")
   else
-    _taskctl_add_lines < <(_taskctl_store_owners "$cur")
+    local owner
+    while IFS= read -r owner; do
+      [[ -n $owner && $owner: == "$cur"* ]] && COMPREPLY+=("$owner:")
+    done < <(_taskctl_store_owners "$cur")
     _taskctl_nospace=1
   fi
 }
@@ -187,11 +206,8 @@ _taskctl_option_value()
       [[ @- == "$cur"* ]] && COMPREPLY+=(@-)
     fi
     ;;
-  --owner)
-    local owners
-    owners=$(_taskctl_store_owners "$cur")
-    _taskctl_add_lines <<<"${owners//:/}"
-    ;;
+  --owner) _taskctl_add_lines < <(_taskctl_store_owners "$cur") ;;
+  --within) _taskctl_add_words '500ms 1s 2s 5s 10s' ;;
   esac
   # Numbers (--limit, --max-delete, --max-depth, -e, --retries, --sort-memory
   # ...), texts (--message, --string NAME=TEXT, --method) and times (--at):

@@ -6,9 +6,10 @@
 # (-o formats, --color, --status, --sort, --columns, --by, store URI schemes,
 # files for sqlite:, durations, @FILE for --result), the STATUS of set-status
 # and the ACTION of vars, the store URIs of copy, files where a FILE is
-# expected, and keys (and owners) read from the store with
-# `taskctl ls --keys-only`, bounded by a 2 s timeout and 1000 keys, errors
-# silenced, so completion never hangs. The store is the one given on the line
+# expected, keys read from the store with `taskctl ls --keys-only` (1000 at
+# most), and owners from what was typed with `taskctl ls --owners PREFIX`
+# (1000 at most, the walk bounded by --within 1s), each bounded by a 2 s
+# timeout, errors silenced, so completion never hangs. The store is the one given on the line
 # (-s/--store), else TASKCTL_STORE, else the default store.
 #
 # Keep in agreement with `taskctl --help`, man/taskctl.1 and the bash and zsh
@@ -16,8 +17,10 @@
 
 set -l __taskctl_commands get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy help version
 
-# Prints the store keys that start with the token being completed.
-function __taskctl_keys
+# Runs the real CLI on the store of the line with the arguments given (after
+# the global options that bound it: --timeout 1s, within 2 s in all), errors
+# silenced, stdin closed.
+function __taskctl_run_store
     set -l tokens (commandline -opc)
     set -l cmd $tokens[1]
     if not string match -q -- '*/*' $cmd
@@ -45,13 +48,26 @@ function __taskctl_keys
         case 2
             return 0
     end
-    set -l prefix (commandline -ct)
-    set -l run $cmd $args --timeout 1s --color never -q ls --keys-only -o raw --limit 1000
-    test -n "$prefix"; and set run $run -- $prefix
+    set -l run $cmd $args --timeout 1s --color never -q $argv
     if command -sq timeout
         timeout -k 1 2 $run 2>/dev/null </dev/null
     else
         $run 2>/dev/null </dev/null
+    end
+end
+
+# The token being completed, without an "--NAME=" in front.
+function __taskctl_token
+    commandline -ct | string replace -r -- '^--[a-z-]+=' ''
+end
+
+# Prints the store keys that start with the token being completed: at most 1000.
+function __taskctl_keys
+    set -l prefix (__taskctl_token)
+    if test -n "$prefix"
+        __taskctl_run_store ls --keys-only -o raw --limit 1000 -- $prefix
+    else
+        __taskctl_run_store ls --keys-only -o raw --limit 1000
     end
 end
 
@@ -70,7 +86,7 @@ function __taskctl_copy_source
             case -s --store -o --output --timeout --color -e --expect-version --owner --status --limit \
                 --max-delete --batch --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message \
                 --result --retries --string --extend --in --at --method --created-before --created-after \
-                --updated-before --updated-after --columns --sort --sort-memory --start-after --by -f --file \
+                --updated-before --updated-after --columns --sort --sort-memory --start-after --within --by -f --file \
                 --src-password-file --dst-password-file
                 set skip 1
             case '-*'
@@ -88,9 +104,16 @@ function __taskctl_copy_source
     return 1
 end
 
-# Prints the distinct owners of the store's keys.
+# Prints the owners whose name starts with the token being completed, as
+# `taskctl ls --owners` finds them from what was typed: at most 1000, the
+# walk bounded by --within 1s.
 function __taskctl_owners
-    __taskctl_keys | string replace -r -- ':.*' '' | sort -u
+    set -l prefix (__taskctl_token)
+    if test -n "$prefix"
+        __taskctl_run_store ls --owners --within 1s -o raw --limit 1000 -- $prefix
+    else
+        __taskctl_run_store ls --owners --within 1s -o raw --limit 1000
+    end
 end
 
 # The store URI schemes; after "sqlite:", files.
@@ -153,7 +176,7 @@ function __taskctl_positional_before -a command max
             case -s --store -o --output --timeout --color -e --expect-version --owner --status --limit \
                 --max-delete --batch --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message \
                 --result --retries --string --extend --in --at --method --created-before --created-after \
-                --updated-before --updated-after --columns --sort --sort-memory --start-after --by -f --file \
+                --updated-before --updated-after --columns --sort --sort-memory --start-after --within --by -f --file \
                 --src-password-file --dst-password-file
                 set skip 1
             case '-*'
@@ -251,6 +274,8 @@ complete -c taskctl -n '__fish_seen_subcommand_from ls' -l desc -d 'With --sort:
 complete -c taskctl -n '__fish_seen_subcommand_from ls' -l sort-memory -x -d 'With --sort: most records it may hold'
 complete -c taskctl -n '__fish_seen_subcommand_from ls' -l start-after -x -a '(__taskctl_keys)' -d 'Resume a listing after this key'
 complete -c taskctl -n '__fish_seen_subcommand_from ls' -l no-pager -d 'Never send a table through $PAGER'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l owners -d 'List the distinct owners of the records in scope instead'
+complete -c taskctl -n '__fish_seen_subcommand_from ls' -l within -x -a '500ms 1s 2s 5s 10s' -d 'With --owners: stop looking after DURATION'
 
 # stats [PREFIX]
 complete -c taskctl -n '__fish_seen_subcommand_from stats' -l by -x -a 'owner status method day' -d 'Also count the records per group'

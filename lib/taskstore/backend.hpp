@@ -75,6 +75,39 @@ struct ScanOptions
   // unread (then each is given as an empty VersionedRecord, version 0, and
   // damaged records are not told apart).
   bool keys_only = false;
+  // Visit at most this many records, damaged ones included (0 = no bound).
+  // scan() enforces it for every backend; SQLite and memory also read no
+  // more than this many per batch, so a scan for one key (limit 1) costs one
+  // index seek there.
+  std::uint64_t limit = 0;
+  // Polled before each record is visited and between the backend's batches
+  // (each SELECT, SCAN step, round trip, page), so that it is polled even
+  // while no record matches: returning true ends the scan there, normally
+  // (no exception), and no record is visited after it returned true.
+  // For a time bound (list_owners) or an interrupt.
+  std::function<bool()> should_stop;
+};
+
+// A search for the records of this store under other names on the same
+// server, made when a read found nothing: a mistyped Redis ?prefix=pcmp
+// looks like an empty store.
+struct NamespaceSearch
+{
+  // The backend has namespaces (Redis key prefixes); when false, the rest is empty.
+  bool applies = false;
+  // This store's namespace ("pcmp") and the keys its records would have ("pcmp:tasks:*").
+  std::string own;
+  std::string own_pattern;
+  // A key of this store's namespace was seen (the search then stops).
+  bool own_found = false;
+  // The search stopped at its bound (keys examined or time) before it had
+  // seen every key: others may be incomplete, and own_found false means
+  // "not seen", not "absent".
+  bool cut_short = false;
+  // About how many keys the search examined.
+  std::uint64_t examined = 0;
+  // The other namespaces seen holding records, ascending, distinct.
+  std::vector<std::string> others;
 };
 
 // One write of a batch (put_batch): unconditional (put) or, with
@@ -171,11 +204,23 @@ public:
     options.prefix = prefix;
     do_scan(options, visit, damaged);
   }
-  // The same with the options above (resuming, key order, keys only).
-  void scan(const ScanOptions& options, const ScanVisitor& visit, const DamageVisitor& damaged = {})
-  {
-    do_scan(options, visit, damaged);
-  }
+  // The same with the options above (resuming, key order, keys only, a
+  // limit, a stop condition).
+  void scan(const ScanOptions& options, const ScanVisitor& visit, const DamageVisitor& damaged = {});
+
+  // Whether a scan with start_after costs one index seek, in key order
+  // (memory, SQLite), so that a walk may run many short scans, each starting
+  // after a key it chose (list_owners skips from one owner to the next).
+  // False (the default) where key order costs a walk of every key (Redis)
+  // or start_after resumes an order of the backend's own (DynamoDB).
+  virtual bool seeks_in_key_order() const { return false; }
+
+  // Looks, within a bound (Redis: about 10,000 keys examined or 200 ms),
+  // for the records of this store under other namespaces of the same server.
+  // For a read that found nothing, to tell an empty store from a mistyped
+  // namespace. Returns applies false where a backend has no namespaces (the
+  // default). Throws StorageError as any read does.
+  virtual NamespaceSearch search_namespaces() { return {}; }
 
   // Writes a batch of records, each as put or put_if_version(…, 0) would,
   // in the way the backend is fast at (SQLite: one transaction; Redis: one
@@ -285,6 +330,44 @@ struct RemovePrefixOptions
 // damaged ones included, in batches. Returns how many were removed; stops
 // early when should_stop says so or max is reached. Throws what the backend throws.
 std::uint64_t remove_prefix(StorageBackend& store, std::string_view prefix, const RemovePrefixOptions& options = {});
+
+// ---- owners ----
+
+struct OwnerListOptions
+{
+  // At most this many owners: the first ones in key order (0 = all).
+  std::uint64_t limit = 0;
+  // Polled between the steps of the walk (each seek, each batch, each key):
+  // returning true ends it there, and the result says stopped (a time bound,
+  // an interrupt).
+  std::function<bool()> should_stop;
+};
+
+struct OwnerListResult
+{
+  // should_stop ended the walk: owners may be missing (in key order
+  // backends, only owners after the last one given).
+  bool stopped = false;
+  // Keys the walk read: one per owner on a backend that seeks in key order,
+  // every key under the prefix elsewhere.
+  std::uint64_t keys_read = 0;
+};
+
+// Called for each owner, in key order (below); return false to stop.
+using OwnerVisitor = std::function<bool(const std::string& owner)>;
+
+// Gives visit the distinct owners of the records whose key starts with
+// prefix ("user-": the owners whose name starts with "user-"; "alice:": alice
+// when she has a record), damaged records included, in the order of their
+// keys: by the bytes of OWNER + ":" (so user-10 comes before user-1, as ls
+// lists their keys); an empty owner part (key ":t") names no owner. Where the store seeks in key
+// order (seeks_in_key_order), one scan of one key per owner, each starting
+// after the last owner's keys ("OWNER;" follows every "OWNER:..." key): 500
+// owners cost 500 seeks whatever the record count. Elsewhere one keys-only
+// scan of the prefix, the owners held in memory (with a limit N, the N
+// smallest) and given at the end. Throws what the backend throws.
+OwnerListResult list_owners(StorageBackend& store, std::string_view prefix, const OwnerVisitor& visit,
+                            const OwnerListOptions& options = {});
 
 // Counts the records whose key starts with prefix, damaged ones included;
 // stops early (returning the count so far) when should_stop says so.

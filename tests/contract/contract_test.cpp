@@ -1368,3 +1368,261 @@ TEST_CASE("put_batch writes each record as put or put_if_version(0) would, and r
   }
   CHECK(s.db().put_batch({}).empty());
 }
+
+// ---------------------------------------------------------------- bounded scans
+
+TEST_CASE("scan limit visits at most N records, in every mode, across batch boundaries")
+{
+  Fresh s;
+  std::vector<std::string> keys;
+  std::vector<BatchWrite> writes;
+  for (int i = 0; i < 1300; ++i) {
+    keys.push_back("lim:t" + std::to_string(10000 + i));
+  }
+  for (const auto& k : keys) {
+    writes.push_back(BatchWrite{k, "data", false});
+  }
+  for (const auto& r : s.db().put_batch(writes)) {
+    REQUIRE_FALSE(r.error);
+  }
+  for (const std::uint64_t limit : {1, 7, 1100, 5000}) {
+    for (int mode = 0; mode < 3; ++mode) {
+      ScanOptions options;
+      options.prefix = mode == 2 ? "lim:" : "";
+      options.keys_only = mode == 1;
+      options.key_order = mode == 1;
+      options.limit = limit;
+      std::set<std::string> seen;
+      s.db().scan(options, [&](const std::string& key, const VersionedRecord&) {
+        CHECK(seen.insert(key).second);
+        return true;
+      });
+      INFO("limit " << limit << ", mode " << mode);
+      CHECK(seen.size() == std::min<std::uint64_t>(limit, keys.size()));
+      if (s.is_local() || (mode == 1 && s.backend_name == "redis")) {
+        // Key order: the first N keys.
+        CHECK(std::equal(seen.begin(), seen.end(), keys.begin()));
+      }
+    }
+  }
+}
+
+TEST_CASE("scan should_stop: polled even when nothing matches; true ends the scan with no visit after it")
+{
+  Fresh s;
+  std::vector<BatchWrite> writes;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 1200; ++i) {
+    keys.push_back("stop:t" + std::to_string(i));
+  }
+  for (const auto& k : keys) {
+    writes.push_back(BatchWrite{k, "data", false});
+  }
+  for (const auto& r : s.db().put_batch(writes)) {
+    REQUIRE_FALSE(r.error);
+  }
+  for (int mode = 0; mode < 4; ++mode) {
+    INFO("mode " << mode);
+    ScanOptions options;
+    options.prefix = mode == 3 ? "stop:" : "";
+    options.keys_only = mode == 1;
+    options.key_order = mode == 2;
+    int visited = 0;
+    bool stop = false;
+    int polls_after_stop = 0;
+    options.should_stop = [&] {
+      if (stop) {
+        ++polls_after_stop;
+      }
+      return stop;
+    };
+    s.db().scan(options, [&](const std::string&, const VersionedRecord&) {
+      CHECK_FALSE(stop);
+      if (++visited == 10) {
+        stop = true;
+      }
+      return true;
+    });
+    CHECK(visited == 10);
+    CHECK(polls_after_stop >= 1);
+
+    // Stopped at once: nothing visited.
+    options.should_stop = [] { return true; };
+    visited = 0;
+    s.db().scan(options, [&](const std::string&, const VersionedRecord&) {
+      ++visited;
+      return true;
+    });
+    CHECK(visited == 0);
+  }
+  // A prefix nothing matches: no visit, yet the scan polls.
+  ScanOptions none;
+  none.prefix = "zz-nobody";
+  none.keys_only = true;
+  int polls = 0;
+  none.should_stop = [&] {
+    ++polls;
+    return false;
+  };
+  s.db().scan(none, [&](const std::string&, const VersionedRecord&) {
+    FAIL("nothing matches");
+    return true;
+  });
+  CHECK(polls >= 1);
+}
+
+// ---------------------------------------------------------------- owners
+
+namespace {
+
+// The owners of a list_owners call, in the order given.
+std::vector<std::string>
+owners_of(StorageBackend& db, std::string_view prefix, const OwnerListOptions& options = {},
+          OwnerListResult* result = nullptr)
+{
+  std::vector<std::string> out;
+  const OwnerListResult r = list_owners(
+    db, prefix,
+    [&](const std::string& owner) {
+      out.push_back(owner);
+      return true;
+    },
+    options);
+  if (result != nullptr) {
+    *result = r;
+  }
+  return out;
+}
+
+// The message of an error of put_batch ("" for none).
+std::string
+error_text(const std::exception_ptr& error)
+{
+  if (!error) {
+    return {};
+  }
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+}
+
+// owners sorted as their keys are: by OWNER + ":".
+std::vector<std::string>
+in_key_order(std::vector<std::string> owners)
+{
+  std::sort(owners.begin(), owners.end(), [](const std::string& a, const std::string& b) { return a + ":" < b + ":"; });
+  return owners;
+}
+
+} // namespace
+
+TEST_CASE("list_owners: the distinct owners of a prefix, in key order; glob characters literal")
+{
+  Fresh s;
+  const std::vector<std::string> owners = {"user",   "user*",  "user-1", "user-10", "user-2", "user;x", "user?",
+                                           "user[x]", "user\\", "usera",  "us",      "alice",  "bob"};
+  std::vector<std::string> keys;
+  for (const auto& o : owners) {
+    for (int t = 0; t < 3; ++t) {
+      keys.push_back(o + ":t" + std::to_string(t));
+    }
+  }
+  // One owner with many records: a walk in key order still reads one key of it.
+  for (int t = 0; t < 60; ++t) {
+    keys.push_back("user-10:many" + std::to_string(t));
+  }
+  std::vector<std::string> data; // BatchWrite holds views: the texts live here
+  for (const auto& k : keys) {
+    data.push_back(record_json(k.substr(0, k.find(':')), k.substr(k.find(':') + 1), std::nullopt));
+  }
+  std::vector<BatchWrite> writes;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    writes.push_back(BatchWrite{keys[i], data[i], false});
+  }
+  const auto written = s.db().put_batch(writes);
+  for (std::size_t i = 0; i < written.size(); ++i) {
+    INFO(keys[i] << ": " << error_text(written[i].error));
+    REQUIRE_FALSE(written[i].error);
+  }
+
+  OwnerListResult result;
+  CHECK(owners_of(s.db(), "", {}, &result) == in_key_order(owners));
+  CHECK_FALSE(result.stopped);
+  if (s.db().seeks_in_key_order()) {
+    CHECK(result.keys_read == owners.size()); // one seek per owner
+  } else {
+    CHECK(result.keys_read == keys.size());
+  }
+  const std::vector<std::string> users = in_key_order(
+    {"user", "user*", "user-1", "user-10", "user-2", "user;x", "user?", "user[x]", "user\\", "usera"});
+  CHECK(owners_of(s.db(), "user") == users);
+  CHECK(owners_of(s.db(), "user-") == in_key_order({"user-1", "user-10", "user-2"}));
+  CHECK(owners_of(s.db(), "user-1") == in_key_order({"user-1", "user-10"}));
+  CHECK(owners_of(s.db(), "user*") == std::vector<std::string>{"user*"});
+  CHECK(owners_of(s.db(), "user[") == std::vector<std::string>{"user[x]"});
+  CHECK(owners_of(s.db(), "user\\") == std::vector<std::string>{"user\\"});
+  CHECK(owners_of(s.db(), "user-1:") == std::vector<std::string>{"user-1"});
+  CHECK(owners_of(s.db(), "user-10:many5") == std::vector<std::string>{"user-10"});
+  CHECK(owners_of(s.db(), "user-1:nothing").empty());
+  CHECK(owners_of(s.db(), "nobody").empty());
+
+  // A limit: the first N in key order.
+  OwnerListOptions two;
+  two.limit = 2;
+  CHECK(owners_of(s.db(), "user", two) == std::vector<std::string>(users.begin(), users.begin() + 2));
+  // The visitor stops the walk.
+  int given = 0;
+  const auto r = list_owners(s.db(), "", [&](const std::string&) { return ++given < 3; });
+  CHECK(given == 3);
+  CHECK_FALSE(r.stopped);
+}
+
+TEST_CASE("list_owners: should_stop ends the walk and says so; damaged records name their owner")
+{
+  Fresh s;
+  for (int o = 0; o < 30; ++o) {
+    const std::string owner = "o" + std::to_string(100 + o);
+    REQUIRE(s.db().put(owner + ":t", record_json(owner, "t", std::nullopt)) == 1);
+  }
+  OwnerListOptions at_once;
+  at_once.should_stop = [] { return true; };
+  OwnerListResult result;
+  CHECK(owners_of(s.db(), "", at_once, &result).empty());
+  CHECK(result.stopped);
+
+  // Stopped after some polls: what was given is in key order, and fewer than all.
+  OwnerListOptions later;
+  int polls = 0;
+  later.should_stop = [&] { return ++polls > 12; };
+  const auto some = owners_of(s.db(), "o", later, &result);
+  CHECK(result.stopped);
+  CHECK(some.size() < 30);
+  CHECK(std::is_sorted(some.begin(), some.end()));
+
+  if (s.store.seed_bad_version) {
+    s.store.seed_bad_version("dmg:bad", "abc");
+    CHECK(owners_of(s.db(), "d") == std::vector<std::string>{"dmg"});
+  }
+}
+
+TEST_CASE("search_namespaces: a store's own records are found; where there are no namespaces it does not apply")
+{
+  Fresh s;
+  const NamespaceSearch empty = s.db().search_namespaces();
+  CHECK_FALSE(empty.own_found);
+  if (!empty.applies) {
+    CHECK(empty.others.empty());
+    CHECK(empty.own.empty());
+    return;
+  }
+  CHECK(s.backend_name == "redis");
+  CHECK(empty.own_pattern == empty.own + ":tasks:*");
+  CHECK(std::find(empty.others.begin(), empty.others.end(), empty.own) == empty.others.end());
+  REQUIRE(s.db().put("alice:t1", record_json("alice", "t1", std::nullopt)) == 1);
+  const NamespaceSearch found = s.db().search_namespaces();
+  CHECK(found.own == empty.own);
+  // The shared test server may hold more keys than one search examines.
+  CHECK((found.own_found || found.cut_short));
+}

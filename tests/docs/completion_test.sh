@@ -26,6 +26,15 @@ export TASKCTL_STORE="sqlite:$work/store.db"
 # A second store, named on the command line only.
 record_json carol t9 | "$TASKCTL" -q --create -s "sqlite:$work/other.db" put carol:t9 - >/dev/null || fail "put carol:t9"
 record_json alice t1 >"$work/file-record.json"
+# A store of 20,000 records over 500 owners (user-0 .. user-499, 40 each):
+# its first 1,000 keys (in key order) belong to 25 owners, so owners must be
+# completed from what was typed (ls --owners), not from the first keys.
+for ((o = 0; o < 500; o++)); do
+  for ((t = 0; t < 40; t++)); do
+    printf '{"key":"user-%d:t%d","version":1,"record":%s}\n' "$o" "$t" "$(record_json "user-$o" "t$t")"
+  done
+done >"$work/many.jsonl"
+"$TASKCTL" -q --create -s "sqlite:$work/many.db" import "$work/many.jsonl" >/dev/null || fail "import into many.db"
 
 # A "server" that accepts connections and never answers: completion must give
 # up on it by itself (taskctl --timeout, timeout(1)).
@@ -61,6 +70,11 @@ lines=(
   "taskctl --store=sq"                         # 19 --opt=value
   "taskctl cas -e 3 "                          # 20 keys after an option value
   "taskctl put alice:t1 "                      # 21 FILE: files and -
+  "taskctl -s sqlite:$work/many.db delete --owner user-4"  # 22 owners from what was typed
+  "taskctl -s sqlite:$work/many.db ls user-49"             # 23 owner prefixes from what was typed
+  "taskctl -s sqlite:$work/many.db ls --owner "            # 24 every owner (500)
+  "taskctl -s sqlite:$work/many.db ls --owner=user-32"     # 25 --opt=value
+  "taskctl ls --within "                                   # 26 durations
 )
 silent_line="taskctl -s redis://127.0.0.1:$silent_port/0 get "
 
@@ -135,6 +149,24 @@ expect_lacks 18 --status --keys-only --if-absent
 expect_exactly 19 --store=sqlite:
 expect_exactly 20 alice:t1 alice:t2 bob:t3
 expect_contains 21 - file-record.json store.db
+fours=(user-4)
+for ((o = 40; o < 50; o++)); do
+  fours+=("user-$o")
+done
+for ((o = 400; o < 500; o++)); do
+  fours+=("user-$o")
+done
+expect_exactly 22 "${fours[@]}"
+expect_exactly 23 user-49: user-490: user-491: user-492: user-493: user-494: user-495: user-496: user-497: \
+  user-498: user-499:
+if [ "$(grep -c '^user-[0-9]*$' "$work/$shell/24")" -ne 500 ]; then
+  check_failed "'${lines[23]}': expected the 500 owners, got $(wc -l <"$work/$shell/24") candidates"
+else
+  echo "ok   '${lines[23]}' offers the 500 owners"
+fi
+expect_exactly 25 --owner=user-32 --owner=user-320 --owner=user-321 --owner=user-322 --owner=user-323 \
+  --owner=user-324 --owner=user-325 --owner=user-326 --owner=user-327 --owner=user-328 --owner=user-329
+expect_contains 26 1s
 [ -s "$work/$shell.err" ] && check_failed "$shell wrote to stderr: $(head -c 500 "$work/$shell.err")"
 
 # A store that accepts the connection and never answers: no candidates, and
@@ -167,6 +199,7 @@ if [ "$shell" = bash ]; then
     "taskctl -s sqlite:$work/store.d|-s sqlite:$work/store.db"
     "taskctl ls al|ls alice:"
     "taskctl delete --owner bo|delete --owner bob"
+    "taskctl -s sqlite:$work/many.db ls user-321|-s sqlite:$work/many.db ls user-321:"
     "taskctl -o jso|-o json"
     "taskctl validate $work/file-r|validate $work/file-record.json"
   )

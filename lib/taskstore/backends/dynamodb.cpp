@@ -323,6 +323,7 @@ struct Listing
   std::optional<std::int64_t> expired_by; // cleanup: only items with expires_at <= this
   std::string start_after;            // scan: resume after this key ("" = from the start)
   bool keys_only = false;             // scan: read PK and SK only
+  std::function<bool()> should_stop;  // scan: polled before each page (true: the listing ends)
 };
 
 class DynamoBackend final : public StorageBackend
@@ -548,7 +549,7 @@ public:
   void
   do_scan(const ScanOptions& options, const ScanVisitor& visit, const DamageVisitor& damaged) override
   {
-    Listing listing{options.prefix, std::nullopt, options.start_after, options.keys_only};
+    Listing listing{options.prefix, std::nullopt, options.start_after, options.keys_only, options.should_stop};
     // A Query (one owner) walks key order, and DynamoDB refuses a start key
     // outside its key condition; a Scan resumes after any key.
     if (options.prefix.find(':') != std::string::npos && !options.start_after.empty() &&
@@ -638,7 +639,7 @@ protected:
     // the coarse filter), so remove_damaged walks every item.
     const Listing listing{options.prefix,
                           options.remove_damaged ? std::nullopt : std::optional<std::int64_t>(options.now.seconds),
-                          {}, false};
+                          {}, false, {}};
     std::vector<DamagedRecord> damaged;
     for_each_page(listing, [&](const json& items) {
       for (const auto& item : items) {
@@ -824,6 +825,9 @@ private:
         return call(operation, page_request, context);
       });
     };
+    if (listing.should_stop && listing.should_stop()) {
+      return;
+    }
     json response = call(operation, request, context);
     for (;;) {
       std::future<json> next;
@@ -839,8 +843,8 @@ private:
           return; // (an abandoned prefetch finishes in next's destructor)
         }
       }
-      if (!more) {
-        return;
+      if (!more || (listing.should_stop && listing.should_stop())) {
+        return; // (an abandoned prefetch finishes in next's destructor)
       }
       response = next.get();
     }

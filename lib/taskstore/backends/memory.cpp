@@ -175,18 +175,25 @@ public:
     const bool resume = options.start_after >= options.prefix;
     std::string cursor(resume ? options.start_after : options.prefix);
     bool inclusive = !resume || options.start_after.empty();
+    // A scan that wants few records (limit) copies no more than that.
+    const std::size_t batch_records =
+      options.limit != 0 && options.limit < k_batch_records ? static_cast<std::size_t>(options.limit) : k_batch_records;
     std::vector<std::pair<std::string, VersionedRecord>> batch;
     for (;;) {
       batch.clear();
+      if (options.should_stop && options.should_stop()) {
+        return;
+      }
       {
         std::shared_lock lock(m_table->mutex);
         std::size_t bytes = 0;
         for (auto it = seek(m_table->entries, cursor, inclusive);
              it != m_table->entries.end() && it->first.starts_with(prefix) &&
-             batch.size() < k_batch_records && bytes < k_batch_bytes;
+             batch.size() < batch_records && bytes < k_batch_bytes;
              ++it) {
-          bytes += it->first.size() + it->second.data.size();
-          batch.emplace_back(it->first, VersionedRecord{it->second.data, it->second.version});
+          bytes += it->first.size() + (options.keys_only ? 0 : it->second.data.size());
+          batch.emplace_back(it->first, options.keys_only ? VersionedRecord{}
+                                                          : VersionedRecord{it->second.data, it->second.version});
         }
       }
       if (batch.empty()) {
@@ -206,6 +213,13 @@ public:
   name() const override
   {
     return "memory";
+  }
+
+  // A scan with start_after is a map lookup (seek).
+  bool
+  seeks_in_key_order() const override
+  {
+    return true;
   }
 
 protected:

@@ -582,9 +582,17 @@ public:
     // allocates only while its rows grow.
     std::vector<Row> batch;
     std::size_t rows = 0;
+    // A scan that wants few rows (limit) selects no more than that: a scan
+    // for one key is one index seek.
+    const int batch_rows = options.limit != 0 && options.limit < static_cast<std::uint64_t>(k_batch_rows)
+                             ? static_cast<int>(options.limit)
+                             : k_batch_rows;
     for (;;) {
       rows = 0;
       bool more = false;
+      if (options.should_stop && options.should_stop()) {
+        return;
+      }
       {
         std::lock_guard lock(m_mutex);
         const Sql sql = keys ? (upper ? (first ? Sql::keys_from_until : Sql::keys_after_until)
@@ -592,7 +600,7 @@ public:
                              : (upper ? (first ? Sql::scan_from_until : Sql::scan_after_until)
                                       : (first ? Sql::scan_from : Sql::scan_after));
         Query query(*this, sql);
-        query.text(1, cursor).integer(3, k_batch_rows);
+        query.text(1, cursor).integer(3, batch_rows);
         if (upper) {
           query.text(2, *upper);
         }
@@ -617,7 +625,7 @@ public:
             break; // the rest follows in the next batch
           }
         }
-        more = rows == static_cast<std::size_t>(k_batch_rows) || bytes >= k_batch_bytes;
+        more = rows == static_cast<std::size_t>(batch_rows) || bytes >= k_batch_bytes;
       }
       for (std::size_t i = 0; i < rows; ++i) {
         Row& row = batch[i];
@@ -644,6 +652,13 @@ public:
   name() const override
   {
     return "sqlite";
+  }
+
+  // A scan with start_after is one seek in the primary key's index.
+  bool
+  seeks_in_key_order() const override
+  {
+    return true;
   }
 
 protected:

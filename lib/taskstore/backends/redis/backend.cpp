@@ -59,11 +59,13 @@
 #include "taskstore/text.hpp"
 #include "taskstore/time.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -288,7 +290,7 @@ public:
     if (options.keys_only && options.start_after.empty() && !options.key_order) {
       const VersionedRecord no_record;
       KeyScan scan(glob_escape(layout_.tasks_prefix()) + glob_escape(prefix) + "*");
-      while (!scan.done()) {
+      while (!scan.done() && !(options.should_stop && options.should_stop())) {
         for (const std::string& h : scan.accept(*c, scripts_.pipeline(*c, scan.next()))) {
           if (auto k = layout_.composite_of(h, prefix); k && !visit(*k, no_record)) {
             return;
@@ -303,16 +305,61 @@ public:
       }
       return fetched.damage.empty() || !damaged || damaged(DamagedRecord{item.key, fetched.damage});
     };
+    const auto walk = [&](Source& src) {
+      Walk w(*c, scripts_, src);
+      if (options.should_stop) {
+        w.stop_when(options.should_stop);
+      }
+      w.run(records);
+    };
     if (!options.start_after.empty() || options.key_order) {
       OrderedKeySource src(layout_, prefix, options.start_after);
-      Walk(*c, scripts_, src).run(records);
+      walk(src);
     } else if (auto parts = parse_key(prefix)) {
       OwnerSource src(layout_, std::move(*parts));
-      Walk(*c, scripts_, src).run(records);
+      walk(src);
     } else {
       KeySource src(layout_, prefix);
-      Walk(*c, scripts_, src).run(records);
+      walk(src);
     }
+  }
+
+  // SCAN MATCH *:tasks:* from the start, at most namespace_scan_steps steps
+  // (about 10,000 keys examined) or namespace_scan_time, until a key of this
+  // prefix is seen. The namespace of a key is the text before its first
+  // ":tasks:" followed by OWNER:TASK (a prefix that itself holds ":tasks:" is
+  // misread, harmlessly: the search only advises).
+  NamespaceSearch search_namespaces() override
+  {
+    NamespaceSearch out;
+    out.applies = true;
+    out.own = pool_.settings().prefix;
+    out.own_pattern = layout_.tasks_prefix() + "*";
+    Pool::Lease c = pool_.acquire();
+    const auto deadline = std::chrono::steady_clock::now() + namespace_scan_time;
+    std::set<std::string> others;
+    KeyScan scan("*:tasks:*");
+    for (std::size_t step = 0; !scan.done(); ++step) {
+      if (step == namespace_scan_steps || std::chrono::steady_clock::now() >= deadline) {
+        out.cut_short = true;
+        break;
+      }
+      const std::vector<std::string> keys = scan.accept(*c, scripts_.pipeline(*c, scan.next()));
+      out.examined += scan_count;
+      for (const std::string& key : keys) {
+        auto ns = namespace_of(key);
+        if (!ns) {
+          continue;
+        }
+        if (*ns == out.own) {
+          out.own_found = true;
+          return out;
+        }
+        others.insert(std::move(*ns));
+      }
+    }
+    out.others.assign(others.begin(), others.end());
+    return out;
   }
 
   std::string_view name() const override { return "redis"; }

@@ -20,6 +20,18 @@ Layout::composite_of(const std::string& hash, std::string_view prefix) const
   return key;
 }
 
+std::optional<std::string>
+namespace_of(std::string_view hash)
+{
+  constexpr std::string_view tasks = ":tasks:";
+  for (std::size_t at = hash.find(tasks); at != std::string_view::npos; at = hash.find(tasks, at + 1)) {
+    if (hash.find(':', at + tasks.size()) != std::string_view::npos) {
+      return std::string(hash.substr(0, at));
+    }
+  }
+  return std::nullopt;
+}
+
 std::string
 glob_escape(std::string_view text)
 {

@@ -51,6 +51,11 @@ private:
   std::string index_;
 };
 
+// The store prefix of a record hash key of any prefix ("other" for
+// "other:tasks:alice:t1"): the text before the first ":tasks:" that is
+// followed by OWNER:TASK; nullopt for a key of no such shape.
+std::optional<std::string> namespace_of(std::string_view hash);
+
 // Returns text with the glob characters of SCAN MATCH (* ? [ ] \) escaped.
 std::string glob_escape(std::string_view text);
 

@@ -344,6 +344,9 @@ void
 Walk::run(const Visit& visit, const std::function<void()>& batch_end)
 {
   for (;;) {
+    if (stop_ && stop_()) {
+      return; // the replies still due are read by the destructor
+    }
     while (flights_.size() < 2 && launch({})) {
     }
     if (flights_.empty()) {

@@ -13,6 +13,7 @@
 #include "taskstore/backends/redis/scripts.hpp"
 #include "taskstore/key.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -32,6 +33,9 @@ inline constexpr std::size_t page_size = 1000;       // owner-index entries per 
 inline constexpr std::size_t scan_count = 1000;      // SCAN COUNT hint
 inline constexpr std::size_t anchor_candidates = 32; // members passed to the locate script
 inline constexpr std::size_t ordered_round_keys = 5000; // keys yielded per SCAN in key order
+// The bound of search_namespaces: SCAN steps (scan_count keys each) and time.
+inline constexpr std::size_t namespace_scan_steps = 10;
+inline constexpr std::chrono::milliseconds namespace_scan_time{200};
 
 // One index entry (member, score).
 struct IndexEntry
@@ -205,6 +209,10 @@ public:
   // fixed, otherwise unchecked). For batch_end.
   std::vector<Reply> write(std::vector<Command> writes);
 
+  // Polled before each round trip's records are visited: returning true ends
+  // run() there (ScanOptions::should_stop), as a visitor returning false does.
+  void stop_when(std::function<bool()> should_stop) { stop_ = std::move(should_stop); }
+
 private:
   // How many hashes one round trip fetches: up to batch_size, fewer when the
   // records are large, so that a round trip holds about batch_bytes of data.
@@ -253,6 +261,7 @@ private:
   std::deque<Flight> flights_;
   bool asking_ = false; // a source request is in flight
   Sizer sizer_;
+  std::function<bool()> stop_;
 };
 
 } // namespace taskstore::redis_detail
