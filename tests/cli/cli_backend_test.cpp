@@ -3,7 +3,7 @@
 // Tests tagged [persistent] need the store to outlive one taskctl run, which
 // mem:// does not; cli.memory runs the others.
 
-#include "cli_support.hpp"
+#include "backend_store.hpp"
 
 #include "contract/stores.hpp"
 
@@ -13,23 +13,6 @@ using namespace clitest;
 
 namespace {
 
-struct BackendStore
-{
-  taskstore::testing::TestStore store = taskstore::testing::make_test_store(taskstore::testing::current_backend());
-
-  ~BackendStore()
-  {
-    store.backend.reset();
-    if (store.cleanup) {
-      store.cleanup();
-    }
-  }
-  RunResult run(std::vector<std::string> args, std::string input = {})
-  {
-    args.insert(args.begin(), {"-s", store.uri});
-    return taskctl(args, with_input(std::move(input)));
-  }
-};
 
 } // namespace
 

@@ -4,9 +4,7 @@
 // and perl only) run through $EDITOR / $VISUAL; the signal cases against
 // SQLite only ([sqlite-cli]).
 
-#include "cli_support.hpp"
-
-#include "contract/stores.hpp"
+#include "backend_store.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -31,23 +29,9 @@ namespace fs = std::filesystem;
 const std::string k_key = "alice:t1";
 const std::string k_stored_updated_at = "2025-11-25T10:30:00.123Z"; // record_json's lastUpdatedAt
 
-struct BackendStore
+// The shared BackendStore, with the record under test at hand.
+struct EditStore : BackendStore
 {
-  taskstore::testing::TestStore store = taskstore::testing::make_test_store(taskstore::testing::current_backend());
-
-  ~BackendStore()
-  {
-    store.backend.reset();
-    if (store.cleanup) {
-      store.cleanup();
-    }
-  }
-  taskstore::StorageBackend& lib() { return *store.backend; }
-  RunResult run(std::vector<std::string> args, RunOptions options)
-  {
-    args.insert(args.begin(), {"-s", store.uri});
-    return taskctl(args, std::move(options));
-  }
   // The stored record under key, parsed.
   Json record(const std::string& key = k_key) { return parse_json(lib().get(key).data); }
   std::uint64_t version(const std::string& key = k_key) { return lib().get(key).version; }
@@ -116,7 +100,7 @@ kept_path(const RunResult& r)
 
 TEST_CASE("edit: a change is checked, lastUpdatedAt bumped and written with a CAS", "[backend][persistent]")
 {
-  BackendStore s;
+  EditStore s;
   Editors e;
   s.lib().put(k_key, record_json("alice", "t1"));
 
@@ -207,7 +191,7 @@ TEST_CASE("edit: a change is checked, lastUpdatedAt bumped and written with a CA
 
 TEST_CASE("edit: no changes writes nothing", "[backend][persistent]")
 {
-  BackendStore s;
+  EditStore s;
   Editors e;
   s.lib().put(k_key, record_json("alice", "t1"));
   const auto before = snapshot(s.lib());
@@ -237,7 +221,7 @@ TEST_CASE("edit: no changes writes nothing", "[backend][persistent]")
 
 TEST_CASE("edit: invalid JSON aborts with exit 6 and keeps the file", "[backend][persistent]")
 {
-  BackendStore s;
+  EditStore s;
   Editors e;
   s.lib().put(k_key, record_json("alice", "t1"));
   const auto before = snapshot(s.lib());
@@ -265,7 +249,7 @@ TEST_CASE("edit: invalid JSON aborts with exit 6 and keeps the file", "[backend]
 
 TEST_CASE("edit: a write that lands during the edit is never overwritten", "[backend][persistent]")
 {
-  BackendStore s;
+  EditStore s;
   Editors e;
   s.lib().put(k_key, record_json("alice", "t1"));
 
@@ -317,7 +301,7 @@ TEST_CASE("edit: a write that lands during the edit is never overwritten", "[bac
 
 TEST_CASE("edit: an illegal transition is reopened with the refusal; --force writes it", "[backend][persistent]")
 {
-  BackendStore s;
+  EditStore s;
   Editors e;
   s.lib().put(k_key, record_json("alice", "t1", "completed"));
   const auto before = snapshot(s.lib());
@@ -358,7 +342,7 @@ TEST_CASE("edit: an illegal transition is reopened with the refusal; --force wri
 
 TEST_CASE("edit: a schema problem is reopened until it is fixed", "[backend][persistent]")
 {
-  BackendStore s;
+  EditStore s;
   Editors e;
   s.lib().put(k_key, record_json("alice", "t1"));
   // First run: another owner (and a status change); second run: the owner put back.
@@ -394,7 +378,7 @@ TEST_CASE("edit: a schema problem is reopened until it is fixed", "[backend][per
 
 TEST_CASE("edit: emptying the file or a failing editor aborts with exit 1", "[backend][persistent]")
 {
-  BackendStore s;
+  EditStore s;
   Editors e;
   s.lib().put(k_key, record_json("alice", "t1"));
   const auto before = snapshot(s.lib());
@@ -430,7 +414,7 @@ TEST_CASE("edit: emptying the file or a failing editor aborts with exit 1", "[ba
 
 TEST_CASE("edit --dry-run prints the diff and writes nothing", "[backend][persistent]")
 {
-  BackendStore s;
+  EditStore s;
   Editors e;
   s.lib().put(k_key, record_json("alice", "t1"));
   const auto before = snapshot(s.lib());
@@ -459,7 +443,7 @@ TEST_CASE("edit --dry-run prints the diff and writes nothing", "[backend][persis
 
 TEST_CASE("edit: a missing key exits 3 without running the editor", "[backend]")
 {
-  BackendStore s;
+  EditStore s;
   Editors e;
   const auto editor = e.script("mark.sh", "touch \"$DIR/ran\"");
   auto r = s.run({"edit", "alice:nope"}, e.with(editor));

@@ -3,7 +3,7 @@
 // of 20,000 records over 500 owners where the first 1,000 keys (what the
 // completions used to read) name only a few owners ([sqlite-cli]).
 
-#include "cli_support.hpp"
+#include "backend_store.hpp"
 
 #include "contract/stores.hpp"
 
@@ -60,23 +60,6 @@ fill(taskstore::StorageBackend& store, const std::vector<std::string>& owners, i
   }
 }
 
-struct BackendStore
-{
-  taskstore::testing::TestStore store = taskstore::testing::make_test_store(taskstore::testing::current_backend());
-
-  ~BackendStore()
-  {
-    store.backend.reset();
-    if (store.cleanup) {
-      store.cleanup();
-    }
-  }
-  RunResult run(std::vector<std::string> args)
-  {
-    args.insert(args.begin(), {"-s", store.uri});
-    return taskctl(args);
-  }
-};
 
 } // namespace
 
