@@ -152,6 +152,17 @@ TEST_CASE("to_display_json: the serde writer for output, compact or pretty, vali
   Json bad = Json::object();
   bad["k"] = std::string("ok\xff\xfe" "end\xe6\x97");
   CHECK(to_display_json(bad) == "{\"k\":\"ok\xEF\xBF\xBD\xEF\xBF\xBD" "end\xEF\xBF\xBD\"}");
+
+  // DEL and the C1 controls (CSI is U+009B) are escaped for display: the
+  // same value, which a terminal cannot obey; the stored form keeps them raw.
+  Json controls = Json::object();
+  controls["k"] = std::string("a\x7f" "b\xc2\x9b" "2J\xc2\x80\xc2\xa0\xc3\xa9");
+  CHECK(to_display_json(controls) == "{\"k\":\"a\\u007fb\\u009b2J\\u0080\xc2\xa0\xc3\xa9\"}");
+  CHECK(Json::parse(to_display_json(controls)) == controls);
+  CHECK(to_serde_json(controls) == "{\"k\":\"a\x7f" "b\xc2\x9b" "2J\xc2\x80\xc2\xa0\xc3\xa9\"}");
+  std::string shown;
+  append_display_string(shown, "x\x7f");
+  CHECK(shown == "\"x\\u007f\"");
 }
 
 // The writer skips plain runs eight bytes at a time: every byte that needs

@@ -417,14 +417,56 @@ serde_json_size(const Json& value)
 
 namespace {
 
+// Rewrites, in the string token out[from...], DEL and the C1 controls
+// (U+0080-U+009F), which JSON allows raw but a terminal obeys, as \u007f and
+// \u0080-\u009f: the same JSON value, safe to show. The token is valid UTF-8,
+// so a 0xC2 byte always starts a two-byte character.
+void
+escape_terminal_controls(std::string& out, std::size_t from)
+{
+  const auto special = [](unsigned char c) { return c == 0x7F || c == 0xC2; };
+  std::size_t i = from;
+  while (i < out.size() && !special(static_cast<unsigned char>(out[i]))) {
+    ++i;
+  }
+  if (i == out.size()) {
+    return; // the common case
+  }
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string fixed(out, from, i - from);
+  for (; i < out.size(); ++i) {
+    const auto c = static_cast<unsigned char>(out[i]);
+    unsigned code = 0;
+    if (c == 0x7F) {
+      code = 0x7F;
+    } else if (c == 0xC2 && i + 1 < out.size() && static_cast<unsigned char>(out[i + 1]) <= 0x9F) {
+      code = static_cast<unsigned char>(out[++i]);
+    } else {
+      fixed.push_back(static_cast<char>(c));
+      continue;
+    }
+    fixed += "\\u00";
+    fixed.push_back(k_hex[code >> 4]);
+    fixed.push_back(k_hex[code & 15]);
+  }
+  out.replace(from, std::string::npos, fixed);
+}
+
 // A StringSink whose strings are made valid UTF-8 first (each bad sequence
-// becomes U+FFFD), for documents shown to people and scripts.
+// becomes U+FFFD) and whose DEL and C1 controls are escaped, for documents
+// shown to people and scripts.
 struct DisplaySink
 {
   std::string& out;
   void put(char c) { out.push_back(c); }
   void put(std::string_view s) { out.append(s); }
   void put_string(std::string_view s)
+  {
+    const std::size_t from = out.size();
+    put_valid_string(s);
+    escape_terminal_controls(out, from);
+  }
+  void put_valid_string(std::string_view s)
   {
     StringSink plain{out};
     if (plain_ascii(s)) {

@@ -22,13 +22,16 @@ std::string to_serde_json(const Json& value);
 void append_serde_json(std::string& out, const Json& value);
 // The same writer for documents shown to people and scripts (taskctl's
 // output): floats and escapes exactly as stored, optionally pretty
-// (serde_json's PrettyFormatter: two-space indent, "key": value), and any
-// invalid UTF-8 in a string replaced by U+FFFD so the output is valid JSON.
+// (serde_json's PrettyFormatter: two-space indent, "key": value), any
+// invalid UTF-8 in a string replaced by U+FFFD so the output is valid JSON,
+// and DEL and the C1 controls (U+0080-U+009F) escaped as \u00xx (the same
+// value; JSON allows them raw, but a terminal would obey them).
 std::string to_display_json(const Json& value, bool pretty = false);
 // Appends a JSON string token (quotes included) as serde_json writes it.
 void append_serde_string(std::string& out, std::string_view utf8);
 // The same for any bytes, as to_display_json writes a string: invalid UTF-8
-// replaced by U+FFFD (printable ASCII, the common case, is copied at once).
+// replaced by U+FFFD, DEL and C1 escaped (printable ASCII, the common case,
+// is copied at once).
 void append_display_string(std::string& out, std::string_view text);
 // The byte length of to_serde_json(value), computed without building it.
 std::uint64_t serde_json_size(const Json& value);
