@@ -6,6 +6,7 @@
 #include "context.hpp"
 #include "errors.hpp"
 #include "output.hpp"
+#include "store.hpp"
 #include "suggest.hpp"
 
 #include "taskstore/registry.hpp"
@@ -59,16 +60,22 @@ const char* const k_footer =
   "  Single JSON documents carry \"schema_version\": 1.\n"
   "\n"
   "Environment:\n"
-  "  TASKCTL_STORE                 store URI when --store is not given\n"
+  "  TASKCTL_STORE                 store URI (or @NAME) when --store is not given\n"
   "  TASKCTL_STORE_PASSWORD        store password (used when the URI has none)\n"
   "  TASKCTL_STORE_PASSWORD_FILE   file holding the store password (trailing newline ignored)\n"
   "  TASKCTL_OUTPUT, TASKCTL_TIMEOUT, TASKCTL_COLOR   defaults for -o, --timeout, --color\n"
   "  TASKCTL_CREATE                1: as --create (a write may create a missing store)\n"
   "  NO_COLOR                      when set and not empty, --color auto never colours\n"
   "  XDG_DATA_HOME, HOME           locate the default store\n"
+  "  XDG_CONFIG_HOME               locates the config file (else ~/.config/taskctl/config.toml)\n"
   "  AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,\n"
   "  AWS_PROFILE, AWS_SHARED_CREDENTIALS_FILE  DynamoDB credentials and region\n"
-  "  Precedence: command-line flag, then environment, then built-in default.\n"
+  "  Precedence: command-line flag, then environment, then the config file, then built-in default.\n"
+  "\n"
+  "Named stores: $XDG_CONFIG_HOME/taskctl/config.toml (else ~/.config/taskctl/config.toml)\n"
+  "  holds `default = \"NAME\"` and [stores.NAME] entries (uri, password_file or password_env,\n"
+  "  timeout, output, read_only = true); --store @NAME or TASKCTL_STORE=@NAME selects one.\n"
+  "  A read_only entry refuses every write (exit 7) unless --allow-write. `taskctl stores` lists them.\n"
   "\n"
   "Exit status:\n"
   "  0    success (an ls that matches nothing is success)\n"
@@ -199,7 +206,7 @@ command_word(int argc, char** argv)
           arg == "--color") {
         ++i; // its value
       } else if (arg.substr(0, 2) == "--" &&
-                 !is_flag(arg, {"--store", "--output", "--timeout", "--color", "--quiet", "--create", "--wide",
+                 !is_flag(arg, {"--store", "--output", "--timeout", "--color", "--quiet", "--create", "--allow-write", "--wide",
                                 "--help", "--version"})) {
         return "";
       }
@@ -286,9 +293,10 @@ run(int argc, char** argv, Context& ctx)
   std::string output_text;
   std::string color_text = "auto";
   app.add_option("-s,--store", ctx.global.store,
-                 "Store URI (default: TASKCTL_STORE, else the SQLite file "
-                 "$XDG_DATA_HOME/taskctl/tasks.db, i.e. ~/.local/share/taskctl/tasks.db)")
-    ->type_name("URI");
+                 "Store URI, or @NAME: an entry of the config file (default: TASKCTL_STORE, else the "
+                 "config file's default entry, else the SQLite file $XDG_DATA_HOME/taskctl/tasks.db, i.e. "
+                 "~/.local/share/taskctl/tasks.db)")
+    ->type_name("URI|@NAME");
   app.add_option("-o,--output", output_text,
                  "Output format: json, jsonl, table or raw (each subcommand documents its default)")
     ->check(CLI::IsMember({"json", "jsonl", "table", "raw"}))
@@ -310,6 +318,8 @@ run(int argc, char** argv, Context& ctx)
   app.add_flag("--create", ctx.global.create,
                "Let a write (put, import, copy's target) create the store when it does not exist yet")
     ->envname("TASKCTL_CREATE");
+  app.add_flag("--allow-write", ctx.global.allow_write,
+               "Let a command write to a store whose config entry says read_only = true");
   app.add_flag("--wide", ctx.global.wide,
                "Never cut a table to the terminal's width (on a terminal, the widest columns shrink and "
                "longer cells end in \"…\"; piped, nothing is cut)");
@@ -319,7 +329,7 @@ run(int argc, char** argv, Context& ctx)
     register_ls(app),     register_gc(app),         register_validate(app),
     register_cancel(app), register_set_status(app), register_vars(app), register_expire(app),
     register_edit(app),   register_stats(app),      register_export(app), register_import(app),
-    register_copy(app)};
+    register_copy(app),   register_stores(app)};
   for (auto& command : commands) {
     command.app->fallthrough();
     if (command.app->get_name() == "delete") {
@@ -449,6 +459,9 @@ run(int argc, char** argv, Context& ctx)
   }
   for (auto& command : commands) {
     if (command.app->parsed()) {
+      if (command.app->get_name() != "stores") {
+        apply_entry_defaults(ctx); // `stores` lists every entry: no one entry's defaults
+      }
       const int code = command.run(ctx);
       flush_stdout();
       return code;

@@ -33,7 +33,7 @@ run_cancel(Context& ctx, const CancelOptions& options)
   for (const auto& key : options.keys) {
     check_key(key);
   }
-  auto store = open_store(ctx, StoreAccess::read);
+  auto store = open_store(ctx, options.repair.dry_run ? StoreAccess::read : StoreAccess::modify);
   Repair repair(ctx, *store, options.repair);
   const bool several = options.keys.size() > 1;
   RepairPrinter printer(ctx, "cancelled", several);

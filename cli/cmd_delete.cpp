@@ -45,7 +45,7 @@ delete_if_version(Context& ctx, const DeleteOptions& options)
   const std::string& key = options.keys.front();
   check_key(key);
   const std::uint64_t expected = *options.expect_version;
-  auto store = open_store(ctx, StoreAccess::read);
+  auto store = open_store(ctx, options.dry_run ? StoreAccess::read : StoreAccess::modify);
   ResultStream results(ctx, Json{{"dry_run", options.dry_run}});
   auto conflict = [&](std::uint64_t actual) {
     CliError error(exit_conflict, "version_conflict",
@@ -144,7 +144,7 @@ delete_keys(Context& ctx, const DeleteOptions& options)
   for (const auto& key : options.keys) {
     check_key(key);
   }
-  auto store = open_store(ctx, StoreAccess::read);
+  auto store = open_store(ctx, options.dry_run ? StoreAccess::read : StoreAccess::modify);
   ResultStream results(ctx, Json{{"dry_run", options.dry_run}});
   std::vector<std::string> missing;
   std::uint64_t done = 0;
@@ -240,7 +240,7 @@ delete_owner(Context& ctx, const DeleteOptions& options)
 {
   const std::string prefix = taskstore::make_prefix(options.owner); // InvalidArgument for ':' -> exit 2
   const std::string action = fmt::format("delete every record of owner {}", options.owner);
-  auto store = open_store(ctx, StoreAccess::read);
+  auto store = open_store(ctx, options.dry_run ? StoreAccess::read : StoreAccess::modify);
   const std::string where = store_display(ctx);
   ResultStream results(ctx, Json{{"owner", options.owner}, {"dry_run", options.dry_run}});
   const std::uint64_t batch = options.batch.limit().value_or(UINT64_MAX);

@@ -535,7 +535,7 @@ run_edit(Context& ctx, const EditOptions& options)
   // left idle meanwhile may be gone by the time of the write.
   taskstore::VersionedRecord stored;
   {
-    auto store = open_store(ctx, StoreAccess::read);
+    auto store = open_store(ctx, options.dry_run ? StoreAccess::read : StoreAccess::modify);
     stored = read_record(*store, key);
   }
   const std::uint64_t version = stored.version;
@@ -618,7 +618,7 @@ run_edit(Context& ctx, const EditOptions& options)
 
   try {
     check_interrupted();
-    auto store = open_store(ctx, StoreAccess::read);
+    auto store = open_store(ctx, options.dry_run ? StoreAccess::read : StoreAccess::modify);
     if (options.dry_run) {
       // What the save would meet: the version still the one read.
       std::uint64_t current = 0;

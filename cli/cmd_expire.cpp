@@ -98,7 +98,7 @@ run_expire(Context& ctx, const ExpireOptions& options)
     }
   }
   const auto now = taskstore::now_utc();
-  auto store = open_store(ctx, StoreAccess::read);
+  auto store = open_store(ctx, options.repair.dry_run ? StoreAccess::read : StoreAccess::modify);
   Repair repair(ctx, *store, options.repair);
   RepairPrinter printer(ctx, "updated", false);
   std::optional<taskstore::Timestamp> new_expiry;

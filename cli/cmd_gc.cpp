@@ -47,7 +47,7 @@ run_gc(Context& ctx, const GcOptions& options)
   const std::string prefix = options.owner.empty() ? std::string() : taskstore::make_prefix(options.owner);
   const std::string scope = options.owner.empty() ? std::string() : fmt::format(" of owner {}", options.owner);
   const std::string action = fmt::format("remove expired records{}", scope);
-  auto store = open_store(ctx, StoreAccess::read);
+  auto store = open_store(ctx, options.dry_run ? StoreAccess::read : StoreAccess::modify);
   const std::string where = store_display(ctx);
   const std::uint64_t batch = options.batch.limit().value_or(UINT64_MAX);
 

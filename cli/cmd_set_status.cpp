@@ -39,7 +39,7 @@ run_set_status(Context& ctx, const SetStatusOptions& options)
   if (options.result) {
     result = read_json_value(ctx, *options.result, "--result");
   }
-  auto store = open_store(ctx, StoreAccess::read);
+  auto store = open_store(ctx, options.repair.dry_run ? StoreAccess::read : StoreAccess::modify);
   Repair repair(ctx, *store, options.repair);
   RepairPrinter printer(ctx, "updated", false);
   printer.result(repair.apply(options.key, [&](taskstore::TaskRecord& record) {

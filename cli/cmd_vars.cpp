@@ -155,7 +155,7 @@ run_vars(Context& ctx, const VarsOptions& options)
   check_key(options.key);
   const Json incoming = incoming_variables(ctx, options);
   check_incoming(options, incoming);
-  auto store = open_store(ctx, StoreAccess::read);
+  auto store = open_store(ctx, options.repair.dry_run ? StoreAccess::read : StoreAccess::modify);
   Repair repair(ctx, *store, options.repair);
   RepairPrinter printer(ctx, "updated", false);
   const auto limits = options.repair.limits.config();

@@ -69,6 +69,7 @@ struct GlobalOptions
   bool quiet = false;           // -q/--quiet
   bool create = false;          // --create (env TASKCTL_CREATE): a write may create a missing store
   bool wide = false;            // --wide: tables never cut to the terminal's width
+  bool allow_write = false;     // --allow-write: writes to a read_only config entry are allowed
 };
 
 // Returns false when the environment forbids colour in --color auto:

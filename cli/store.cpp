@@ -1,6 +1,7 @@
 #include "store.hpp"
 
 #include "output.hpp"
+#include "suggest.hpp"
 
 #include "taskstore/error.hpp"
 
@@ -42,7 +43,8 @@ struct StoreState
   std::string attempted_uri; // the text locate_store last parsed (it may not parse)
   std::string password_file; // the TASKCTL_STORE_PASSWORD_FILE read for known_secrets()
   std::optional<std::string> password_file_text;
-  std::vector<std::string> other_secrets; // of the stores open_store_at opened (copy's)
+  std::vector<std::string> other_secrets; // of the stores open_store_at opened (copy's), of the config file
+  std::optional<ConfigFile> config;       // run_config(), once read
 };
 
 StoreState&
@@ -101,6 +103,51 @@ default_store_path()
   return (fs::path(home) / ".local" / "share" / "taskctl" / "tasks.db").string();
 }
 
+const ConfigFile&
+run_config()
+{
+  auto& s = state();
+  if (!s.config) {
+    try {
+      s.config = read_config(config_path());
+    } catch (const taskstore::ConfigError& e) {
+      CliError error(exit_config, "config", e.what());
+      error.hint = "fix the config file (see FILES in `man taskctl`)";
+      throw error;
+    }
+    for (const auto& entry : s.config->stores) {
+      const auto secrets = taskstore::StoreUri::secrets_in(entry.uri);
+      s.other_secrets.insert(s.other_secrets.end(), secrets.begin(), secrets.end());
+    }
+  }
+  return *s.config;
+}
+
+const StoreEntry&
+find_entry(const std::string& ref)
+{
+  const std::string name = ref.substr(ref.empty() || ref[0] != '@' ? 0 : 1);
+  const ConfigFile& config = run_config();
+  if (const StoreEntry* entry = config.find(name)) {
+    return *entry;
+  }
+  const auto names = config.names();
+  std::string known;
+  for (const auto& n : names) {
+    known += (known.empty() ? "@" : ", @") + n;
+  }
+  const auto guess = closest(name, names);
+  CliError error(exit_usage, "unknown_store",
+                 fmt::format("unknown store @{}{}", printable(name),
+                             guess ? fmt::format("; did you mean @{}?", *guess) : std::string()));
+  error.hint = !config.exists ? fmt::format("there is no config file {}: named stores are its [stores.NAME] entries",
+                                            config.path.empty() ? "(no home directory)" : config.path)
+               : names.empty() ? fmt::format("{} has no [stores.NAME] entry", config.path)
+                               : fmt::format("the stores of {} are {} (taskctl stores lists them)", config.path, known);
+  error.extra["known_stores"] = names;
+  throw error;
+}
+
 ResolvedStore
 locate_store(const std::string& flag)
 {
@@ -111,10 +158,17 @@ locate_store(const std::string& flag)
   } else if (const char* env = std::getenv("TASKCTL_STORE"); env != nullptr && *env != '\0') {
     r.uri_text = env;
     r.source = StoreSource::environment;
+  } else if (const ConfigFile& config = run_config(); !config.default_store.empty()) {
+    r.uri_text = "@" + config.default_store;
+    r.source = StoreSource::config_default;
   } else {
     r.default_path = default_store_path();
     r.uri_text = "sqlite://" + taskstore::percent_encode(r.default_path, "/");
     r.source = StoreSource::default_store;
+  }
+  if (!r.uri_text.empty() && r.uri_text[0] == '@') {
+    r.entry = find_entry(r.uri_text);
+    r.uri_text = r.entry->uri;
   }
   state().attempted_uri = r.uri_text; // its secrets are scrubbed even when it does not parse
   try {
@@ -135,13 +189,36 @@ resolve_store(const Context& ctx)
     return s.store;
   }
   ResolvedStore r = locate_store(ctx.global.store);
-  if (r.source == StoreSource::flag && r.uri.password && !ctx.global.quiet) {
+  if (r.source == StoreSource::flag && !r.entry && r.uri.password && !ctx.global.quiet) {
     warn(ctx, "a password given in --store is visible to other users of this machine (ps, shell "
               "history); prefer TASKCTL_STORE_PASSWORD or TASKCTL_STORE_PASSWORD_FILE");
   }
   s.store = r;
   s.resolved = true;
   return r;
+}
+
+void
+apply_entry_defaults(Context& ctx)
+{
+  const char* env = std::getenv("TASKCTL_STORE");
+  const std::string ref = !ctx.global.store.empty() ? ctx.global.store : env != nullptr ? env : "";
+  if (!ref.empty() && ref[0] != '@') {
+    return; // a URI: no entry, and the config file is not read
+  }
+  const ResolvedStore store = resolve_store(ctx);
+  if (const auto& config = state().config; config && config->permission_warning && !ctx.global.quiet) {
+    warn(ctx, *config->permission_warning);
+  }
+  if (!store.entry) {
+    return;
+  }
+  if (store.entry->timeout && !ctx.global.timeout_from_flag && std::getenv("TASKCTL_TIMEOUT") == nullptr) {
+    ctx.global.timeout = *store.entry->timeout;
+  }
+  if (store.entry->output && ctx.global.output == Format::unset) {
+    ctx.global.output = parse_format(*store.entry->output).value_or(Format::unset);
+  }
 }
 
 namespace {
@@ -226,6 +303,63 @@ creates(const Context& ctx, StoreAccess access)
   return access == StoreAccess::write && ctx.global.create;
 }
 
+// Throws CliError read_only (exit 7) when access modifies the store, entry
+// (the store's config entry, if any) is read_only and --allow-write was not
+// given: every write of every command opens its store through here.
+void
+check_writable(const Context& ctx, const std::optional<StoreEntry>& entry, StoreAccess access)
+{
+  if (access == StoreAccess::read || !entry || !entry->read_only || ctx.global.allow_write) {
+    return;
+  }
+  CliError error(exit_config, "read_only",
+                 fmt::format("the store @{} is read-only (read_only = true in the config file): this command "
+                             "would write to it",
+                             entry->name));
+  error.hint = "pass --allow-write to write to it anyway, or use --dry-run to see what would change";
+  error.extra["store"] = entry->name;
+  throw error;
+}
+
+// Returns the password of entry: the text of its password_file (trailing
+// newlines stripped) or the value of its password_env, each added to the
+// run's secrets; nullopt when it names none. Throws CliError config (exit 7)
+// when the file cannot be read or the variable is not set.
+std::optional<std::string>
+entry_password(const StoreEntry& entry)
+{
+  std::string text;
+  if (!entry.password_file.empty()) {
+    std::ifstream in(entry.password_file, std::ios::binary);
+    if (!in) {
+      throw CliError(exit_config, "config",
+                     fmt::format("cannot read the password_file {} of the store @{}: {}", entry.password_file,
+                                 entry.name, std::strerror(errno)));
+    }
+    text.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (auto& form : taskstore::secret_forms(text)) {
+      state().other_secrets.push_back(std::move(form)); // the file as it is, too
+    }
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) {
+      text.pop_back();
+    }
+  } else if (!entry.password_env.empty()) {
+    const char* value = std::getenv(entry.password_env.c_str());
+    if (value == nullptr) {
+      throw CliError(exit_config, "config",
+                     fmt::format("the variable {} (the password_env of the store @{}) is not set",
+                                 entry.password_env, entry.name));
+    }
+    text = value;
+  } else {
+    return std::nullopt;
+  }
+  for (auto& form : taskstore::secret_forms(text)) {
+    state().other_secrets.push_back(std::move(form));
+  }
+  return text;
+}
+
 // Throws CliError no_store (exit 7) when uri names a SQLite file that does
 // not exist and was not to be created (called when opening it failed, so
 // that a bad URI parameter is still reported first): a typo in a path must
@@ -257,11 +391,17 @@ open_store(const Context& ctx, StoreAccess access)
 {
   const auto timeout = parse_timeout(ctx);
   const ResolvedStore store = resolve_store(ctx);
+  check_writable(ctx, store.entry, access);
   taskstore::OpenOptions options;
   options.create_if_missing = creates(ctx, access);
   options.timeout = timeout;
+  if (store.entry) {
+    options.password = entry_password(*store.entry);
+  }
   try {
-    options.password = env_password();
+    if (!options.password) {
+      options.password = env_password();
+    }
   } catch (const taskstore::ConfigError& e) {
     throw CliError(exit_config, "config", e.what());
   }
@@ -296,6 +436,31 @@ std::unique_ptr<taskstore::StorageBackend>
 open_store_at(const Context& ctx, const std::string& uri_text, StoreAccess access, const std::string& password_file)
 {
   auto& s = state();
+  if (!uri_text.empty() && uri_text[0] == '@') {
+    const StoreEntry entry = find_entry(uri_text);
+    check_writable(ctx, entry, access);
+    taskstore::StoreUri uri;
+    try {
+      uri = taskstore::StoreUri::parse(entry.uri);
+    } catch (const taskstore::InvalidArgument& e) {
+      throw open_error(exit_usage, "invalid_store_uri", e, fmt::format("the uri of [stores.{}]", entry.name));
+    }
+    if (password_file.empty()) {
+      taskstore::OpenOptions options;
+      options.create_if_missing = creates(ctx, access);
+      options.timeout = parse_timeout(ctx);
+      options.password = entry_password(entry);
+      try {
+        return taskstore::open_store(uri, options);
+      } catch (const taskstore::InvalidArgument& e) {
+        throw open_error(exit_usage, "invalid_store_uri", e, k_store_hint);
+      } catch (const taskstore::ConfigError& e) {
+        check_store_file(uri, access, options.create_if_missing);
+        throw open_error(exit_config, "config", e, fmt::format("the store is @{} ({})", entry.name, uri.redacted()));
+      }
+    }
+    return open_store_at(ctx, entry.uri, access, password_file);
+  }
   {
     auto secrets = taskstore::StoreUri::secrets_in(uri_text);
     s.other_secrets.insert(s.other_secrets.end(), secrets.begin(), secrets.end());

@@ -1,8 +1,11 @@
 #pragma once
 // Which store a run uses and how it is opened: --store, then TASKCTL_STORE,
-// then the default SQLite file; the password sources; --timeout; every
-// failure to open turned into a CliError with its exit status and a hint.
+// then the config file's default entry, then the default SQLite file (a value
+// @NAME names an entry of the config file); the password sources; --timeout;
+// the read-only entries; every failure to open turned into a CliError with
+// its exit status and a hint.
 
+#include "config.hpp"
 #include "context.hpp"
 
 #include "taskstore/key.hpp"
@@ -26,8 +29,9 @@ namespace taskctl {
 
 enum class StoreAccess
 {
-  read,  // never creates the store; a missing store is a ConfigError (exit 7)
-  write, // creates the store (and the default store's directory, mode 0700)
+  read,   // never creates the store; a missing store is a ConfigError (exit 7)
+  modify, // as read, but the command writes to the store: refused on a read-only entry
+  write,  // modifies and creates the store (and the default store's directory, mode 0700)
 };
 
 // Where the store URI came from.
@@ -35,6 +39,7 @@ enum class StoreSource
 {
   flag,
   environment,
+  config_default, // the config file's `default` entry
   default_store,
 };
 
@@ -44,7 +49,23 @@ struct ResolvedStore
   taskstore::StoreUri uri;
   StoreSource source = StoreSource::default_store;
   std::string default_path; // the default SQLite file, when source == default_store
+  std::optional<StoreEntry> entry; // the config file's entry, when the store was named (@NAME or default)
 };
+
+// The config file (config_path()), read once per run; the secrets of its
+// URIs are added to known_secrets(). Throws CliError config (exit 7) naming
+// the file, line and key when it does not parse or check.
+const ConfigFile& run_config();
+
+// Returns the entry of run_config() that ref ("@NAME") names. Throws CliError
+// unknown_store (exit 2) naming the known entries and the closest one.
+const StoreEntry& find_entry(const std::string& ref);
+
+// The entry's timeout and output become ctx's when neither the command line
+// nor TASKCTL_TIMEOUT / TASKCTL_OUTPUT gave one; warns (unless quiet) about a
+// config file that holds a password and is readable by others. Resolves the
+// store (resolve_store), so throws as it does.
+void apply_entry_defaults(Context& ctx);
 
 // The default store file: $XDG_DATA_HOME/taskctl/tasks.db when XDG_DATA_HOME
 // is an absolute path, else ~/.local/share/taskctl/tasks.db (HOME, else the
@@ -53,10 +74,13 @@ struct ResolvedStore
 std::string default_store_path();
 
 // Returns the store named by flag (the --store value; "" = not given), else
-// by TASKCTL_STORE, else the default store (sqlite:// and the percent-encoded
-// default_store_path()), with its URI parsed. Reads the environment on every
-// call and warns about nothing. Throws CliError invalid_store_uri (exit 2)
-// for a malformed URI, ConfigError when the default store has no location.
+// by TASKCTL_STORE, else the config file's `default` entry, else the default
+// store (sqlite:// and the percent-encoded default_store_path()), with its
+// URI parsed; a value @NAME is the config entry NAME. Reads the environment
+// on every call and warns about nothing. Throws CliError invalid_store_uri
+// (exit 2) for a malformed URI, unknown_store (exit 2) for an unknown @NAME,
+// config (exit 7) for a bad config file, ConfigError when the default store
+// has no location.
 ResolvedStore locate_store(const std::string& flag);
 
 // locate_store(ctx.global.store), once per run (later calls return the first
@@ -74,16 +98,22 @@ std::chrono::milliseconds parse_timeout(const Context& ctx);
 // cannot be read.
 std::optional<std::string> password_from_environment();
 
-// Opens the store: password_from_environment() (read once per run),
-// --timeout, create_if_missing from access. Throws CliError: no_store
-// (exit 7) for a missing default store on a read, invalid_store_uri (exit 2),
-// config (exit 7), each with a hint naming how to point taskctl at a store.
+// Opens the store: the entry's password_file / password_env, else
+// password_from_environment() (read once per run), used when the URI has no
+// password; --timeout, create_if_missing from access. Throws CliError:
+// read_only (exit 7) when access is modify or write, the store is a
+// read_only entry and --allow-write was not given (the one check every
+// writing command passes through); no_store (exit 7) for a missing default
+// store on a read, invalid_store_uri (exit 2), config (exit 7), each with a
+// hint naming how to point taskctl at a store.
 std::unique_ptr<taskstore::StorageBackend> open_store(const Context& ctx, StoreAccess access);
 
 // Opens another store than the run's (copy's SRC and DST) by its URI text,
 // as open_store does, its secrets added to known_secrets() first; the
 // password from password_file ("" = none: the URI's own), trailing newlines
-// stripped. Warns when the URI holds a password. Throws CliError like open_store.
+// stripped. uri_text @NAME is the config entry NAME (its password source used
+// when password_file is ""). Warns when the URI holds a password. Throws
+// CliError like open_store (read_only included).
 std::unique_ptr<taskstore::StorageBackend> open_store_at(const Context& ctx, const std::string& uri_text,
                                                          StoreAccess access, const std::string& password_file = "");
 
@@ -97,7 +127,8 @@ std::string store_display(const Context& ctx);
 // the password read for the store; TASKCTL_STORE_PASSWORD,
 // AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and AWS_SECURITY_TOKEN as they are
 // now; the text of TASKCTL_STORE_PASSWORD_FILE (read once per file name,
-// whatever wins). Never throws.
+// whatever wins); the config file's inline passwords and the passwords read
+// through its entries. Never throws.
 std::vector<std::string> known_secrets();
 
 // Checks a KEY argument: it must contain ':' (split at the first one) and

@@ -322,7 +322,7 @@ run_write(Context& ctx, const WriteRequest& request)
   // put creates the store; cas never does (there is nothing to compare with),
   // nor does a dry run.
   const bool creates = !request.dry_run && !request.expect_version;
-  auto store = open_store(ctx, creates ? StoreAccess::write : StoreAccess::read);
+  auto store = open_store(ctx, creates ? StoreAccess::write : request.dry_run ? StoreAccess::read : StoreAccess::modify);
   if (!request.dry_run) {
     check_interrupted();
   }

@@ -19,8 +19,8 @@
 # Keep in agreement with `taskctl --help`, man/taskctl.1 and the zsh and fish
 # completions (tests/docs checks this).
 
-_taskctl_commands='get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy help version'
-_taskctl_global_opts='-h --help --version -s --store -o --output --timeout --color -q --quiet --create --wide'
+_taskctl_commands='get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy stores help version'
+_taskctl_global_opts='-h --help --version -s --store -o --output --timeout --color -q --quiet --create --allow-write --wide'
 # Options taking a value (global and per subcommand); the rest are flags.
 _taskctl_value_opts='-s --store -o --output --timeout --color -e --expect-version --owner --status
   --limit --max-delete --batch --max-depth --max-string-length --max-size --max-record-size --max-violations -m --message
@@ -59,6 +59,7 @@ _taskctl_command_opts()
   vars) own="-h --help --string $_taskctl_repair_opts" ;;
   expire) own="-h --help --extend --in --at --never $_taskctl_repair_opts" ;;
   edit) own="-h --help -n --dry-run --force $_taskctl_limit_opts" ;;
+  stores) own='-h --help --check' ;;
   help | version) own='-h --help' ;;
   esac
   printf '%s\n' "$own ${_taskctl_global_opts/-h --help /}"
@@ -67,6 +68,19 @@ _taskctl_command_opts()
 # Runs the real CLI on the store of the line with the arguments given (after
 # the global options that bound it: --timeout 1s, within 2 s in all), errors
 # silenced, stdin closed.
+# Prints the names of the config file's stores (@NAME, one per line), as
+# `taskctl stores -o raw` lists them: errors silenced, 2 seconds at most.
+_taskctl_store_names()
+{
+  local -a cmd=("${_taskctl_words[0]}")
+  [[ ${cmd[0]} == */* || -z ${cmd[0]} ]] || cmd[0]=$(type -P -- "${cmd[0]}" 2>/dev/null)
+  [[ -n ${cmd[0]} && -x ${cmd[0]} ]] || return 0
+  if type -P timeout >/dev/null 2>&1; then
+    cmd=(timeout -k 1 2 "${cmd[@]}")
+  fi
+  "${cmd[@]}" --color never -q stores -o raw 2>/dev/null </dev/null | head -n 1000
+}
+
 _taskctl_run_store()
 {
   # copy before its SRC_URI: no store to read.
@@ -191,8 +205,10 @@ _taskctl_option_value()
     case $cur in
     sqlite:///*) _taskctl_add_files 'sqlite://' ;;
     sqlite:*) _taskctl_add_files 'sqlite:' ;;
+    @*) _taskctl_add_lines < <(_taskctl_store_names) ;;
     *)
       _taskctl_add_words 'mem:// sqlite: redis:// redis+unix:// dynamodb://'
+      _taskctl_add_lines < <(_taskctl_store_names)
       _taskctl_nospace=1
       ;;
     esac

@@ -15,7 +15,7 @@
 # Keep in agreement with `taskctl --help`, man/taskctl.1 and the bash and zsh
 # completions (tests/docs checks this).
 
-set -l __taskctl_commands get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy help version
+set -l __taskctl_commands get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy stores help version
 
 # Runs the real CLI on the store of the line with the arguments given (after
 # the global options that bound it: --timeout 1s, within 2 s in all), errors
@@ -127,6 +127,19 @@ function __taskctl_store_values
             end
         case '*'
             printf '%s\n' mem:// sqlite: redis:// redis+unix:// dynamodb://
+            __taskctl_store_names
+    end
+end
+
+# The config file's named stores (@NAME), as `taskctl stores -o raw` lists
+# them: errors silenced, 2 seconds at most, 1000 at most.
+function __taskctl_store_names
+    set -l cmd (commandline -opc)[1]
+    test -n "$cmd"; or return 0
+    if command -sq timeout
+        timeout -k 1 2 $cmd --color never -q stores -o raw 2>/dev/null </dev/null | head -n 1000
+    else
+        $cmd --color never -q stores -o raw 2>/dev/null </dev/null | head -n 1000
     end
 end
 
@@ -211,6 +224,7 @@ complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a 
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a export -d 'Write records as JSON lines (a backup)'
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a import -d 'Write the records of an export file into the store'
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a copy -d 'Copy records from one store into another'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a stores -d 'List the named stores of the config file'
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a help -d 'Print the help of taskctl, or of one command'
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a version -d 'Print the version, the backends and their libraries'
 complete -c taskctl -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from $__taskctl_commands[1..-3]" -x -a "$__taskctl_commands"
@@ -224,6 +238,8 @@ complete -c taskctl -l timeout -x -a '500ms 1s 2s 5s 10s 30s 1m' -d 'Connect and
 complete -c taskctl -l color -x -a 'auto always never' -d 'Colour'
 complete -c taskctl -s q -l quiet -d 'Suppress warnings, summaries and progress'
 complete -c taskctl -l create -d 'Let a write create a store that does not exist'
+complete -c taskctl -l allow-write -d 'Let a command write to a read_only named store'
+complete -c taskctl -n '__fish_seen_subcommand_from stores' -l check -d 'Open each store: reachable or unreachable'
 complete -c taskctl -l wide -d "Never cut a table to the terminal's width"
 
 # get KEY

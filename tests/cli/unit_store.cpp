@@ -27,6 +27,7 @@ clear_store_environment(ScopedEnv& env, const std::string& home)
     .set("TASKCTL_STORE_PASSWORD", std::nullopt)
     .set("TASKCTL_STORE_PASSWORD_FILE", std::nullopt)
     .set("XDG_DATA_HOME", std::nullopt)
+    .set("XDG_CONFIG_HOME", std::nullopt) // no config file: no default entry
     .set("HOME", home);
 }
 

@@ -26,6 +26,11 @@ export TASKCTL_STORE="sqlite:$work/store.db"
 # A second store, named on the command line only.
 record_json carol t9 | "$TASKCTL" -q --create -s "sqlite:$work/other.db" put carol:t9 - >/dev/null || fail "put carol:t9"
 record_json alice t1 >"$work/file-record.json"
+# Two named stores in the config file (taskctl stores -o raw lists them).
+export XDG_CONFIG_HOME="$work/config"
+mkdir -p "$XDG_CONFIG_HOME/taskctl"
+printf '[stores.prod]\nuri = "sqlite:%s"\n[stores.staging]\nuri = "mem://"\n' "$work/store.db" \
+  >"$XDG_CONFIG_HOME/taskctl/config.toml"
 # A store of 20,000 records over 500 owners (user-0 .. user-499, 40 each):
 # its first 1,000 keys (in key order) belong to 25 owners, so owners must be
 # completed from what was typed (ls --owners), not from the first keys.
@@ -75,6 +80,8 @@ lines=(
   "taskctl -s sqlite:$work/many.db ls --owner "            # 24 every owner (500)
   "taskctl -s sqlite:$work/many.db ls --owner=user-32"     # 25 --opt=value
   "taskctl ls --within "                                   # 26 durations
+  "taskctl --store @"                                      # 27 named stores
+  "taskctl -s @st"                                         # 28 named stores, filtered
 )
 silent_line="taskctl -s redis://127.0.0.1:$silent_port/0 get "
 
@@ -133,7 +140,7 @@ expect_exactly 3 json jsonl table raw
 expect_exactly 4 json jsonl
 expect_exactly 5 auto always never
 expect_exactly 6 working input_required completed failed cancelled
-expect_exactly 7 mem:// sqlite: redis:// redis+unix:// dynamodb://
+expect_exactly 7 mem:// sqlite: redis:// redis+unix:// dynamodb:// @prod @staging
 expect_contains 8 "sqlite:$work/store.db"
 expect_exactly 9 alice:t1 alice:t2 bob:t3
 expect_exactly 10 alice:t1 alice:t2
@@ -167,6 +174,8 @@ fi
 expect_exactly 25 --owner=user-32 --owner=user-320 --owner=user-321 --owner=user-322 --owner=user-323 \
   --owner=user-324 --owner=user-325 --owner=user-326 --owner=user-327 --owner=user-328 --owner=user-329
 expect_contains 26 1s
+expect_exactly 27 @prod @staging
+expect_exactly 28 @staging
 [ -s "$work/$shell.err" ] && check_failed "$shell wrote to stderr: $(head -c 500 "$work/$shell.err")"
 
 # A store that accepts the connection and never answers: no candidates, and
