@@ -206,7 +206,18 @@ apply_entry_defaults(Context& ctx)
   if (!ref.empty() && ref[0] != '@') {
     return; // a URI: no entry, and the config file is not read
   }
-  const ResolvedStore store = resolve_store(ctx);
+  ResolvedStore store;
+  try {
+    store = resolve_store(ctx);
+  } catch (const CliError&) {
+    if (!ref.empty()) {
+      throw; // an @NAME that cannot be resolved: nothing else to do
+    }
+    // No store asked for: a broken config file matters only to a command
+    // that opens the default store, which then reports it; `validate FILE`
+    // (a CI step) and `copy URI URI` run regardless.
+    return;
+  }
   if (const auto& config = state().config; config && config->permission_warning && !ctx.global.quiet) {
     warn(ctx, *config->permission_warning);
   }

@@ -154,6 +154,22 @@ TEST_CASE("stores: a bad config file is exit 7 naming the file, line and key", "
   }
 }
 
+TEST_CASE("stores: a broken config file fails only a run that needs a store from it", "[sqlite-cli]")
+{
+  ConfigHome c;
+  c.write("[stores.a]\nuri = \"mem://\n");
+  write_file(c.home.path() + "/vars.json", "{\"ok\":1}");
+  auto r = c.run({"validate", c.home.path() + "/vars.json"}); // a CI step: no store at all
+  INFO(describe(r));
+  CHECK(r.exit_code == 0);
+  r = c.run({"-s", "mem://", "ls"});
+  CHECK(r.exit_code == 0);
+  r = c.run({"ls"}); // the default store may come from the config: it must be read
+  INFO(describe(r));
+  CHECK(r.exit_code == 7);
+  CHECK(contains(r.err, c.path + ":2"));
+}
+
 TEST_CASE("stores: password_file and password_env are used and scrubbed", "[sqlite-cli]")
 {
   ConfigHome c;
