@@ -44,17 +44,24 @@ ConfigFile::names() const
 }
 
 std::string
+home_directory()
+{
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') {
+    return h;
+  }
+  if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_dir != nullptr) {
+    return pw->pw_dir;
+  }
+  return "";
+}
+
+std::string
 config_path()
 {
   if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && xdg[0] == '/') {
     return (fs::path(xdg) / "taskctl" / "config.toml").string();
   }
-  std::string home;
-  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') {
-    home = h;
-  } else if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_dir != nullptr) {
-    home = pw->pw_dir;
-  }
+  const std::string home = home_directory();
   if (home.empty()) {
     return "";
   }

@@ -39,6 +39,10 @@ struct ConfigFile
   std::vector<std::string> names() const;
 };
 
+// Returns the user's home directory: HOME when set and not empty, else the
+// passwd entry's; "" when neither gives one. Never throws.
+std::string home_directory();
+
 // Returns the config file's path ("" when neither XDG_CONFIG_HOME nor HOME
 // nor the passwd entry gives a directory). Never throws.
 std::string config_path();

@@ -1,3 +1,13 @@
+// The output layer: everything taskctl writes, so that stdout and stderr
+// keep one set of rules (stdout data only, in one of four formats; stderr
+// diagnostics, scrubbed of secrets and made printable). About 930 lines, one
+// concern: the stdout buffer and its EPIPE rule, the JSON document writers
+// (whole or streamed), the per-key results of delete and gc, the error and
+// warning printers with the secret scrubber, the progress line and the pager.
+// Tables live in table.cpp. The pager and the stdout buffer could move to a
+// terminal.cpp of their own; they stay here because every writer above
+// flushes through the buffer.
+
 #include "output.hpp"
 
 #include "store.hpp"

@@ -22,7 +22,6 @@
 #include <fstream>
 #include <iterator>
 
-#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -90,12 +89,7 @@ default_store_path()
   if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && xdg[0] == '/') {
     return (fs::path(xdg) / "taskctl" / "tasks.db").string();
   }
-  std::string home;
-  if (const char* h = std::getenv("HOME"); h != nullptr && *h != '\0') {
-    home = h;
-  } else if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_dir != nullptr) {
-    home = pw->pw_dir;
-  }
+  const std::string home = home_directory();
   if (home.empty()) {
     throw taskstore::ConfigError("no default store: neither XDG_DATA_HOME nor HOME is set; " +
                                  std::string(k_store_hint));
@@ -395,6 +389,24 @@ check_store_file(const taskstore::StoreUri& uri, StoreAccess access, bool create
   throw error;
 }
 
+// Opens uri with options, turning the library's refusals into CliErrors: a
+// bad URI exit 2 (invalid_store_uri); a missing SQLite file that was not to
+// be created exit 7 (no_store, check_store_file); any other configuration
+// problem exit 7 (config), the hint naming the store as where.
+std::unique_ptr<taskstore::StorageBackend>
+open_explained(const taskstore::StoreUri& uri, const taskstore::OpenOptions& options, StoreAccess access,
+               const std::string& where)
+{
+  try {
+    return taskstore::open_store(uri, options);
+  } catch (const taskstore::InvalidArgument& e) {
+    throw open_error(exit_usage, "invalid_store_uri", e, k_store_hint);
+  } catch (const taskstore::ConfigError& e) {
+    check_store_file(uri, access, options.create_if_missing);
+    throw open_error(exit_config, "config", e, "the store is " + where);
+  }
+}
+
 } // namespace
 
 std::unique_ptr<taskstore::StorageBackend>
@@ -433,14 +445,7 @@ open_store(const Context& ctx, StoreAccess access)
     }
   }
 
-  try {
-    return taskstore::open_store(store.uri, options);
-  } catch (const taskstore::InvalidArgument& e) {
-    throw open_error(exit_usage, "invalid_store_uri", e, k_store_hint);
-  } catch (const taskstore::ConfigError& e) {
-    check_store_file(store.uri, access, options.create_if_missing);
-    throw open_error(exit_config, "config", e, fmt::format("the store is {}", store.uri.redacted()));
-  }
+  return open_explained(store.uri, options, access, store.uri.redacted());
 }
 
 std::unique_ptr<taskstore::StorageBackend>
@@ -461,14 +466,7 @@ open_store_at(const Context& ctx, const std::string& uri_text, StoreAccess acces
       options.create_if_missing = creates(ctx, access);
       options.timeout = parse_timeout(ctx);
       options.password = entry_password(entry);
-      try {
-        return taskstore::open_store(uri, options);
-      } catch (const taskstore::InvalidArgument& e) {
-        throw open_error(exit_usage, "invalid_store_uri", e, k_store_hint);
-      } catch (const taskstore::ConfigError& e) {
-        check_store_file(uri, access, options.create_if_missing);
-        throw open_error(exit_config, "config", e, fmt::format("the store is @{} ({})", entry.name, uri.redacted()));
-      }
+      return open_explained(uri, options, access, fmt::format("@{} ({})", entry.name, uri.redacted()));
     }
     return open_store_at(ctx, entry.uri, access, password_file);
   }
@@ -504,14 +502,7 @@ open_store_at(const Context& ctx, const std::string& uri_text, StoreAccess acces
     }
     options.password = std::move(text);
   }
-  try {
-    return taskstore::open_store(uri, options);
-  } catch (const taskstore::InvalidArgument& e) {
-    throw open_error(exit_usage, "invalid_store_uri", e, k_store_hint);
-  } catch (const taskstore::ConfigError& e) {
-    check_store_file(uri, access, options.create_if_missing);
-    throw open_error(exit_config, "config", e, fmt::format("the store is {}", uri.redacted()));
-  }
+  return open_explained(uri, options, access, uri.redacted());
 }
 
 std::string

@@ -1,3 +1,11 @@
+// The one DOM-free JSON reader (see peek.hpp): a forward-only scanner that
+// finds a record's fields and skips every other value without building it,
+// and is_json_line's strict one-pass acceptor for the export format. About
+// 900 lines, one concern: reading JSON text without a tree, which the
+// listing, cleanup and export hot paths share; the scanner and the acceptor
+// are kept together because they must agree byte for byte on what JSON is
+// (a test holds both to nlohmann's parser).
+
 #include "taskstore/json/peek.hpp"
 
 #include "taskstore/text.hpp"
