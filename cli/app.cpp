@@ -41,6 +41,8 @@ const char* const k_footer =
   "  mem://                                   in-process memory (empty on every run; for trying things)\n"
   "  sqlite:PATH, sqlite:///ABS/PATH          a SQLite file (the embedded default)\n"
   "  redis://[USER[:PASS]@]HOST[:PORT][/DB][?prefix=pmcp&timeout=2s]\n"
+  "  rediss://[USER[:PASS]@]HOST[:PORT][/DB][?cacert=FILE&cert=FILE&key=FILE&insecure=1]\n"
+  "                                           Redis over TLS (the system CA store unless cacert)\n"
   "  redis+unix:///PATH.sock[?db=N]\n"
   "  dynamodb://TABLE[?region=R&endpoint=URL] (credentials: the standard AWS environment\n"
   "                                            variables or ~/.aws/credentials)\n"

@@ -392,11 +392,14 @@ check_store_file(const taskstore::StoreUri& uri, StoreAccess access, bool create
 // Opens uri with options, turning the library's refusals into CliErrors: a
 // bad URI exit 2 (invalid_store_uri); a missing SQLite file that was not to
 // be created exit 7 (no_store, check_store_file); any other configuration
-// problem exit 7 (config), the hint naming the store as where.
+// problem exit 7 (config), the hint naming the store as where. What the
+// library warns of while opening (OpenOptions::warn, e.g. TLS verification
+// turned off) is printed as a warning unless --quiet, on every run.
 std::unique_ptr<taskstore::StorageBackend>
-open_explained(const taskstore::StoreUri& uri, const taskstore::OpenOptions& options, StoreAccess access,
-               const std::string& where)
+open_explained(const Context& ctx, const taskstore::StoreUri& uri, taskstore::OpenOptions options,
+               StoreAccess access, const std::string& where)
 {
+  options.warn = [&ctx](const std::string& warning) { warn(ctx, warning); };
   try {
     return taskstore::open_store(uri, options);
   } catch (const taskstore::InvalidArgument& e) {
@@ -445,7 +448,7 @@ open_store(const Context& ctx, StoreAccess access)
     }
   }
 
-  return open_explained(store.uri, options, access, store.uri.redacted());
+  return open_explained(ctx, store.uri, options, access, store.uri.redacted());
 }
 
 std::unique_ptr<taskstore::StorageBackend>
@@ -466,7 +469,7 @@ open_store_at(const Context& ctx, const std::string& uri_text, StoreAccess acces
       options.create_if_missing = creates(ctx, access);
       options.timeout = parse_timeout(ctx);
       options.password = entry_password(entry);
-      return open_explained(uri, options, access, fmt::format("@{} ({})", entry.name, uri.redacted()));
+      return open_explained(ctx, uri, options, access, fmt::format("@{} ({})", entry.name, uri.redacted()));
     }
     return open_store_at(ctx, entry.uri, access, password_file);
   }
@@ -502,7 +505,7 @@ open_store_at(const Context& ctx, const std::string& uri_text, StoreAccess acces
     }
     options.password = std::move(text);
   }
-  return open_explained(uri, options, access, uri.redacted());
+  return open_explained(ctx, uri, options, access, uri.redacted());
 }
 
 std::string

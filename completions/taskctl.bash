@@ -207,7 +207,7 @@ _taskctl_option_value()
     sqlite:*) _taskctl_add_files 'sqlite:' ;;
     @*) _taskctl_add_lines < <(_taskctl_store_names) ;;
     *)
-      _taskctl_add_words 'mem:// sqlite: redis:// redis+unix:// dynamodb://'
+      _taskctl_add_words 'mem:// sqlite: redis:// rediss:// redis+unix:// dynamodb://'
       _taskctl_add_lines < <(_taskctl_store_names)
       _taskctl_nospace=1
       ;;

@@ -126,7 +126,7 @@ function __taskctl_store_values
                 echo sqlite:$f
             end
         case '*'
-            printf '%s\n' mem:// sqlite: redis:// redis+unix:// dynamodb://
+            printf '%s\n' mem:// sqlite: redis:// rediss:// redis+unix:// dynamodb://
             __taskctl_store_names
     end
 end

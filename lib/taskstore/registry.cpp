@@ -26,8 +26,7 @@ struct Entry
   Factory open;
 };
 
-// The one scheme -> factory table. Schemes refused with a reason are listed
-// in refused_scheme() instead.
+// The one scheme -> factory table.
 const std::vector<Entry>&
 table()
 {
@@ -37,7 +36,7 @@ table()
     {{"sqlite", {"sqlite"}, "sqlite:///var/lib/taskctl/tasks.db", "sqlite", &sqlite_library_version}, &open_sqlite},
 #endif
 #ifdef TASKSTORE_WITH_REDIS
-    {{"redis", {"redis", "redis+unix"}, "redis://127.0.0.1:6379/0?prefix=pmcp", "hiredis", &redis_library_version},
+    {{"redis", {"redis", "rediss", "redis+unix"}, "redis://127.0.0.1:6379/0?prefix=pmcp", "hiredis", &redis_library_version},
      &open_redis},
 #endif
 #ifdef TASKSTORE_WITH_DYNAMODB
@@ -46,17 +45,6 @@ table()
 #endif
   };
   return entries;
-}
-
-// Returns why a known scheme cannot be used, or nullptr.
-const char*
-refused_scheme(const std::string& scheme)
-{
-  if (scheme == "rediss") {
-    return "rediss:// (Redis over TLS) is not supported: Debian's hiredis 0.14 has no TLS; "
-           "use a TLS tunnel (e.g. stunnel) and a redis:// URI to it";
-  }
-  return nullptr;
 }
 
 } // namespace
@@ -101,9 +89,6 @@ open_store(const StoreUri& uri, const OpenOptions& options)
     if (std::find(schemes.begin(), schemes.end(), uri.scheme) != schemes.end()) {
       return entry.open(uri, options);
     }
-  }
-  if (const char* reason = refused_scheme(uri.scheme)) {
-    throw InvalidArgument(reason);
   }
   std::string known;
   for (const auto& entry : table()) {

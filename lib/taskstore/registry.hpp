@@ -5,6 +5,7 @@
 #include "taskstore/uri.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,11 @@ struct OpenOptions
   std::chrono::milliseconds timeout{5000};
   // A password supplied out of band (environment, file), used when the URI has none.
   std::optional<std::string> password;
+  // Told, during open_store only, of what the user should know about the
+  // store's connection, e.g. "TLS certificate verification is off"
+  // (rediss://...?insecure=1). The CLI prints it as a warning on stderr.
+  // Unset: nothing is told.
+  std::function<void(const std::string& warning)> warn;
 };
 
 struct BackendInfo

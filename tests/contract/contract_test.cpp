@@ -37,7 +37,11 @@ namespace {
 // A fresh store of the backend under test, removed again at the end.
 struct Fresh
 {
-  Fresh() : backend_name(taskstore::testing::current_backend()), store(taskstore::testing::make_test_store(backend_name)) {}
+  Fresh()
+    : backend_name(taskstore::testing::backend_of(taskstore::testing::current_backend()))
+    , store(taskstore::testing::make_test_store(taskstore::testing::current_backend()))
+  {
+  }
   ~Fresh()
   {
     store.backend.reset();

@@ -1,6 +1,7 @@
-// The redis test store: a fresh key prefix on the server named by
-// TASKCTL_TEST_REDIS_URL (scripts/test starts one). A missing server is a
-// failure, never a skip.
+// The redis test stores: a fresh key prefix on the server named by
+// TASKCTL_TEST_REDIS_URL, or over TLS on the one TASKCTL_TEST_REDIS_TLS_URL
+// names (scripts/test starts both). A missing server is a failure, never a
+// skip.
 
 #include "contract/stores.hpp"
 
@@ -36,16 +37,26 @@ purge(const std::string& uri)
   backend->cleanup_expired(everything);
 }
 
-} // namespace
-
-TestStore
-make_redis_test_store()
+// Runs redis-cli against url with command.
+void
+run_cli(const std::string& url, const std::vector<std::string>& command)
 {
-  const char* base = std::getenv("TASKCTL_TEST_REDIS_URL");
+  std::vector<std::string> argv{"redis-cli"};
+  for (auto& a : redis_cli_connection(url)) {
+    argv.push_back(std::move(a));
+  }
+  argv.insert(argv.end(), command.begin(), command.end());
+  run_program(argv);
+}
+
+// A store on the server the environment variable variable names (example: a URL for the message).
+TestStore
+make_store_on(const char* variable, const char* example)
+{
+  const char* base = std::getenv(variable);
   if (base == nullptr || *base == '\0') {
-    throw std::runtime_error(
-      "TASKCTL_TEST_REDIS_URL is not set: the redis tests need a running redis-server, e.g. "
-      "TASKCTL_TEST_REDIS_URL=redis://127.0.0.1:6390 (scripts/test starts one)");
+    throw std::runtime_error(std::string(variable) + " is not set: the redis tests need a running redis-server, e.g. " +
+                             variable + "=" + example + " (scripts/test starts one)");
   }
   std::string uri = base;
   uri += uri.find('?') == std::string::npos ? "?" : "&";
@@ -59,16 +70,13 @@ make_redis_test_store()
   store.seed = [url = std::string(base), prefix](const std::string& key, const std::string& data,
                                                  std::uint64_t version) {
     const auto colon = key.find(':');
-    run_program({"redis-cli", "-u", url, "HSET", prefix + ":tasks:" + key, "version", std::to_string(version),
-                 "data", data});
-    run_program({"redis-cli", "-u", url, "ZADD", prefix + ":idx:" + key.substr(0, colon), "0",
-                 key.substr(colon + 1)});
+    run_cli(url, {"HSET", prefix + ":tasks:" + key, "version", std::to_string(version), "data", data});
+    run_cli(url, {"ZADD", prefix + ":idx:" + key.substr(0, colon), "0", key.substr(colon + 1)});
   };
   store.seed_bad_version = [url = std::string(base), prefix](const std::string& key, const std::string& version_text) {
     const auto colon = key.find(':');
-    run_program({"redis-cli", "-u", url, "HSET", prefix + ":tasks:" + key, "version", version_text, "data", "seeded"});
-    run_program({"redis-cli", "-u", url, "ZADD", prefix + ":idx:" + key.substr(0, colon), "0",
-                 key.substr(colon + 1)});
+    run_cli(url, {"HSET", prefix + ":tasks:" + key, "version", version_text, "data", "seeded"});
+    run_cli(url, {"ZADD", prefix + ":idx:" + key.substr(0, colon), "0", key.substr(colon + 1)});
   };
   try {
     store.backend = open_store(uri);
@@ -83,6 +91,46 @@ make_redis_test_store()
     }
   };
   return store;
+}
+
+} // namespace
+
+std::vector<std::string>
+redis_cli_connection(const std::string& url)
+{
+  const auto q = url.find('?');
+  std::vector<std::string> args{"-u", url.substr(0, q)};
+  if (url.rfind("rediss://", 0) != 0) {
+    return args;
+  }
+  args.emplace_back("--tls");
+  std::string query = q == std::string::npos ? std::string() : url.substr(q + 1);
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string pair = query.substr(0, amp);
+    query = amp == std::string::npos ? std::string() : query.substr(amp + 1);
+    const auto eq = pair.find('=');
+    const std::string name = pair.substr(0, eq);
+    const std::string value = eq == std::string::npos ? std::string() : pair.substr(eq + 1);
+    if (name == "cacert" || name == "cert" || name == "key") {
+      args.insert(args.end(), {"--" + name, value});
+    } else if (name == "insecure" && value == "1") {
+      args.emplace_back("--insecure");
+    }
+  }
+  return args;
+}
+
+TestStore
+make_redis_test_store()
+{
+  return make_store_on("TASKCTL_TEST_REDIS_URL", "redis://127.0.0.1:6390");
+}
+
+TestStore
+make_redis_tls_test_store()
+{
+  return make_store_on("TASKCTL_TEST_REDIS_TLS_URL", "rediss://127.0.0.1:6391?cacert=/path/ca.crt");
 }
 
 } // namespace taskstore::testing

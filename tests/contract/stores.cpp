@@ -20,6 +20,12 @@ current_backend()
   return name;
 }
 
+std::string
+backend_of(const std::string& test_backend)
+{
+  return test_backend == "redis-tls" ? "redis" : test_backend;
+}
+
 TestStore
 make_test_store(const std::string& backend)
 {
@@ -34,6 +40,9 @@ make_test_store(const std::string& backend)
 #ifdef TASKSTORE_WITH_REDIS
   if (backend == "redis") {
     return make_redis_test_store();
+  }
+  if (backend == "redis-tls") {
+    return make_redis_tls_test_store();
   }
 #endif
 #ifdef TASKSTORE_WITH_DYNAMODB

@@ -42,8 +42,12 @@ struct ScopedTestStore
 };
 
 // The backend the current test process runs against: the environment variable
-// TASKCTL_TEST_BACKEND (memory, sqlite, redis, dynamodb). Throws when unset.
+// TASKCTL_TEST_BACKEND (memory, sqlite, redis, redis-tls, dynamodb). Throws when unset.
 std::string current_backend();
+
+// The backend a test backend name runs ("redis" for redis-tls, Redis over
+// TLS; otherwise the name itself), as StorageBackend::name() says it.
+std::string backend_of(const std::string& test_backend);
 
 // A new, empty store of the given backend, isolated from every other one
 // (own file, own Redis key prefix, own DynamoDB table). Throws std::runtime_error
@@ -55,7 +59,13 @@ TestStore make_test_store(const std::string& backend);
 TestStore make_memory_test_store();
 TestStore make_sqlite_test_store();
 TestStore make_redis_test_store();     // env TASKCTL_TEST_REDIS_URL, e.g. redis://127.0.0.1:6390
+TestStore make_redis_tls_test_store(); // env TASKCTL_TEST_REDIS_TLS_URL, e.g. rediss://127.0.0.1:6391?cacert=ca.crt
 TestStore make_dynamodb_test_store();  // env TASKCTL_TEST_DYNAMODB_ENDPOINT, e.g. http://127.0.0.1:8010
+
+// The redis-cli arguments that connect to a redis:// or rediss:// URL:
+// {"-u", URL without its query} and, for rediss://, --tls and the --cacert,
+// --cert, --key, --insecure its query names.
+std::vector<std::string> redis_cli_connection(const std::string& url);
 
 // Runs argv (argv[0] looked up on PATH) without a shell, stdout and stderr
 // captured; throws std::runtime_error with that output when it cannot be

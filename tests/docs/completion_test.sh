@@ -140,7 +140,7 @@ expect_exactly 3 json jsonl table raw
 expect_exactly 4 json jsonl
 expect_exactly 5 auto always never
 expect_exactly 6 working input_required completed failed cancelled
-expect_exactly 7 mem:// sqlite: redis:// redis+unix:// dynamodb:// @prod @staging
+expect_exactly 7 mem:// sqlite: redis:// rediss:// redis+unix:// dynamodb:// @prod @staging
 expect_contains 8 "sqlite:$work/store.db"
 expect_exactly 9 alice:t1 alice:t2 bob:t3
 expect_exactly 10 alice:t1 alice:t2

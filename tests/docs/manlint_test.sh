@@ -52,7 +52,7 @@ done
 for code in 0 1 2 3 4 5 6 7 130; do
   grep -qE "^ +$code( |$)" "$work/page.txt" || fail "EXIT STATUS lacks $code"
 done
-for scheme in 'mem://' 'sqlite:' 'redis://' 'redis+unix://' 'dynamodb://'; do
+for scheme in 'mem://' 'sqlite:' 'redis://' 'rediss://' 'redis+unix://' 'dynamodb://'; do
   grep -qF -- "$scheme" "$work/page.txt" || fail "STORE URIS lacks $scheme"
 done
 grep -qF 'taskctl/tasks.db' "$work/page.txt" || fail "FILES does not name the default store"

@@ -1,5 +1,7 @@
 #include "redis/support.hpp"
 
+#include "contract/stores.hpp"
+
 #include <arpa/inet.h>
 #include <cctype>
 #include <cerrno>
@@ -182,11 +184,15 @@ run(const std::vector<std::string>& argv)
 std::string
 shared_url()
 {
-  const char* url = std::getenv("TASKCTL_TEST_REDIS_URL");
+  const char* over = std::getenv("TASKCTL_TEST_REDIS_SHARED");
+  const bool tls = over != nullptr && std::string(over) == "tls";
+  const char* variable = tls ? "TASKCTL_TEST_REDIS_TLS_URL" : "TASKCTL_TEST_REDIS_URL";
+  const char* url = std::getenv(variable);
   if (url == nullptr || *url == '\0') {
-    throw std::runtime_error(
-      "TASKCTL_TEST_REDIS_URL is not set: the redis tests need a running redis-server, e.g. "
-      "TASKCTL_TEST_REDIS_URL=redis://127.0.0.1:6390 (scripts/test starts one)");
+    throw std::runtime_error(std::string(variable) + " is not set: the redis tests need a running redis-server, e.g. " +
+                             variable + "=" +
+                             (tls ? "rediss://127.0.0.1:6391?cacert=/path/ca.crt" : "redis://127.0.0.1:6390") +
+                             " (scripts/test starts one)");
   }
   return url;
 }
@@ -223,8 +229,7 @@ RedisCli
 RedisCli::url(std::string url)
 {
   RedisCli cli;
-  const auto q = url.find('?');
-  cli.args_ = {"-u", q == std::string::npos ? url : url.substr(0, q)};
+  cli.args_ = taskstore::testing::redis_cli_connection(url);
   return cli;
 }
 
@@ -325,13 +330,36 @@ RedisServer::~RedisServer()
   }
 }
 
+std::string
+RedisServer::url() const
+{
+  if (!options_.tls_certs.empty()) {
+    return "rediss://127.0.0.1:" + std::to_string(options_.port) + "?cacert=" + options_.tls_certs + "/ca.crt";
+  }
+  return "redis://127.0.0.1:" + std::to_string(options_.port);
+}
+
 RedisCli
 RedisServer::cli() const
 {
   if (!options_.tcp) {
     return RedisCli::socket(options_.unix_socket);
   }
+  if (!options_.tls_certs.empty()) {
+    // Whatever the server presents, with the client certificate it may ask for.
+    return RedisCli::url("rediss://127.0.0.1:" + std::to_string(options_.port) + "?insecure=1&cert=" +
+                         options_.tls_certs + "/client.crt&key=" + options_.tls_certs + "/client.key");
+  }
   return RedisCli::url(url());
+}
+
+void
+make_certs(const std::string& dir)
+{
+  RunResult r = run({"bash", TASKCTL_MAKE_CERTS, dir});
+  if (r.exit_code != 0) {
+    throw std::runtime_error(std::string(TASKCTL_MAKE_CERTS) + " failed: " + r.out + r.err);
+  }
 }
 
 void
@@ -340,9 +368,10 @@ RedisServer::start()
   if (pid_ > 0) {
     throw std::runtime_error("redis-server already running");
   }
+  const bool tls = !options_.tls_certs.empty();
   std::vector<std::string> argv{"redis-server",
                                 "--bind", "127.0.0.1",
-                                "--port", std::to_string(options_.tcp ? options_.port : 0),
+                                "--port", std::to_string(options_.tcp && !tls ? options_.port : 0),
                                 "--save", "",
                                 "--appendonly", options_.persistent ? "yes" : "no",
                                 "--dir", options_.dir,
@@ -354,12 +383,22 @@ RedisServer::start()
   if (!options_.unix_socket.empty()) {
     argv.insert(argv.end(), {"--unixsocket", options_.unix_socket, "--unixsocketperm", "700"});
   }
+  if (tls) {
+    const std::string& d = options_.tls_certs;
+    argv.insert(argv.end(), {"--tls-port", std::to_string(options_.port), "--tls-cert-file",
+                             d + "/" + options_.tls_server_cert + ".crt", "--tls-key-file",
+                             d + "/" + options_.tls_server_cert + ".key", "--tls-ca-cert-file", d + "/ca.crt",
+                             "--tls-auth-clients", options_.tls_auth_clients});
+  }
   argv.insert(argv.end(), options_.extra.begin(), options_.extra.end());
   pid_ = spawn_bound(argv);
 
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   std::vector<std::string> ping{"redis-cli"};
-  if (options_.tcp) {
+  if (tls) {
+    const auto args = cli().args();
+    ping.insert(ping.end(), args.begin(), args.end());
+  } else if (options_.tcp) {
     ping.insert(ping.end(), {"-h", "127.0.0.1", "-p", std::to_string(options_.port)});
   } else {
     ping.insert(ping.end(), {"-s", options_.unix_socket});

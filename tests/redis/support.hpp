@@ -29,8 +29,10 @@ struct RunResult
 // returns its exit code and output. Throws when it cannot be started.
 RunResult run(const std::vector<std::string>& argv);
 
-// The shared test server's URL (TASKCTL_TEST_REDIS_URL). Throws a clear error
-// when it is unset: a missing server is a failure.
+// The shared test server's URL: TASKCTL_TEST_REDIS_URL, or when
+// TASKCTL_TEST_REDIS_SHARED=tls the TLS one, TASKCTL_TEST_REDIS_TLS_URL
+// (rediss://...?cacert=...). Throws a clear error when it is unset: a
+// missing server is a failure.
 std::string shared_url();
 
 // "URL?prefix=P" (or "&prefix=P" when URL has a query already), P percent-encoded.
@@ -43,7 +45,7 @@ std::string glob_escape(const std::string& text);
 class RedisCli
 {
 public:
-  static RedisCli url(std::string url);
+  static RedisCli url(std::string url); // redis:// or rediss:// (its ?cacert= &cert= &key= used)
   static RedisCli socket(std::string path, int db = 0);
 
   // Runs one command; returns its raw-mode stdout with the final newline
@@ -64,6 +66,10 @@ private:
 // A TCP port on 127.0.0.1 nothing listens on (bound then released).
 int free_port();
 
+// Makes the certificates of tests/redis/make_certs.sh in dir (see there).
+// Throws with its output when it fails.
+void make_certs(const std::string& dir);
+
 using taskstore::testing::TempDir;
 
 // A redis-server of our own on 127.0.0.1, started in the foreground as a child
@@ -80,6 +86,12 @@ public:
     std::string unix_socket;       // also listen on this socket
     bool tcp = true;               // false: --port 0 (socket only)
     std::vector<std::string> extra;
+    // TLS only (--port 0 --tls-port PORT) when set: the directory of
+    // make_certs.sh's certificates, the one the server presents ("server",
+    // "other-name", "expired") and --tls-auth-clients (no, yes, optional).
+    std::string tls_certs;
+    std::string tls_server_cert = "server";
+    std::string tls_auth_clients = "no";
   };
 
   RedisServer() : RedisServer(Options{}) {}
@@ -89,7 +101,8 @@ public:
   RedisServer& operator=(const RedisServer&) = delete;
 
   int port() const { return options_.port; }
-  std::string url() const { return "redis://127.0.0.1:" + std::to_string(options_.port); }
+  // redis://127.0.0.1:PORT, or for TLS rediss://127.0.0.1:PORT?cacert=CERTS/ca.crt.
+  std::string url() const;
   const std::string& dir() const { return options_.dir; }
   pid_t pid() const { return pid_; }
   RedisCli cli() const;

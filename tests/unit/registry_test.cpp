@@ -28,7 +28,10 @@ TEST_CASE("open_store refuses unknown and unsupported schemes clearly")
   CHECK_THROWS_AS(open_store("ftp://x"), InvalidArgument);
   CHECK_THROWS_WITH(open_store("ftp://x"),
                     Catch::Contains("unknown store scheme 'ftp'") && Catch::Contains("mem"));
-  CHECK_THROWS_WITH(open_store("rediss://h:6379"), Catch::Contains("TLS"));
+#ifdef TASKSTORE_TEST_ALL_BACKENDS
+  // rediss:// is the redis backend's (over TLS): its parameters are its own.
+  CHECK_THROWS_WITH(open_store("rediss://h:6379?bogus=1"), Catch::Contains("bogus"));
+#endif
   CHECK_THROWS_WITH(open_store("ftp://u:secret@x"), !Catch::Contains("secret"));
 }
 

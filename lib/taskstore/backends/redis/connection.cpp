@@ -1,5 +1,7 @@
 #include "taskstore/backends/redis/connection.hpp"
 
+#include "taskstore/backends/redis/tls.hpp"
+
 #include "taskstore/error.hpp"
 #include "taskstore/interrupt.hpp"
 #include "taskstore/uri.hpp"
@@ -33,6 +35,7 @@ struct Failure
   int sys_errno = 0; // errno right after the failure
   std::string text;  // hiredis errstr, or the error reply
   std::string key;   // the record key concerned ("" when none)
+  bool unanswered = false; // a plain TCP connection that has had no reply yet
 };
 
 bool
@@ -63,19 +66,28 @@ raise(const Settings& s, const Failure& f)
   };
 
   if (f.io_error != 0) {
+    // A TLS port closes a plain client's connection at its first command,
+    // or never answers it: the likeliest reason, when nothing ever came back.
+    const std::string tls_hint = f.unanswered ? " (if that port expects TLS, use rediss://)" : "";
     if (is_timeout(f)) {
       with_cause(StorageError::backend("Redis at " + at + " did not answer within " +
-                                         std::to_string(s.timeout.count()) + " ms (timed out)",
+                                         std::to_string(s.timeout.count()) + " ms (timed out)" + tls_hint,
                                        true));
     }
     if (f.io_error == REDIS_ERR_EOF) {
-      with_cause(StorageError::backend("the connection to Redis at " + at + " was closed", true));
+      with_cause(StorageError::backend("the connection to Redis at " + at + " was closed" +
+                                         (f.unanswered ? " before any reply" + tls_hint : std::string()),
+                                       true));
+    }
+    if (f.io_error == REDIS_ERR_PROTOCOL && f.unanswered) {
+      with_cause(StorageError::backend("Redis at " + at + " answered with something that is not Redis' "
+                                         "protocol" + tls_hint + ": " + f.text));
     }
     if (f.stage == Stage::connect) {
       with_cause(StorageError::backend("cannot connect to Redis at " + at + ": " + f.text, true));
     }
     if (f.io_error == REDIS_ERR_IO) {
-      with_cause(StorageError::backend("lost the connection to Redis at " + at + ": " + f.text, true));
+      with_cause(StorageError::backend("lost the connection to Redis at " + at + ": " + f.text + tls_hint, true));
     }
     with_cause(StorageError::backend("Redis client failure talking to " + at + ": " + f.text));
   }
@@ -107,6 +119,51 @@ raise(const Settings& s, const Failure& f)
   }
   with_cause(StorageError::backend(f.key.empty() ? "Redis error: " + f.text
                                                  : "Redis error for key " + f.key + ": " + f.text));
+  std::abort(); // unreachable: with_cause always throws
+}
+
+// Throws the taskstore error for a TLS failure (tls.hpp) at stage: a
+// certificate refused, either way, or a TLS file that cannot be used ->
+// ConfigError; a server that does not speak TLS -> ConfigError; the
+// connection closed or failing -> StorageError::backend(unavailable);
+// libssl missing or any other TLS error -> StorageError::backend. OpenSSL's
+// text is nested as the cause.
+[[noreturn]] void
+raise_tls(const Settings& s, const TlsError& e, const std::string& key)
+{
+  const std::string& at = s.address;
+  auto with_cause = [&](auto error) {
+    if (e.openssl.empty()) {
+      throw error;
+    }
+    try {
+      throw std::runtime_error("openssl: " + e.openssl);
+    } catch (...) {
+      std::throw_with_nested(error);
+    }
+  };
+  const std::string about = key.empty() ? std::string() : " (key " + key + ")";
+  using Kind = TlsError::Kind;
+  if (e.kind == Kind::file) {
+    with_cause(ConfigError("rediss:// " + at + ": " + e.what()));
+  }
+  if (e.kind == Kind::certificate) {
+    with_cause(ConfigError("TLS connection to Redis at " + at + " failed: " + e.what()));
+  }
+  if (e.kind == Kind::not_tls) {
+    with_cause(ConfigError("Redis at " + at + " does not speak TLS: " + e.what() + "; for a plain port use redis://"));
+  }
+  if (e.kind == Kind::closed) {
+    with_cause(StorageError::backend("the TLS connection to Redis at " + at + " was closed" + about + ": " + e.what(),
+                                     true));
+  }
+  if (e.kind == Kind::io) {
+    with_cause(StorageError::backend("lost the TLS connection to Redis at " + at + about + ": " + e.what(), true));
+  }
+  if (e.kind == Kind::library) {
+    with_cause(StorageError::backend(e.what()));
+  }
+  with_cause(StorageError::backend("TLS failure talking to Redis at " + at + about + ": " + e.what()));
   std::abort(); // unreachable: with_cause always throws
 }
 
@@ -215,6 +272,9 @@ Connection::Connection(const Settings& settings) : s_(settings)
     raise(s_, Failure{Stage::connect, ctx_->err, saved_errno, ctx_->errstr, ""});
   }
   await_connected(until);
+  if (s_.tls) {
+    await_tls(until);
+  }
 
   std::vector<Command> setup;
   if (s_.password) {
@@ -235,6 +295,14 @@ Connection::Connection(const Settings& settings) : s_(settings)
         raise(s_, Failure{Stage::handshake, 0, 0, std::string(reply_text(reply.get())), ""});
       }
     }
+  }
+}
+
+Connection::~Connection()
+{
+  if (tls_ && ctx_ && !broken_) {
+    const SigpipeGuard guard; // close_notify is a write
+    tls_->close();
   }
 }
 
@@ -310,6 +378,7 @@ void
 Connection::interrupted(const std::string& key)
 {
   broken_ = true;
+  tls_.reset(); // the session first: it uses the socket
   ctx_.reset(); // closed: nothing half-read can be reused
   throw StorageError::backend("interrupted while waiting for Redis at " + s_.address +
                                 (key.empty() ? std::string() : " (key " + key + ")"),
@@ -351,6 +420,92 @@ Connection::await_connected(const Deadline& until)
   }
 }
 
+void
+Connection::tls_failure(Stage, const std::string& key, std::exception_ptr error)
+{
+  broken_ = true;
+  try {
+    std::rethrow_exception(error);
+  } catch (const TlsError& e) {
+    raise_tls(s_, e, key);
+  }
+}
+
+void
+Connection::await_tls(const Deadline& until)
+{
+  const SigpipeGuard guard; // the handshake writes
+  try {
+    tls_ = std::make_unique<TlsSession>(*s_.tls, ctx_->fd, s_.host);
+    for (;;) {
+      const TlsWait want = tls_->handshake();
+      if (want == TlsWait::none) {
+        return;
+      }
+      for (;;) {
+        const int wait = poll_timeout(until);
+        if (wait == 0) {
+          broken_ = true;
+          throw StorageError::backend("Redis at " + s_.address + " did not complete the TLS handshake within " +
+                                        std::to_string(s_.timeout.count()) +
+                                        " ms (timed out; a plain port never answers one: use redis:// for it)",
+                                      true);
+        }
+        const int revents = poll_socket(ctx_->fd, want == TlsWait::write ? POLLOUT : POLLIN, wait);
+        if (revents < 0) {
+          interrupted("");
+        }
+        if (revents != 0) {
+          break;
+        }
+      }
+    }
+  } catch (const TlsError&) {
+    tls_failure(Stage::connect, "", std::current_exception());
+  }
+}
+
+void
+Connection::send(Stage stage, const std::string& key)
+{
+  int done = 0;
+  if (redisBufferWrite(ctx_.get(), &done) != REDIS_OK) {
+    io_failure(stage, key, errno);
+  }
+}
+
+std::exception_ptr
+Connection::send_tls()
+{
+  // What redisBufferWrite does, through the TLS session: hiredis' output
+  // buffer is moved to out_ (only sds's inline functions are callable from
+  // C++: hiredis 0.14's sds.h has no extern "C"), which is written from
+  // out_pos_ on.
+  if (const std::size_t queued = sdslen(ctx_->obuf); queued > 0) {
+    if (out_pos_ == out_.size()) {
+      out_.clear();
+      out_pos_ = 0;
+    }
+    out_.append(ctx_->obuf, queued);
+    sdssetlen(ctx_->obuf, 0);
+    ctx_->obuf[0] = '\0';
+  }
+  try {
+    while (out_pos_ < out_.size()) {
+      const std::size_t n = tls_->write(out_.data() + out_pos_, out_.size() - out_pos_, tls_write_wait_);
+      if (n == 0) {
+        return nullptr; // the socket is full (or the session must read first)
+      }
+      out_pos_ += n;
+    }
+    out_.clear();
+    out_pos_ = 0;
+  } catch (const TlsError&) {
+    return std::current_exception();
+  }
+  return nullptr;
+}
+
 Reply
 Connection::await_reply(const Deadline& until, const std::string& key, Stage stage)
 {
@@ -359,7 +514,7 @@ Connection::await_reply(const Deadline& until, const std::string& key, Stage sta
   }
   // Only a wait that sends queued commands can raise SIGPIPE.
   std::optional<SigpipeGuard> guard;
-  if (sdslen(ctx_->obuf) > 0) {
+  if (sdslen(ctx_->obuf) > 0 || out_pos_ < out_.size()) {
     guard.emplace();
   }
   for (;;) {
@@ -369,26 +524,49 @@ Connection::await_reply(const Deadline& until, const std::string& key, Stage sta
     }
     if (raw != nullptr) {
       --outstanding_;
+      replied_ = true;
       return Reply(static_cast<redisReply*>(raw));
     }
     if (feed_reader(stage, key)) {
       continue;
     }
+    if (more_) {
+      receive(stage, key); // the TLS session may hold more than in_ took
+      continue;
+    }
     const int wait = poll_timeout(until);
     if (wait == 0) {
       broken_ = true;
-      raise(s_, Failure{stage, REDIS_ERR_IO, ETIMEDOUT, "timed out", key});
+      Failure timeout{stage, REDIS_ERR_IO, ETIMEDOUT, "timed out", key};
+      timeout.unanswered = !tls_ && !s_.unix_socket && !replied_;
+      raise(s_, timeout);
     }
-    const bool writing = sdslen(ctx_->obuf) > 0;
+    const bool writing = sdslen(ctx_->obuf) > 0 || out_pos_ < out_.size();
+    if (tls_) {
+      // A TLS read or write may wait for the other direction (a key update).
+      const bool out = (writing && tls_write_wait_ != TlsWait::read) || tls_read_wait_ == TlsWait::write;
+      const int revents = poll_socket(ctx_->fd, static_cast<short>(POLLIN | (out ? POLLOUT : 0)), wait);
+      if (revents < 0) {
+        interrupted(key);
+      }
+      if (revents != 0) {
+        // A server that refuses the connection (a TLS 1.3 server refuses a
+        // client certificate after the handshake) sends an alert and
+        // closes: a write fails, but the alert, read first, says why.
+        const std::exception_ptr write_failed = writing ? send_tls() : nullptr;
+        receive(stage, key);
+        if (write_failed) {
+          tls_failure(stage, key, write_failed);
+        }
+      }
+      continue;
+    }
     const int revents = poll_socket(ctx_->fd, static_cast<short>(POLLIN | (writing ? POLLOUT : 0)), wait);
     if (revents < 0) {
       interrupted(key);
     }
     if (writing && (revents & (POLLOUT | POLLERR)) != 0) {
-      int done = 0;
-      if (redisBufferWrite(ctx_.get(), &done) != REDIS_OK) {
-        io_failure(stage, key, errno);
-      }
+      send(stage, key);
     }
     if ((revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) != 0) {
       receive(stage, key);
@@ -406,7 +584,7 @@ Connection::feed_reader(Stage stage, const std::string& key)
   if (redisReaderFeed(ctx_->reader, in_.get() + in_pos_, n) != REDIS_OK) {
     broken_ = true;
     raise(s_, Failure{stage, ctx_->reader->err != 0 ? ctx_->reader->err : REDIS_ERR_PROTOCOL, 0,
-                      ctx_->reader->errstr, key});
+                      ctx_->reader->errstr, key, !tls_ && !replied_});
   }
   in_pos_ += n;
   return true;
@@ -422,6 +600,31 @@ Connection::receive(Stage stage, const std::string& key)
   }
   in_pos_ = 0;
   in_len_ = 0;
+  if (tls_) {
+    // Each TLS read returns one record (16 KiB at most): read until the
+    // session has no more or in_ is full.
+    more_ = false;
+    if (tls_error_) {
+      tls_failure(stage, key, tls_error_); // after the bytes that came before it
+    }
+    try {
+      while (in_len_ < k_read_size) {
+        const std::size_t got = tls_->read(in_.get() + in_len_, k_read_size - in_len_, tls_read_wait_);
+        if (got == 0) {
+          return;
+        }
+        in_len_ += got;
+      }
+      more_ = true;
+    } catch (const TlsError&) {
+      if (in_len_ == 0) {
+        tls_failure(stage, key, std::current_exception());
+      }
+      tls_error_ = std::current_exception(); // raised once the bytes before it are read
+      more_ = true;
+    }
+    return;
+  }
   const ssize_t n = ::read(ctx_->fd, in_.get(), k_read_size);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
@@ -429,11 +632,11 @@ Connection::receive(Stage stage, const std::string& key)
     }
     const int error = errno;
     broken_ = true;
-    raise(s_, Failure{stage, REDIS_ERR_IO, error, std::strerror(error), key});
+    raise(s_, Failure{stage, REDIS_ERR_IO, error, std::strerror(error), key, !s_.unix_socket && !replied_});
   }
   if (n == 0) {
     broken_ = true;
-    raise(s_, Failure{stage, REDIS_ERR_EOF, 0, "Server closed the connection", key});
+    raise(s_, Failure{stage, REDIS_ERR_EOF, 0, "Server closed the connection", key, !s_.unix_socket && !replied_});
   }
   in_len_ = static_cast<std::size_t>(n);
 }
@@ -519,15 +722,60 @@ Pool::release(std::unique_ptr<Connection> c)
 // ---------------------------------------------------------------------------
 // URI -> settings.
 
+namespace {
+
+// Returns the TLS context of a rediss:// URI (s: its settings so far),
+// telling options.warn when verification is off. Throws InvalidArgument for
+// a bad ?insecure= value, and the translated TlsError (ConfigError for a
+// file, StorageError::backend when libssl cannot be loaded).
+std::shared_ptr<const TlsContext>
+tls_context_from(const StoreUri& uri, const Settings& s, const OpenOptions& options)
+{
+  TlsOptions tls;
+  tls.cacert = uri.param("cacert").value_or("");
+  tls.cert = uri.param("cert").value_or("");
+  tls.key = uri.param("key").value_or("");
+  if (const auto insecure = uri.param("insecure")) {
+    if (*insecure == "1" || *insecure == "true" || *insecure == "yes") {
+      tls.insecure = true;
+    } else if (!(*insecure == "0" || *insecure == "false" || *insecure == "no")) {
+      throw InvalidArgument("invalid ?insecure=" + *insecure + " in " + s.address + " (1 or 0)");
+    }
+  }
+  for (const char* name : {"cacert", "cert", "key"}) {
+    if (const auto file = uri.param(name); file && file->empty()) {
+      throw InvalidArgument("?" + std::string(name) + "= needs a file name in " + s.address);
+    }
+  }
+  std::shared_ptr<const TlsContext> context;
+  try {
+    context = std::make_shared<const TlsContext>(tls);
+  } catch (const TlsError& e) {
+    raise_tls(s, e, "");
+  }
+  if (tls.insecure && options.warn) {
+    options.warn("TLS certificate verification is off for " + s.address +
+                 " (?insecure=1): the connection is encrypted, but anyone between here and the "
+                 "server can read and change it");
+  }
+  return context;
+}
+
+} // namespace
+
 Settings
 settings_from(const StoreUri& uri, const OpenOptions& options)
 {
   Settings s;
   s.address = uri.redacted();
-  if (uri.scheme == "rediss") {
-    throw InvalidArgument("rediss:// (Redis over TLS) is not supported: this build's hiredis "
-                          "(0.14) has no TLS. Reach the server through a TLS tunnel (e.g. "
-                          "stunnel) with redis://, or over a local socket with redis+unix://");
+  const bool tls = uri.scheme == "rediss";
+  if (!tls) {
+    for (const char* name : {"cacert", "cert", "key", "insecure"}) {
+      if (uri.param(name)) {
+        throw InvalidArgument("?" + std::string(name) + "= is a TLS setting, and " + s.address +
+                              " is a plain connection: write rediss:// for Redis over TLS");
+      }
+    }
   }
   s.unix_socket = uri.scheme == "redis+unix";
   if (s.unix_socket) {
@@ -541,9 +789,14 @@ settings_from(const StoreUri& uri, const OpenOptions& options)
       throw InvalidArgument("redis+unix:// needs the socket path: redis+unix:///path/to/redis.sock");
     }
   } else {
-    uri.require_params({"prefix", "timeout"});
+    if (tls) {
+      uri.require_params({"prefix", "timeout", "cacert", "cert", "key", "insecure"});
+    } else {
+      uri.require_params({"prefix", "timeout"});
+    }
     if (!uri.has_authority || uri.host.empty()) {
-      throw InvalidArgument("redis:// needs a host: redis://[user[:pass]@]host[:port][/db] (got " + s.address + ")");
+      throw InvalidArgument(uri.scheme + ":// needs a host: " + uri.scheme +
+                            "://[user[:pass]@]host[:port][/db] (got " + s.address + ")");
     }
     s.host = uri.host;
     if (s.host.size() > 2 && s.host.front() == '[' && s.host.back() == ']') {
@@ -586,6 +839,9 @@ settings_from(const StoreUri& uri, const OpenOptions& options)
   if (!s.user.empty() && !s.password) {
     throw ConfigError("Redis user '" + s.user + "' given without a password (" + s.address +
                       "): supply the password");
+  }
+  if (tls) {
+    s.tls = tls_context_from(uri, s, options);
   }
   return s;
 }

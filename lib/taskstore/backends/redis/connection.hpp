@@ -14,6 +14,10 @@
 // from the start of the wait: one connect, one read(), one round_trip()).
 // A request_interrupt() ends the wait at once: the connection is closed and
 // StorageError (backend, unavailable) "interrupted ..." is thrown.
+//
+// TLS (rediss://): after the TCP connect, a TlsSession (tls.hpp) is put on
+// the same socket; the handshake and every read and write go through it,
+// under the same waits. Nothing else differs.
 
 #include "taskstore/registry.hpp"
 
@@ -21,6 +25,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <exception>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -31,6 +36,10 @@
 #include <vector>
 
 namespace taskstore::redis_detail {
+
+class TlsContext; // tls.hpp
+class TlsSession;
+enum class TlsWait;
 
 inline constexpr std::string_view default_prefix = "pmcp";
 
@@ -47,11 +56,16 @@ struct Settings
   long db = 0;
   std::string prefix{default_prefix};
   std::chrono::milliseconds timeout{5000}; // 0 = none
+  std::shared_ptr<const TlsContext> tls;   // rediss://: the TLS configuration; null = plain
 };
 
-// Returns the settings of a redis://, redis+unix:// URI. Throws InvalidArgument
-// for a malformed URI (or rediss://, which this hiredis cannot do) and
-// ConfigError for a user given without a password.
+// Returns the settings of a redis://, rediss://, redis+unix:// URI (for
+// rediss://, with its TLS context loaded; options.warn is told when
+// certificate verification is off). Throws InvalidArgument for a malformed
+// URI, an unknown parameter or a TLS parameter on a plain URI; ConfigError
+// for a user given without a password or a TLS file that cannot be used;
+// StorageError::backend when rediss:// is asked for and libssl cannot be
+// loaded.
 Settings settings_from(const StoreUri& uri, const OpenOptions& options);
 
 // Where a failure happened, which decides how it is translated.
@@ -132,6 +146,9 @@ public:
   // ConfigError when it rejects the credentials or the setup. settings must
   // outlive the connection.
   explicit Connection(const Settings& settings);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
   // True when the connection cannot be reused: it failed, or replies to
   // commands sent are still unread.
@@ -171,6 +188,18 @@ private:
   Deadline deadline() const;
   // Waits until the non-blocking connect completes; throws as the constructor does.
   void await_connected(const Deadline& until);
+  // rediss://: puts a TLS session on the socket and completes its handshake
+  // under until; throws the translated TLS failure, a timeout or an interrupt.
+  void await_tls(const Deadline& until);
+  // Writes what hiredis queued as far as the socket takes it; throws on
+  // failure (the connection is then broken).
+  void send(Stage stage, const std::string& key);
+  // The same through the TLS session; returns the TlsError it met (nullptr:
+  // none), for the caller to raise after reading what the server sent.
+  std::exception_ptr send_tls();
+  // Marks the connection broken and throws the translated TLS failure
+  // (a std::exception_ptr to a TlsError).
+  [[noreturn]] void tls_failure(Stage stage, const std::string& key, std::exception_ptr error);
   // Sends what is queued and reads until the next reply is complete, under
   // until; throws the translated failure, a timeout or an interrupt (each
   // leaves the connection broken).
@@ -184,6 +213,7 @@ private:
   // Queues one command already in RESP form; throws when the connection failed.
   void append_formatted(std::string_view resp, Stage stage, const std::string& key);
   // Reads what the socket has into in_ (nothing on EAGAIN); throws on EOF or an error.
+  // Over TLS, reads until the session has no more or in_ is full (more_ then true).
   void receive(Stage stage, const std::string& key);
   // Hands hiredis's reader the next k_feed_chunk bytes of in_; false when
   // in_ is used up. Fed a little at a time, the reader's buffer stays small:
@@ -196,6 +226,14 @@ private:
 
   const Settings& s_;
   ContextPtr ctx_;
+  std::unique_ptr<TlsSession> tls_; // rediss://; after ctx_, so destroyed before its socket is closed
+  TlsWait tls_read_wait_{};         // what the last TLS read waits for (none = the socket readable)
+  TlsWait tls_write_wait_{};        // what the last TLS write waits for (none = the socket writable)
+  bool more_ = false;               // TLS: in_ filled up, the session may hold more
+  std::exception_ptr tls_error_;    // TLS: a failure met after bytes still to be read
+  std::string out_;                 // TLS: commands taken from hiredis' output buffer, sent from out_pos_
+  std::size_t out_pos_ = 0;
+  bool replied_ = false;            // a reply was received: the server speaks this protocol
   std::unique_ptr<char[]> in_; // bytes read from the socket (in_len_), fed to the reader from in_pos_
   std::size_t in_len_ = 0;
   std::size_t in_pos_ = 0;
