@@ -124,11 +124,17 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${TASKCTL_PACKAGE_CONTACT}")
 # libutf8proc2 (the CLI's tables), ... libcurl4 is no DT_NEEDED entry (the
 # DynamoDB backend opens it with dlopen, so runs without DynamoDB do not load
 # its dependency tree): it is named here, and CPackDeb adds what
-# dpkg-shlibdeps finds.
+# dpkg-shlibdeps finds. So is libssl3, which the Redis backend opens with
+# dlopen for rediss:// (docs/redis-tls.md).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-if(TASKCTL_WITH_DYNAMODB)
-  set(CPACK_DEBIAN_TASKCTL_PACKAGE_DEPENDS "libcurl4 (>= 7.75.0)")
+set(taskctl_dlopen_depends)
+if(TASKCTL_WITH_REDIS)
+  list(APPEND taskctl_dlopen_depends "libssl3")
 endif()
+if(TASKCTL_WITH_DYNAMODB)
+  list(APPEND taskctl_dlopen_depends "libcurl4 (>= 7.75.0)")
+endif()
+list(JOIN taskctl_dlopen_depends ", " CPACK_DEBIAN_TASKCTL_PACKAGE_DEPENDS)
 
 set(CPACK_COMPONENT_TASKCTL_DISPLAY_NAME "taskctl command-line tool")
 set(CPACK_DEBIAN_TASKCTL_PACKAGE_NAME taskctl)
@@ -155,7 +161,7 @@ if(TASKCTL_WITH_SQLITE)
   list(APPEND taskstore_dev_depends libsqlite3-dev)
 endif()
 if(TASKCTL_WITH_REDIS)
-  list(APPEND taskstore_dev_depends libhiredis-dev pkg-config)
+  list(APPEND taskstore_dev_depends libhiredis-dev pkg-config libssl3) # libssl3: opened with dlopen
 endif()
 if(TASKCTL_WITH_DYNAMODB)
   list(APPEND taskstore_dev_depends "libcurl4 (>= 7.75.0)") # opened with dlopen: the library, not its headers
