@@ -773,7 +773,9 @@ settings_from(const StoreUri& uri, const OpenOptions& options)
     for (const char* name : {"cacert", "cert", "key", "insecure"}) {
       if (uri.param(name)) {
         throw InvalidArgument("?" + std::string(name) + "= is a TLS setting, and " + s.address +
-                              " is a plain connection: write rediss:// for Redis over TLS");
+                              " is a plain connection: " +
+                              (uri.scheme == "redis+unix" ? "TLS is for TCP connections, rediss://host:port"
+                                                          : "write rediss:// for Redis over TLS"));
       }
     }
   }
