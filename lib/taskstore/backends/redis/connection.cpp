@@ -66,12 +66,13 @@ raise(const Settings& s, const Failure& f)
   };
 
   if (f.io_error != 0) {
-    // A TLS port closes a plain client's connection at its first command,
-    // or never answers it: the likeliest reason, when nothing ever came back.
+    // A TLS port resets or closes a plain client's connection at its first
+    // command (a hung server times out instead: no hint there): the
+    // likeliest reason, when nothing ever came back.
     const std::string tls_hint = f.unanswered ? " (if that port expects TLS, use rediss://)" : "";
     if (is_timeout(f)) {
       with_cause(StorageError::backend("Redis at " + at + " did not answer within " +
-                                         std::to_string(s.timeout.count()) + " ms (timed out)" + tls_hint,
+                                         std::to_string(s.timeout.count()) + " ms (timed out)",
                                        true));
     }
     if (f.io_error == REDIS_ERR_EOF) {
@@ -145,7 +146,7 @@ raise_tls(const Settings& s, const TlsError& e, const std::string& key)
   const std::string about = key.empty() ? std::string() : " (key " + key + ")";
   using Kind = TlsError::Kind;
   if (e.kind == Kind::file) {
-    with_cause(ConfigError("rediss:// " + at + ": " + e.what()));
+    with_cause(ConfigError("the TLS settings of " + at + " cannot be used: " + e.what()));
   }
   if (e.kind == Kind::certificate) {
     with_cause(ConfigError("TLS connection to Redis at " + at + " failed: " + e.what()));
@@ -537,9 +538,7 @@ Connection::await_reply(const Deadline& until, const std::string& key, Stage sta
     const int wait = poll_timeout(until);
     if (wait == 0) {
       broken_ = true;
-      Failure timeout{stage, REDIS_ERR_IO, ETIMEDOUT, "timed out", key};
-      timeout.unanswered = !tls_ && !s_.unix_socket && !replied_;
-      raise(s_, timeout);
+      raise(s_, Failure{stage, REDIS_ERR_IO, ETIMEDOUT, "timed out", key});
     }
     const bool writing = sdslen(ctx_->obuf) > 0 || out_pos_ < out_.size();
     if (tls_) {
@@ -584,7 +583,7 @@ Connection::feed_reader(Stage stage, const std::string& key)
   if (redisReaderFeed(ctx_->reader, in_.get() + in_pos_, n) != REDIS_OK) {
     broken_ = true;
     raise(s_, Failure{stage, ctx_->reader->err != 0 ? ctx_->reader->err : REDIS_ERR_PROTOCOL, 0,
-                      ctx_->reader->errstr, key, !tls_ && !replied_});
+                      ctx_->reader->errstr, key, !tls_ && !s_.unix_socket && !replied_});
   }
   in_pos_ += n;
   return true;

@@ -233,7 +233,7 @@ private:
   std::exception_ptr tls_error_;    // TLS: a failure met after bytes still to be read
   std::string out_;                 // TLS: commands taken from hiredis' output buffer, sent from out_pos_
   std::size_t out_pos_ = 0;
-  bool replied_ = false;            // a reply was received: the server speaks this protocol
+  bool replied_ = false;            // a reply was received (else a failure may mean a TLS port)
   std::unique_ptr<char[]> in_; // bytes read from the socket (in_len_), fed to the reader from in_pos_
   std::size_t in_len_ = 0;
   std::size_t in_pos_ = 0;
