@@ -109,6 +109,10 @@ TEST_CASE("taskctl over rediss://?insecure=1: works against an unknown CA, and w
     CHECK(r.out == "0\n");
     CHECK(contains(r.err, "warning: TLS certificate verification is off"));
   }
+  // -q silences it, as it silences every warning.
+  auto r = taskctl({"-q", "-s", uri, "ls", "--count"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
 }
 
 TEST_CASE("taskctl: rediss:// to a plain port and redis:// to a TLS port fail clearly, not by hanging",

@@ -285,3 +285,78 @@ TEST_CASE("TLS to a plain port, and plain to a TLS port, fail with a clear error
                Catch::Contains("cannot connect"));
   }
 }
+
+TEST_CASE("rediss:// carries large pipelines both ways: partial TLS writes, replies over many records")
+{
+  RedisServer server(tls_server());
+  auto db = open_store(at(server) + "?cacert=" + cert("ca.crt"));
+  // ~12 MB of commands in one pipeline: the socket fills, TLS writes are partial and repeated.
+  const std::string data = "{\"pad\":\"" + std::string(4000, 'x') + "\"}";
+  std::vector<std::string> keys;
+  for (int i = 0; i < 3000; ++i) {
+    keys.push_back("big:t" + std::to_string(i));
+  }
+  std::vector<BatchWrite> writes;
+  for (const auto& k : keys) {
+    writes.push_back(BatchWrite{k, data, false});
+  }
+  for (const auto& r : db->put_batch(writes)) {
+    REQUIRE_FALSE(r.error);
+    CHECK(r.version == 1);
+  }
+  // Reading them back: each TLS read fills the 64 KiB buffer many times over.
+  std::size_t seen = 0;
+  std::size_t bytes = 0;
+  db->scan("big:", [&](const std::string&, const VersionedRecord& record) {
+    ++seen;
+    bytes += record.data.size();
+    return true;
+  });
+  CHECK(seen == keys.size());
+  CHECK(bytes == keys.size() * data.size());
+}
+
+TEST_CASE("rediss:// waits like redis://: a server that stops answering times out, and an interrupt ends a handshake")
+{
+  SECTION("a TLS server paused after the handshake: the reply times out")
+  {
+    RedisServer server(tls_server());
+    OpenOptions quick;
+    quick.timeout = std::chrono::milliseconds(1000);
+    auto db = open_store(at(server) + "?cacert=" + cert("ca.crt"), quick);
+    db->put("o:t", "{}");
+    server.pause();
+    std::string message;
+    with_watchdog([&] {
+      try {
+        db->get("o:t");
+        FAIL("a paused server answered");
+      } catch (const StorageError& e) {
+        message = e.what();
+      }
+    });
+    server.resume();
+    CHECK_THAT(message, Catch::Contains("did not answer within 1000 ms"));
+  }
+  SECTION("a handshake with a paused server ends at request_interrupt()")
+  {
+    RedisServer server(tls_server());
+    server.pause();
+    OpenOptions slow;
+    slow.timeout = std::chrono::milliseconds(60000);
+    std::thread interrupter([] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      request_interrupt();
+    });
+    std::string message;
+    try {
+      open_store(at(server) + "?cacert=" + cert("ca.crt"), slow);
+    } catch (const StorageError& e) {
+      message = e.what();
+    }
+    interrupter.join();
+    clear_interrupt();
+    server.resume();
+    CHECK_THAT(message, Catch::Contains("interrupted"));
+  }
+}
