@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <pwd.h>
@@ -57,6 +58,25 @@ ascii_lower(std::string_view text)
   return convert_case(text, [](int c) { return std::tolower(c); });
 }
 
+std::string
+url_encode(std::string_view text)
+{
+  static constexpr char k_hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(k_hex[u >> 4]);
+      out.push_back(k_hex[u & 15]);
+    }
+  }
+  return out;
+}
+
 // ======================================================================== configuration
 
 EnvLookup
@@ -71,9 +91,6 @@ process_environment()
   };
 }
 
-namespace {
-
-// An environment variable that is set and not empty.
 std::optional<std::string>
 env_value(const EnvLookup& env, const std::string& name)
 {
@@ -105,23 +122,87 @@ expand_home(const std::string& path, const EnvLookup& env)
   return path;
 }
 
-// An AWS shared config or credentials file: sections of key = value lines.
-// Full-line comments start with '#' or ';'. Indented lines under a key with
-// an empty value are nested settings (e.g. "s3 =\n  addressing_style = path")
-// and are kept as "key.sub".
-struct IniFile
-{
-  std::string path;
-  bool exists = false;
-  std::string problem;  // why it could not be read, when it exists but could not be
-  std::map<std::string, std::map<std::string, std::string>> sections;
+// ======================================================================== time
 
-  const std::map<std::string, std::string>* section(const std::string& name) const
-  {
-    const auto it = sections.find(name);
-    return it == sections.end() ? nullptr : &it->second;
+std::optional<std::chrono::system_clock::time_point>
+parse_iso8601(std::string_view text)
+{
+  text = trim(text);
+  // YYYY-MM-DDTHH:MM:SS
+  if (text.size() < 19) {
+    return std::nullopt;
   }
-};
+  const auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
+        return std::nullopt;
+      }
+      v = v * 10 + (text[i] - '0');
+    }
+    return v;
+  };
+  const auto year = digits(0, 4), month = digits(5, 2), day = digits(8, 2);
+  const auto hour = digits(11, 2), minute = digits(14, 2), second = digits(17, 2);
+  if (!year || !month || !day || !hour || !minute || !second || text[4] != '-' || text[7] != '-' ||
+      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || text[13] != ':' || text[16] != ':' ||
+      *month < 1 || *month > 12 || *day < 1 || *day > 31 || *hour > 23 || *minute > 59 || *second > 60) {
+    return std::nullopt;
+  }
+  std::string_view rest = text.substr(19);
+  if (!rest.empty() && rest.front() == '.') {
+    rest.remove_prefix(1);
+    while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest.front()))) {
+      rest.remove_prefix(1);
+    }
+  }
+  if (!(rest.empty() || rest == "Z" || rest == "z" || rest == "UTC" || rest == "+00:00" || rest == "+0000" ||
+        rest == "-00:00")) {
+    return std::nullopt;
+  }
+  // days from civil (Howard Hinnant's algorithm)
+  const int y = *year - (*month <= 2 ? 1 : 0);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned mp = static_cast<unsigned>(*month + (*month > 2 ? -3 : 9));
+  const unsigned doy = (153 * mp + 2) / 5 + static_cast<unsigned>(*day) - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const long long days = static_cast<long long>(era) * 146097 + static_cast<long long>(doe) - 719468;
+  const long long seconds = days * 86400 + *hour * 3600 + *minute * 60 + *second;
+  return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
+}
+
+std::string
+format_iso8601(std::chrono::system_clock::time_point time)
+{
+  const std::time_t t = std::chrono::system_clock::to_time_t(time);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+// ======================================================================== shared files
+
+const Settings*
+IniFile::section(const std::string& name) const
+{
+  const auto it = sections.find(name);
+  return it == sections.end() ? nullptr : &it->second;
+}
+
+std::string
+IniFile::state() const
+{
+  if (!exists) {
+    return " (not found)";
+  }
+  if (!problem.empty()) {
+    return " (could not be read: " + problem + ")";
+  }
+  return {};
+}
 
 IniFile
 read_ini(const std::string& path)
@@ -176,20 +257,7 @@ read_ini(const std::string& path)
   return file;
 }
 
-// Returns "(not found)", "(could not be read: ...)" or "" for a file.
-std::string
-file_state(const IniFile& file)
-{
-  if (!file.exists) {
-    return " (not found)";
-  }
-  if (!file.problem.empty()) {
-    return " (could not be read: " + file.problem + ")";
-  }
-  return {};
-}
-
-const std::map<std::string, std::string>*
+const Settings*
 config_profile(const IniFile& config, const std::string& profile)
 {
   if (const auto* s = config.section("profile " + profile)) {
@@ -202,7 +270,7 @@ config_profile(const IniFile& config, const std::string& profile)
 }
 
 std::optional<std::string>
-setting(const std::map<std::string, std::string>* section, const std::string& key)
+setting(const Settings* section, const std::string& key)
 {
   if (section == nullptr) {
     return std::nullopt;
@@ -213,6 +281,33 @@ setting(const std::map<std::string, std::string>* section, const std::string& ke
   }
   return it->second;
 }
+
+SharedFiles::SharedFiles(const EnvLookup& env)
+  : m_config_path(expand_home(env_value(env, "AWS_CONFIG_FILE").value_or(home_directory(env) + "/.aws/config"), env))
+  , m_credentials_path(expand_home(
+      env_value(env, "AWS_SHARED_CREDENTIALS_FILE").value_or(home_directory(env) + "/.aws/credentials"), env))
+{
+}
+
+const IniFile&
+SharedFiles::config()
+{
+  if (!m_config) {
+    m_config = read_ini(m_config_path);
+  }
+  return *m_config;
+}
+
+const IniFile&
+SharedFiles::credentials()
+{
+  if (!m_credentials) {
+    m_credentials = read_ini(m_credentials_path);
+  }
+  return *m_credentials;
+}
+
+namespace {
 
 // Sets out's key pair from key and secret when both are given and returns
 // true; returns false when neither is. Throws ConfigError ("PARTIAL: NAME is
@@ -309,7 +404,7 @@ resolve_config(const ConfigRequest& request, const EnvLookup& env)
     out.credentials.source = "environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY";
   } else {
     // The profile in the shared credentials file, then in the config file.
-    const auto from_section = [&](const std::map<std::string, std::string>* section,
+    const auto from_section = [&](const Settings* section,
                                   const std::string& where) -> bool {
       if (!take_key_pair(setting(section, "aws_access_key_id"), setting(section, "aws_secret_access_key"),
                          "aws_access_key_id", "aws_secret_access_key",
@@ -343,12 +438,12 @@ resolve_config(const ConfigRequest& request, const EnvLookup& env)
     }
     if (!found) {
       const IniFile& config = config_ini();
-      std::string creds_detail = file_state(creds);
+      std::string creds_detail = creds.state();
       if (creds_detail.empty()) {
         creds_detail = creds.section(profile) == nullptr ? " (no [" + profile + "] section)"
                                                          : " ([" + profile + "] has no keys)";
       }
-      std::string config_detail = file_state(config);
+      std::string config_detail = config.state();
       if (config_detail.empty()) {
         config_detail = config_profile(config, profile) == nullptr
                           ? " (no " + std::string(profile == "default" ? "[default]" : "[profile " + profile + "]") + " section)"
@@ -380,7 +475,7 @@ resolve_config(const ConfigRequest& request, const EnvLookup& env)
       out.region = *cr;
       out.region_source = "the config file " + config.path + " (" + profile_text + ")";
     } else {
-      std::string detail = file_state(config);
+      std::string detail = config.state();
       if (detail.empty()) {
         detail = config_profile(config, profile) == nullptr ? " (no section for the profile)"
                                                             : " (the profile sets no region)";
