@@ -2,6 +2,9 @@
 // credential chain, region and endpoint resolution.
 #include "taskstore/backends/aws_config.hpp"
 
+#include "taskstore/backends/aws_credentials.hpp"
+#include "taskstore/backends/aws_sources.hpp"
+
 #include "taskstore/error.hpp"
 #include "taskstore/uri.hpp"
 
@@ -309,27 +312,6 @@ SharedFiles::credentials()
 
 namespace {
 
-// Sets out's key pair from key and secret when both are given and returns
-// true; returns false when neither is. Throws ConfigError ("PARTIAL: NAME is
-// set but OTHER is not") when only one is.
-bool
-take_key_pair(const std::optional<std::string>& key, const std::optional<std::string>& secret,
-              std::string_view key_name, std::string_view secret_name, const std::string& partial,
-              Credentials& out)
-{
-  if (key && secret) {
-    out.access_key_id = *key;
-    out.secret_access_key = *secret;
-    return true;
-  }
-  if (key || secret) {
-    const std::string_view set = key ? key_name : secret_name;
-    const std::string_view unset = key ? secret_name : key_name;
-    throw ConfigError(partial + ": " + std::string(set) + " is set but " + std::string(unset) + " is not");
-  }
-  return false;
-}
-
 // Returns the endpoint without a trailing '/'; throws InvalidArgument when it
 // is not an http:// or https:// URL.
 std::string
@@ -370,96 +352,11 @@ resolve_config(const ConfigRequest& request, const EnvLookup& env)
     profile_source = "AWS_DEFAULT_PROFILE";
   }
   out.profile = profile;
-
-  const std::string credentials_path = expand_home(
-    env_value(env, "AWS_SHARED_CREDENTIALS_FILE").value_or(home_directory(env) + "/.aws/credentials"),
-    env);
-  const std::string config_path = expand_home(
-    env_value(env, "AWS_CONFIG_FILE").value_or(home_directory(env) + "/.aws/config"), env);
-  // Read lazily: only when the environment does not answer.
-  std::optional<IniFile> credentials_file;
-  std::optional<IniFile> config_file;
-  const auto credentials_ini = [&]() -> const IniFile& {
-    if (!credentials_file) {
-      credentials_file = read_ini(credentials_path);
-    }
-    return *credentials_file;
-  };
-  const auto config_ini = [&]() -> const IniFile& {
-    if (!config_file) {
-      config_file = read_ini(config_path);
-    }
-    return *config_file;
-  };
+  SharedFiles files(env);
+  const auto config_ini = [&]() -> const IniFile& { return files.config(); };
   const std::string profile_text = "profile \"" + profile + "\"";
 
-  // ---- credentials
-  if (take_key_pair(env_value(env, "AWS_ACCESS_KEY_ID"), env_value(env, "AWS_SECRET_ACCESS_KEY"),
-                    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                    "partial AWS credentials in the environment for " + what, out.credentials)) {
-    out.credentials.session_token = env_value(env, "AWS_SESSION_TOKEN");
-    if (!out.credentials.session_token) {
-      out.credentials.session_token = env_value(env, "AWS_SECURITY_TOKEN");
-    }
-    out.credentials.source = "environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY";
-  } else {
-    // The profile in the shared credentials file, then in the config file.
-    const auto from_section = [&](const Settings* section,
-                                  const std::string& where) -> bool {
-      if (!take_key_pair(setting(section, "aws_access_key_id"), setting(section, "aws_secret_access_key"),
-                         "aws_access_key_id", "aws_secret_access_key",
-                         "partial AWS credentials for " + what + " in " + where + " (" + profile_text + ")",
-                         out.credentials)) {
-        return false;
-      }
-      out.credentials.session_token = setting(section, "aws_session_token");
-      out.credentials.source = where + " (" + profile_text + ")";
-      return true;
-    };
-    const IniFile& creds = credentials_ini();
-    bool found = from_section(creds.section(profile), "the shared credentials file " + creds.path);
-    if (!found) {
-      const IniFile& config = config_ini();
-      const auto* section = config_profile(config, profile);
-      found = from_section(section, "the config file " + config.path);
-      if (!found && section != nullptr) {
-        for (const char* unsupported :
-             {"role_arn", "credential_process", "sso_session", "sso_start_url",
-              "web_identity_token_file"}) {
-          if (setting(section, unsupported)) {
-            throw ConfigError(
-              "AWS " + profile_text + " in " + config.path + " gets its credentials through " +
-              unsupported + ", which taskctl does not support; export static credentials "
-              "instead (for example: eval \"$(aws configure export-credentials --profile " +
-              profile + " --format env)\")");
-          }
-        }
-      }
-    }
-    if (!found) {
-      const IniFile& config = config_ini();
-      std::string creds_detail = creds.state();
-      if (creds_detail.empty()) {
-        creds_detail = creds.section(profile) == nullptr ? " (no [" + profile + "] section)"
-                                                         : " ([" + profile + "] has no keys)";
-      }
-      std::string config_detail = config.state();
-      if (config_detail.empty()) {
-        config_detail = config_profile(config, profile) == nullptr
-                          ? " (no " + std::string(profile == "default" ? "[default]" : "[profile " + profile + "]") + " section)"
-                          : " (the profile has no keys)";
-      }
-      throw ConfigError(
-        "no AWS credentials for " + what + ": looked in the environment variables "
-        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (not set), the shared credentials file " +
-        creds.path + creds_detail + " and the config file " + config.path + config_detail +
-        ", for " + profile_text + " (from " + profile_source +
-        "); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure the profile "
-        "(aws configure)");
-    }
-  }
-
-  // ---- region
+  // ---- region (first: STS, which some credential sources call, is regional)
   if (request.region && !trim(*request.region).empty()) {
     out.region = std::string(trim(*request.region));
     out.region_source = "the store URI";
@@ -469,21 +366,27 @@ resolve_config(const ConfigRequest& request, const EnvLookup& env)
   } else if (auto dr = env_value(env, "AWS_DEFAULT_REGION")) {
     out.region = *dr;
     out.region_source = "AWS_DEFAULT_REGION";
+  } else if (auto cr = setting(config_profile(config_ini(), profile), "region")) {
+    out.region = *cr;
+    out.region_source = "the config file " + config_ini().path + " (" + profile_text + ")";
   } else {
-    const IniFile& config = config_ini();
-    if (auto cr = setting(config_profile(config, profile), "region")) {
-      out.region = *cr;
-      out.region_source = "the config file " + config.path + " (" + profile_text + ")";
+    SourceOptions imds;
+    imds.env = env;
+    std::string why_not;
+    if (auto ir = instance_region(imds, why_not)) {
+      out.region = *ir;
+      out.region_source = "EC2 instance metadata";
     } else {
+      const IniFile& config = config_ini();
       std::string detail = config.state();
       if (detail.empty()) {
         detail = config_profile(config, profile) == nullptr ? " (no section for the profile)"
                                                             : " (the profile sets no region)";
       }
       throw ConfigError("no AWS region for " + what +
-                        ": looked in the store URI (?region=), AWS_REGION, AWS_DEFAULT_REGION "
-                        "and the config file " + config.path + detail + " for " + profile_text +
-                        "; add ?region=REGION to the URI or set AWS_REGION");
+                        ": looked in the store URI (?region=), AWS_REGION, AWS_DEFAULT_REGION, "
+                        "the config file " + config.path + detail + " for " + profile_text +
+                        " and EC2 instance metadata (" + why_not + "); add ?region=REGION to the URI or set AWS_REGION");
     }
   }
   const bool region_ok = std::all_of(out.region.begin(), out.region.end(), [](char c) {
@@ -492,6 +395,15 @@ resolve_config(const ConfigRequest& request, const EnvLookup& env)
   if (!region_ok) {
     throw InvalidArgument("invalid AWS region '" + out.region + "' (from " + out.region_source + ")");
   }
+
+  // ---- credentials
+  ChainRequest chain;
+  chain.what = what;
+  chain.profile = profile;
+  chain.profile_source = profile_source;
+  chain.region = out.region;
+  out.provider = resolve_credentials(chain, files, env);
+  out.credentials = out.provider->current();
 
   // ---- endpoint
   const std::string service_env =

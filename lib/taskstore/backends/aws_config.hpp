@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -120,9 +121,12 @@ struct ConfigRequest
   std::string what;                     // what needs them, for messages ("dynamodb://t")
 };
 
+class CredentialProvider;
+
 struct ResolvedConfig
 {
-  Credentials credentials;
+  std::shared_ptr<CredentialProvider> provider; // refreshes temporary credentials
+  Credentials credentials;                      // the first ones provider gave
   std::string region;
   std::string region_source;    // "the store URI", "AWS_REGION", "config file X (profile p)"
   std::string endpoint;         // "https://dynamodb.us-east-1.amazonaws.com" or the configured one
@@ -130,19 +134,18 @@ struct ResolvedConfig
   std::string profile;          // the profile the files were read for
 };
 
-// Resolves credentials, region and endpoint:
-//   credentials: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN),
-//     then the profile (AWS_PROFILE, else "default") in the shared credentials
-//     file (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials), then in the
-//     config file (AWS_CONFIG_FILE, else ~/.aws/config, "[profile NAME]" sections);
-//   region: the URI, AWS_REGION, AWS_DEFAULT_REGION, the profile's region in the config file;
+// Resolves region, credentials and endpoint:
+//   region: the URI, AWS_REGION, AWS_DEFAULT_REGION, the profile's region in
+//     the config file, then EC2 instance metadata;
+//   credentials: the chain of aws_credentials.hpp (environment, web identity,
+//     the profile AWS_PROFILE / AWS_DEFAULT_PROFILE / "default", container,
+//     instance metadata), for that region's STS;
 //   endpoint: the URI, AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, the
 //     profile's endpoint_url (the last three skipped when
 //     AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), else AWS's public endpoint.
-// Throws ConfigError naming every place it looked when credentials or the
-// region are missing, when credentials are partial, or when the profile needs
-// a credential source taskctl does not support (role_arn, sso, credential_process);
-// InvalidArgument when the endpoint is not an http(s) URL.
+// Throws ConfigError when the region is missing or a credential source fails
+// or none applies (the chain's message lists every source tried);
+// InvalidArgument when the region or the endpoint is malformed.
 ResolvedConfig resolve_config(const ConfigRequest& request,
                               const EnvLookup& env = process_environment());
 

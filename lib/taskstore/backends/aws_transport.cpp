@@ -2,6 +2,8 @@
 // retries, timeouts and call_many's bounded concurrency.
 #include "taskstore/backends/aws_transport.hpp"
 
+#include "taskstore/backends/aws_credentials.hpp"
+
 #include "taskstore/error.hpp"
 #include "taskstore/interrupt.hpp"
 #include "taskstore/uri.hpp"
@@ -497,9 +499,11 @@ struct JsonClient::Impl
     const std::string target = "X-Amz-Target: " + options.target_prefix + "." + std::string(operation);
     t.headers = curl().slist_append(t.headers, content_type.c_str());
     t.headers = curl().slist_append(t.headers, target.c_str());
-    if (options.credentials.session_token) {
+    // curl copies the strings it is given, so these may go out of scope.
+    const Credentials credentials = options.provider ? options.provider->current() : options.credentials;
+    if (credentials.session_token) {
       // curl signs every header it is given, so the token is covered by the signature.
-      const std::string token = "X-Amz-Security-Token: " + *options.credentials.session_token;
+      const std::string token = "X-Amz-Security-Token: " + *credentials.session_token;
       t.headers = curl().slist_append(t.headers, token.c_str());
     }
     CURL* e = t.easy;
@@ -513,8 +517,8 @@ struct JsonClient::Impl
     curl().easy_setopt(e, CURLOPT_POSTFIELDS, t.body.data());
     curl().easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
     curl().easy_setopt(e, CURLOPT_AWS_SIGV4, sigv4.c_str());
-    curl().easy_setopt(e, CURLOPT_USERNAME, options.credentials.access_key_id.c_str());
-    curl().easy_setopt(e, CURLOPT_PASSWORD, options.credentials.secret_access_key.c_str());
+    curl().easy_setopt(e, CURLOPT_USERNAME, credentials.access_key_id.c_str());
+    curl().easy_setopt(e, CURLOPT_PASSWORD, credentials.secret_access_key.c_str());
     curl().easy_setopt(e, CURLOPT_USERAGENT, user_agent.c_str());
     budget_ms = std::max(1L, budget_ms);
     curl().easy_setopt(e, CURLOPT_TIMEOUT_MS, budget_ms);

@@ -26,6 +26,8 @@
 
 namespace taskstore::aws {
 
+class CredentialProvider; // aws_credentials.hpp
+
 // ---------------------------------------------------------------- transport
 
 // A failed AWS call: the service answered with an error document, or no
@@ -72,6 +74,9 @@ struct ClientOptions
   std::string target_prefix = "DynamoDB_20120810"; // X-Amz-Target = prefix + "." + operation
   std::string content_type = "application/x-amz-json-1.0";
   Credentials credentials;
+  // When set, each attempt is signed with provider->current() (refreshed
+  // temporary credentials) instead of credentials.
+  std::shared_ptr<CredentialProvider> provider;
   // The deadline of one call() (and of each request of call_many), every
   // attempt and backoff included: each attempt gets the time left, and no
   // retry starts past it.

@@ -137,6 +137,7 @@ configure(const StoreUri& uri, const OpenOptions& options)
   s.client.endpoint = s.aws.endpoint;
   s.client.region = s.aws.region;
   s.client.credentials = s.aws.credentials;
+  s.client.provider = s.aws.provider;
   s.client.timeout = timeout;
   return s;
 }
