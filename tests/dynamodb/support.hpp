@@ -39,7 +39,7 @@ struct CannedResponse
   int status = 200;
   std::string body = "{}";
   std::string content_type = "application/x-amz-json-1.0";
-  std::vector<std::pair<std::string, std::string>> headers; // extra response headers
+  std::vector<std::pair<std::string, std::string>> headers{}; // extra response headers
   // Close the connection without answering (a dead or hostile endpoint).
   bool hang_up = false;
 };

@@ -39,9 +39,9 @@ struct Credentials
   // "shared credentials file /root/.aws/credentials (profile default)", ...
   std::string source;
   // When temporary credentials stop working; nullopt for long-term keys.
-  std::optional<std::chrono::system_clock::time_point> expiration;
+  std::optional<std::chrono::system_clock::time_point> expiration{};
   // Who they are, when the source says (the assumed role's ARN); "" otherwise.
-  std::string identity;
+  std::string identity{};
 };
 
 // Parses an ISO 8601 UTC time as AWS writes it ("2026-12-01T12:00:00Z",

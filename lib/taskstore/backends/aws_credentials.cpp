@@ -164,11 +164,13 @@ public:
   {
     const bool in_config = config_profile(m_files.config(), name) != nullptr;
     const bool in_credentials = m_files.credentials().section(name) != nullptr;
-    std::string where = quoted_profile(name) + " in ";
+    const std::string where = quoted_profile(name) + " in ";
+    const std::string credentials = "the shared credentials file " + m_files.credentials().path;
+    const std::string config = "the config file " + m_files.config().path;
     if (in_credentials && in_config) {
-      return where + m_files.credentials().path + " and " + m_files.config().path;
+      return where + credentials + " and " + config;
     }
-    return where + (in_credentials ? m_files.credentials().path : m_files.config().path);
+    return where + (in_credentials ? credentials : config);
   }
 
   // The source a profile's settings describe; nullopt when they describe
