@@ -475,11 +475,13 @@ public:
     tried.push_back("EC2 instance metadata: " + why_not);
 
     std::string message = "no AWS credentials for " + m_request.what + "; tried, in order:";
+    // One line (the CLI prints messages escaped, one per line): "1. ...; 2. ...".
     int n = 0;
     for (const auto& t : tried) {
-      message += "\n  " + std::to_string(++n) + ". " + t;
+      message += (n == 0 ? " " : "; ") + std::to_string(n + 1) + ". " + t;
+      ++n;
     }
-    message += "\nset AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure the profile "
+    message += "; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure the profile "
                "(aws configure, or aws configure sso)";
     throw ConfigError(message);
   }
