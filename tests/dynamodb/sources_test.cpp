@@ -10,6 +10,7 @@
 #include "taskstore/backends/aws_sources.hpp"
 #include "taskstore/backends/aws_transport.hpp"
 #include "taskstore/error.hpp"
+#include "taskstore/interrupt.hpp"
 
 #include <catch2/catch.hpp>
 #include <openssl/evp.h>
@@ -19,6 +20,7 @@
 #include <mutex>
 #include <regex>
 #include <sys/stat.h>
+#include <thread>
 
 using namespace taskstore;
 using namespace taskstore::testing::dynamo;
@@ -339,6 +341,15 @@ TEST_CASE("sources: credential_process that cannot be found, or outlives its tim
     CHECK(took >= 300ms);
     CHECK(took < 3s);
   }
+  SECTION("exits, leaving a background process that holds its stdout: done when it exits")
+  {
+    const auto start = std::chrono::steady_clock::now();
+    const auto c = aws::process_credentials(
+      "printf '%s' '{\"Version\":1,\"AccessKeyId\":\"AKIABG\",\"SecretAccessKey\":\"bg-secret\"}'; sleep 3 &",
+      "profile \"p\"", options_with({}, 2s));
+    CHECK(c.access_key_id == "AKIABG");
+    CHECK(std::chrono::steady_clock::now() - start < 1s);
+  }
   SECTION("closes its stdout but does not exit: killed at the timeout")
   {
     const auto start = std::chrono::steady_clock::now();
@@ -347,6 +358,27 @@ TEST_CASE("sources: credential_process that cannot be found, or outlives its tim
     CHECK(m.find("did not finish within 300 ms") != std::string::npos);
     CHECK(std::chrono::steady_clock::now() - start < 3s);
   }
+}
+
+TEST_CASE("sources: an interrupt stops credential_process at once (killed; the Interrupted transport error)",
+          "[sources]")
+{
+  clear_interrupt();
+  std::thread interrupter([] {
+    std::this_thread::sleep_for(100ms);
+    request_interrupt();
+  });
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    aws::process_credentials("exec sleep 30", "profile \"p\"", options_with({}, 10s));
+    FAIL("expected an AwsError");
+  } catch (const aws::AwsError& e) {
+    CHECK(e.type == "Interrupted");
+    CHECK(e.kind == aws::AwsError::Kind::transport);
+  }
+  interrupter.join();
+  clear_interrupt();
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
 }
 
 // ---------------------------------------------------------------- SSO
@@ -830,7 +862,7 @@ TEST_CASE("sources: instance metadata that is disabled, absent, silent or gives 
   SECTION("an answer that does not come: the short timeout (test seam), then nullopt")
   {
     CaptureServer silent([](int, const CapturedRequest&) {
-      std::this_thread::sleep_for(1500ms);
+      std::this_thread::sleep_for(700ms);
       return canned(200, "late");
     });
     const auto start = std::chrono::steady_clock::now();

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <system_error>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -184,6 +186,9 @@ public:
 
   void kill_and_reap()
   {
+    if (m_pid <= 0) {
+      return; // reaped already (never kill(-1, ...))
+    }
     ::kill(m_pid, SIGKILL);
     int status = 0;
     while (::waitpid(m_pid, &status, 0) < 0 && errno == EINTR) {
@@ -192,6 +197,7 @@ public:
   }
 
   // The wait status once it has exited (reaped), nullopt while it runs.
+  // Throws std::system_error when it cannot be waited for (SIGCHLD ignored).
   std::optional<int> try_reap()
   {
     int status = 0;
@@ -199,9 +205,14 @@ public:
     do {
       r = ::waitpid(m_pid, &status, WNOHANG);
     } while (r < 0 && errno == EINTR);
-    if (r == m_pid || r < 0) {
+    if (r < 0) {
+      const int error = errno;
       m_pid = -1;
-      return r < 0 ? -1 : status;
+      throw std::system_error(error, std::generic_category(), "waitpid");
+    }
+    if (r == m_pid) {
+      m_pid = -1;
+      return status;
     }
     return std::nullopt;
   }
@@ -551,46 +562,60 @@ process_credentials(const std::string& command, const std::string& where, const 
     return static_cast<int>(std::max<long long>(0, left));
   };
 
+  // Reads its stdout until EOF, or until it has exited and what it wrote is
+  // drained (a process it left in the background may hold the pipe open).
   std::string output;
-  for (;;) {
-    pollfd polled[2] = {{read_end.get(), POLLIN, 0}, {interrupt_fd(), POLLIN, 0}};
-    const int ready = ::poll(polled, polled[1].fd >= 0 ? 2 : 1, remaining_ms());
-    if (ready < 0 && errno == EINTR) {
-      continue;
-    }
-    if (interrupt_requested()) {
-      child.kill_and_reap();
-      throw interrupted(what);
-    }
-    if (ready == 0) {
-      throw timed_out();
-    }
-    char buffer[8192];
-    const ssize_t n = ::read(read_end.get(), buffer, sizeof buffer);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-      continue;
-    }
-    if (n <= 0) {
-      break;
-    }
-    output.append(buffer, static_cast<std::size_t>(n));
-    if (output.size() > k_process_output_cap) {
-      child.kill_and_reap();
-      throw ConfigError(what + ": it wrote more than 1 MiB to its standard output");
-    }
-  }
-  read_end.reset();
-
-  // Its output is complete; wait for it to exit, within the same deadline.
   std::optional<int> status;
-  while (!(status = child.try_reap())) {
-    if (Steady::now() >= deadline) {
-      throw timed_out();
+  try {
+    for (bool eof = false; !eof;) {
+      if (!status && Steady::now() >= deadline) {
+        throw timed_out();
+      }
+      pollfd polled[2] = {{read_end.get(), POLLIN, 0}, {interrupt_fd(), POLLIN, 0}};
+      const int ready = ::poll(polled, polled[1].fd >= 0 ? 2 : 1, status ? 0 : std::min(50, remaining_ms()));
+      if (ready < 0 && errno == EINTR) {
+        continue;
+      }
+      if (interrupt_requested()) {
+        child.kill_and_reap();
+        throw interrupted(what);
+      }
+      if (ready > 0 && polled[0].revents != 0) {
+        char buffer[8192];
+        const ssize_t n = ::read(read_end.get(), buffer, sizeof buffer);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+          continue;
+        }
+        if (n <= 0) {
+          eof = true;
+          continue;
+        }
+        output.append(buffer, static_cast<std::size_t>(n));
+        if (output.size() > k_process_output_cap) {
+          child.kill_and_reap();
+          throw ConfigError(what + ": it wrote more than 1 MiB to its standard output");
+        }
+        continue;
+      }
+      if (status) {
+        break; // exited, and its output is drained
+      }
+      status = child.try_reap();
     }
-    if (sleep_unless_interrupted(std::chrono::milliseconds(std::min(5, std::max(1, remaining_ms()))))) {
-      child.kill_and_reap();
-      throw interrupted(what);
+    read_end.reset();
+
+    // Its output is complete; wait for it to exit, within the same deadline.
+    while (!status && !(status = child.try_reap())) {
+      if (Steady::now() >= deadline) {
+        throw timed_out();
+      }
+      if (sleep_unless_interrupted(std::chrono::milliseconds(std::min(5, std::max(1, remaining_ms()))))) {
+        child.kill_and_reap();
+        throw interrupted(what);
+      }
     }
+  } catch (const std::system_error& e) {
+    throw ConfigError(what + ": cannot wait for it to exit (" + e.what() + ")");
   }
   if (WIFSIGNALED(*status)) {
     throw ConfigError(what + ": it was killed by signal " + std::to_string(WTERMSIG(*status)));
