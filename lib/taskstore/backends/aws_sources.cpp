@@ -689,7 +689,15 @@ sso_credentials(const SsoProfile& sso, const SourceOptions& options)
     throw ConfigError(what + ": needs sso_region");
   }
 
-  std::string portal = env_value(options.env, "AWS_ENDPOINT_URL_SSO").value_or("https://portal.sso." + region + ".amazonaws.com");
+  // AWS_ENDPOINT_URL_SSO, unless configured endpoints are ignored (as
+  // resolve_config does for DynamoDB's); AWS_ENDPOINT_URL is not used here:
+  // it usually names a local DynamoDB, which is no SSO portal.
+  const bool ignore_configured =
+    ascii_lower(env_value(options.env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").value_or("")) == "true";
+  std::string portal = "https://portal.sso." + region + ".amazonaws.com";
+  if (const auto configured = env_value(options.env, "AWS_ENDPOINT_URL_SSO"); configured && !ignore_configured) {
+    portal = *configured;
+  }
   while (!portal.empty() && portal.back() == '/') {
     portal.pop_back();
   }

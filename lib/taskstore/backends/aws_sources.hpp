@@ -70,7 +70,8 @@ struct SsoProfile
 // start_url>.json, as botocore names it: accessToken, expiresAt), then GETs
 // {AWS_ENDPOINT_URL_SSO, else https://portal.sso.REGION.amazonaws.com}
 // /federation/credentials?account_id=A&role_name=R with the
-// x-amz-sso_bearer_token header (REGION: sso.region, else the token's).
+// x-amz-sso_bearer_token header (REGION: sso.region, else the token's;
+// AWS_ENDPOINT_URL_SSO is skipped when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true).
 // Returns the role's credentials (expiration from the portal's epoch
 // milliseconds; identity "account A role R"). Throws ConfigError saying
 // "run: aws sso login --profile P" when the token is missing, unreadable or
