@@ -18,7 +18,6 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <regex>
 #include <sys/stat.h>
 #include <thread>
 
@@ -123,35 +122,10 @@ query_parameter(const std::string& path, const std::string& name)
   return "";
 }
 
-// Recomputes with our signer the Authorization header a captured request
-// should carry, from the headers it says it signed.
 std::string
 expected_authorization(const CapturedRequest& request, const aws::Credentials& credentials)
 {
-  static const std::regex pattern(
-    R"(AWS4-HMAC-SHA256 Credential=([^,]+), SignedHeaders=([^,]+), Signature=([0-9a-f]{64}))");
-  const std::string authorization = *request.header("Authorization");
-  std::smatch m;
-  REQUIRE(std::regex_match(authorization, m, pattern));
-  aws::SigningRequest signing;
-  signing.method = request.method;
-  signing.path = request.path;
-  signing.payload = request.body;
-  const std::string names = m[2];
-  std::size_t start = 0;
-  while (start <= names.size()) {
-    const auto semi = names.find(';', start);
-    const std::string name = names.substr(start, semi - start);
-    const auto value = request.header(name);
-    INFO("signed header " << name << " was not sent");
-    REQUIRE(value.has_value());
-    signing.headers.emplace_back(name, *value);
-    if (semi == std::string::npos) {
-      break;
-    }
-    start = semi + 1;
-  }
-  return aws::sign_v4(signing, credentials, "us-east-1", "dynamodb", *request.header("X-Amz-Date")).authorization;
+  return aws::expected_authorization(request, credentials, "us-east-1", "dynamodb");
 }
 
 // Signs a DynamoDB ListTables with credentials (libcurl, as the backend
@@ -824,6 +798,20 @@ TEST_CASE("sources: instance metadata (IMDSv2) credentials and region, token fir
   REQUIRE(requests.size() == 5);
   CHECK(requests[3].method == "PUT");
   CHECK(requests[4].path == "/latest/meta-data/placement/region");
+}
+
+TEST_CASE("sources: the metadata services are asked directly, never through http_proxy", "[sources]")
+{
+  FakeImds imds;
+  taskstore::testing::EnvGuard guard;
+  const std::string dead_proxy = "http://127.0.0.1:" + std::to_string(unused_port());
+  guard.set("http_proxy", dead_proxy).set("HTTP_PROXY", dead_proxy).set("no_proxy", std::nullopt).set("NO_PROXY", std::nullopt);
+  std::string why_not;
+  const auto c =
+    aws::instance_credentials(options_with({{"AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.endpoint()}}), why_not);
+  INFO(why_not);
+  CHECK(c.has_value());
+  CHECK(imds.problems().empty());
 }
 
 TEST_CASE("sources: instance metadata that is disabled, absent, silent or gives no role", "[sources]")

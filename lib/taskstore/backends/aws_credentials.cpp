@@ -201,7 +201,9 @@ public:
     }
     if (auto command = setting(&settings, "credential_process")) {
       const std::string text = "credential_process of " + where;
-      const SourceOptions options = m_sources;
+      // A process may prompt (an MFA code on /dev/tty): a minute, as the Go SDK gives it.
+      SourceOptions options = m_sources;
+      options.timeout = std::max<std::chrono::milliseconds>(options.timeout, std::chrono::minutes(1));
       const std::string command_text = *command;
       return Source{[command_text, text, where, options] {
                       Credentials c = process_credentials(command_text, where, options);

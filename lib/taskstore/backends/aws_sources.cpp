@@ -10,7 +10,7 @@
 #include "taskstore/uri.hpp"
 
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -37,16 +37,30 @@ using Steady = std::chrono::steady_clock;
 
 // ---------------------------------------------------------------- helpers
 
-// Returns the lower-case hex SHA-1 digest of text (libcrypto); throws
-// std::runtime_error when libcrypto cannot compute it.
+// Returns the lower-case hex SHA-1 digest of text; throws ConfigError when
+// libcrypto cannot be loaded. libcrypto is opened with dlopen on first use,
+// as libcurl is (aws_transport.cpp): linked, it would cost every taskctl run
+// ~1 ms of loading, and only SSO profiles need a digest.
 std::string
 sha1_hex(std::string_view text)
 {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha1(), nullptr) != 1) {
-    throw std::runtime_error("SHA-1 is not available from libcrypto");
+  using Sha1 = unsigned char* (*)(const unsigned char*, std::size_t, unsigned char*);
+  static const Sha1 sha1 = []() -> Sha1 {
+    for (const char* name : {"libcrypto.so.3", "libcrypto.so.1.1"}) {
+      if (void* lib = ::dlopen(name, RTLD_NOW | RTLD_LOCAL)) {
+        if (void* fn = ::dlsym(lib, "SHA1")) {
+          return reinterpret_cast<Sha1>(fn);
+        }
+      }
+    }
+    return nullptr;
+  }();
+  if (sha1 == nullptr) {
+    throw ConfigError("SSO needs libcrypto (Debian package libssl3) to find its token cache, and it cannot be loaded");
   }
+  unsigned char digest[20];
+  const unsigned int length = sizeof digest;
+  sha1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
   static const char* const digits = "0123456789abcdef";
   std::string hex;
   hex.reserve(2 * length);
@@ -462,6 +476,7 @@ imds_token(const Imds& imds, std::string& why_not)
   request.headers = {{"X-aws-ec2-metadata-token-ttl-seconds", "21600"}};
   request.timeout = imds.timeout;
   request.connect_timeout = imds.connect_timeout;
+  request.no_proxy = true; // a link-local service, never behind http_proxy (as the SDKs do)
   HttpResponse response;
   try {
     response = http_request(request);
@@ -495,6 +510,7 @@ imds_get(const Imds& imds, const std::string& token, const std::string& path)
   request.headers = {{"X-aws-ec2-metadata-token", token}};
   request.timeout = imds.timeout;
   request.connect_timeout = imds.connect_timeout;
+  request.no_proxy = true; // a link-local service, never behind http_proxy (as the SDKs do)
   try {
     return http_request(request);
   } catch (const AwsError& e) {
@@ -782,6 +798,7 @@ container_credentials(const SourceOptions& options, std::string& why_not)
     request.headers.emplace_back("Authorization", *token);
   }
   request.timeout = options.timeout;
+  request.no_proxy = true; // a link-local or loopback service, never behind http_proxy
   HttpResponse response;
   try {
     response = http_request(request);

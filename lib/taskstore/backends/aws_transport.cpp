@@ -317,6 +317,9 @@ http_request(const HttpRequest& request)
   }
   api.easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
   api.easy_setopt(e, CURLOPT_USERAGENT, "taskctl-taskstore (libcurl)");
+  if (request.no_proxy) {
+    api.easy_setopt(e, CURLOPT_NOPROXY, "*");
+  }
   const long total_ms = std::max(1L, static_cast<long>(request.timeout.count()));
   api.easy_setopt(e, CURLOPT_TIMEOUT_MS, total_ms);
   api.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,

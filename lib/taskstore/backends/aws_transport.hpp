@@ -177,6 +177,7 @@ struct HttpRequest
   std::string body;
   std::chrono::milliseconds timeout{5000};                  // the whole request
   std::optional<std::chrono::milliseconds> connect_timeout; // default: timeout
+  bool no_proxy = false; // ignore http_proxy/https_proxy (the metadata services)
   // When set, libcurl signs the request with SigV4 (CURLOPT_AWS_SIGV4) for
   // region and service; a session token is sent (and signed) as X-Amz-Security-Token.
   struct Signing
