@@ -7,6 +7,7 @@
 #include "dynamodb/sigv4_oracle.hpp"
 #include "dynamodb/support.hpp"
 
+#include "taskstore/backends/aws_credentials.hpp"
 #include "taskstore/backends/aws_sources.hpp"
 #include "taskstore/backends/aws_transport.hpp"
 #include "taskstore/error.hpp"
@@ -894,4 +895,50 @@ TEST_CASE("sources: instance metadata that is disabled, absent, silent or gives 
     });
     CHECK(m.find("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE") != std::string::npos);
   }
+}
+
+// ---------------------------------------------------------------- in the chain
+
+TEST_CASE("sources in the chain: the profile, then container credentials, then instance metadata; region from IMDS",
+          "[sources]")
+{
+  TempDir home;
+  FakeImds imds;
+  CaptureServer container(container_endpoint({}, "/creds"));
+  std::map<std::string, std::string> env = {
+    {"HOME", home.path()},
+    {"AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.endpoint()},
+    {"AWS_CONTAINER_CREDENTIALS_FULL_URI", container.endpoint() + "/creds"}};
+  aws::ConfigRequest request;
+  request.what = "dynamodb://t";
+
+  // No region anywhere but instance metadata; container credentials before IMDS.
+  auto config = aws::resolve_config(request, env_of(env));
+  CHECK(config.region == "eu-west-3");
+  CHECK(config.region_source == "EC2 instance metadata");
+  CHECK(config.credentials.source.find("container") != std::string::npos);
+  CHECK(config.provider->tried().size() == 3); // environment, web identity, profile
+  CHECK(container.requests().size() == 1);
+
+  // Without the container variable, instance metadata answers.
+  env.erase("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  config = aws::resolve_config(request, env_of(env));
+  CHECK(config.credentials.access_key_id == k_key);
+  CHECK(config.credentials.source.find("instance metadata") != std::string::npos);
+  CHECK(config.provider->tried().size() == 4);
+  CHECK(imds.problems().empty());
+
+  // A profile with keys comes before both.
+  std::filesystem::create_directories(home.path() + "/.aws");
+  home.write(".aws/credentials", "[default]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = s\n");
+  env["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = container.endpoint() + "/creds";
+  config = aws::resolve_config(request, env_of(env));
+  CHECK(config.credentials.access_key_id == "AKIDPROFILE");
+  CHECK(container.requests().size() == 1);
+
+  // AWS_EC2_METADATA_DISABLED: no region from IMDS either.
+  env["AWS_EC2_METADATA_DISABLED"] = "true";
+  const auto message = config_error_of([&] { aws::resolve_config(request, env_of(env)); });
+  CHECK(message.find("no AWS region") != std::string::npos);
+  CHECK(message.find("AWS_EC2_METADATA_DISABLED") != std::string::npos);
 }
