@@ -22,18 +22,6 @@ using namespace taskstore::testing::dynamo;
 
 namespace {
 
-struct Env
-{
-  std::map<std::string, std::string> vars;
-  aws::EnvLookup lookup() const
-  {
-    return [this](const std::string& name) -> std::optional<std::string> {
-      const auto it = vars.find(name);
-      return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
-    };
-  }
-};
-
 std::string
 url_decode(const std::string& text)
 {
@@ -145,18 +133,6 @@ resolve(const Env& env)
   return aws::resolve_config(request, env.lookup());
 }
 
-template <class E, class F>
-std::string
-message_of(F&& f)
-{
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("expected an exception of the given type");
-  return {};
-}
 
 // Signs one GetItem with provider against a capturing DynamoDB endpoint and
 // returns the captured request.

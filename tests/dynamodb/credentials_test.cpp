@@ -17,19 +17,6 @@ using namespace taskstore::testing::dynamo;
 
 namespace {
 
-// An environment made of a map (only what a test puts in it exists).
-struct Env
-{
-  std::map<std::string, std::string> vars;
-  aws::EnvLookup lookup() const
-  {
-    return [this](const std::string& name) -> std::optional<std::string> {
-      const auto it = vars.find(name);
-      return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
-    };
-  }
-};
-
 aws::ResolvedConfig
 resolve(const Env& env, std::optional<std::string> region = std::nullopt,
         std::optional<std::string> endpoint = std::nullopt)
@@ -41,18 +28,6 @@ resolve(const Env& env, std::optional<std::string> region = std::nullopt,
   return aws::resolve_config(request, env.lookup());
 }
 
-template <class E, class F>
-std::string
-message_of(F&& f)
-{
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  FAIL("expected an exception of the given type");
-  return {};
-}
 
 const char* k_credentials_file = R"(# shared credentials
 [default]

@@ -402,4 +402,13 @@ aws_dynamodb(const std::string& endpoint, const std::vector<std::string>& args)
 
 
 
+aws::EnvLookup
+Env::lookup() const
+{
+  return [this](const std::string& name) -> std::optional<std::string> {
+    const auto it = vars.find(name);
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+}
+
 } // namespace taskstore::testing::dynamo

@@ -61,25 +61,6 @@ ascii_lower(std::string_view text)
   return convert_case(text, [](int c) { return std::tolower(c); });
 }
 
-std::string
-url_encode(std::string_view text)
-{
-  static constexpr char k_hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(k_hex[u >> 4]);
-      out.push_back(k_hex[u & 15]);
-    }
-  }
-  return out;
-}
-
 // ======================================================================== configuration
 
 EnvLookup

@@ -24,10 +24,6 @@ std::string_view trim(std::string_view text);
 // Returns text with ASCII letters lower-cased.
 std::string ascii_lower(std::string_view text);
 
-// Returns text percent-encoded as RFC 3986 wants it in a query string or a
-// form body: every byte but A-Z a-z 0-9 - . _ ~ becomes %XX.
-std::string url_encode(std::string_view text);
-
 // ---------------------------------------------------------------- credentials
 
 struct Credentials

@@ -101,6 +101,22 @@ static_keys(const Settings& settings, const std::string& where)
   return Source{[c] { return c; }, c.source};
 }
 
+// A source that may not apply (it returns nullopt and why) as a Fetch that
+// must give credentials: context + why is the ConfigError when it does not.
+Fetch
+required(std::optional<Credentials> (*source)(const SourceOptions&, std::string&), SourceOptions options,
+         std::string context)
+{
+  return [source, options = std::move(options), context = std::move(context)] {
+    std::string why_not;
+    auto c = source(options, why_not);
+    if (!c) {
+      throw ConfigError(context + why_not);
+    }
+    return *c;
+  };
+}
+
 std::optional<Source>
 environment_keys(const EnvLookup& env)
 {
@@ -315,28 +331,13 @@ public:
       return std::move(*env);
     }
     if (kind == "Ec2InstanceMetadata") {
-      const std::string text = "EC2 instance metadata";
-      return Source{[options, where] {
-                      std::string why_not;
-                      auto c = instance_credentials(options, why_not);
-                      if (!c) {
-                        throw ConfigError(where + " has credential_source = Ec2InstanceMetadata, but " + why_not);
-                      }
-                      return *c;
-                    },
-                    text};
+      return Source{required(&instance_credentials, options,
+                             where + " has credential_source = Ec2InstanceMetadata, but "),
+                    "EC2 instance metadata"};
     }
     if (kind == "EcsContainer") {
-      const std::string text = "container credentials";
-      return Source{[options, where] {
-                      std::string why_not;
-                      auto c = container_credentials(options, why_not);
-                      if (!c) {
-                        throw ConfigError(where + " has credential_source = EcsContainer, but " + why_not);
-                      }
-                      return *c;
-                    },
-                    text};
+      return Source{required(&container_credentials, options, where + " has credential_source = EcsContainer, but "),
+                    "container credentials"};
     }
     throw ConfigError(where + ": credential_source '" + kind +
                       "' is not one of Environment, Ec2InstanceMetadata, EcsContainer");
@@ -442,15 +443,7 @@ public:
     // 4. container credentials
     std::string why_not;
     if (container_credentials_apply()) {
-      const SourceOptions options = m_sources;
-      return make(Source{[options] {
-                           std::string why;
-                           auto c = container_credentials(options, why);
-                           if (!c) {
-                             throw ConfigError("container credentials: " + why);
-                           }
-                           return *c;
-                         },
+      return make(Source{required(&container_credentials, m_sources, "container credentials: "),
                          "container credentials"});
     }
     tried.push_back("container credentials AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/FULL_URI: not set");

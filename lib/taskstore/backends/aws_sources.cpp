@@ -6,6 +6,7 @@
 
 #include "taskstore/backends/aws_transport.hpp"
 #include "taskstore/error.hpp"
+#include "taskstore/text.hpp"
 #include "taskstore/interrupt.hpp"
 #include "taskstore/uri.hpp"
 
@@ -718,8 +719,8 @@ sso_credentials(const SsoProfile& sso, const SourceOptions& options)
     portal.pop_back();
   }
   HttpRequest request;
-  request.url = portal + "/federation/credentials?account_id=" + url_encode(sso.account_id) +
-                "&role_name=" + url_encode(sso.role_name);
+  request.url = portal + "/federation/credentials?account_id=" + percent_encode(sso.account_id) +
+                "&role_name=" + percent_encode(sso.role_name);
   request.headers = {{"x-amz-sso_bearer_token", *access_token}};
   request.timeout = options.timeout;
   HttpResponse response;

@@ -4,6 +4,7 @@
 
 #include "taskstore/backends/aws_transport.hpp"
 #include "taskstore/error.hpp"
+#include "taskstore/text.hpp"
 #include "taskstore/uri.hpp"
 
 #include <expat.h>
@@ -70,7 +71,7 @@ form(const std::vector<std::pair<std::string, std::string>>& fields)
 {
   std::string out;
   for (const auto& [name, value] : fields) {
-    out += (out.empty() ? "" : "&") + url_encode(name) + "=" + url_encode(value);
+    out += (out.empty() ? "" : "&") + percent_encode(name) + "=" + percent_encode(value);
   }
   return out;
 }
