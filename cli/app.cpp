@@ -331,7 +331,7 @@ run(int argc, char** argv, Context& ctx)
     register_ls(app),     register_gc(app),         register_validate(app),
     register_cancel(app), register_set_status(app), register_vars(app), register_expire(app),
     register_edit(app),   register_stats(app),      register_export(app), register_import(app),
-    register_copy(app),   register_stores(app)};
+    register_copy(app),   register_stores(app),     register_whoami(app)};
   for (auto& command : commands) {
     command.app->fallthrough();
     if (command.app->get_name() == "delete") {

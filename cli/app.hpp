@@ -37,6 +37,7 @@ Command register_export(CLI::App& root);
 Command register_import(CLI::App& root);
 Command register_copy(CLI::App& root);
 Command register_stores(CLI::App& root);
+Command register_whoami(CLI::App& root);
 
 // Runs taskctl: installs the signal handlers, parses argv, runs the chosen
 // subcommand and prints any failure (failure_report). Returns the exit

@@ -84,7 +84,7 @@ install(FILES ${taskstore_backend_headers}
 install(EXPORT taskstoreTargets NAMESPACE taskstore::
         DESTINATION ${TASKCTL_INSTALL_CMAKEDIR} COMPONENT dev)
 
-# taskstore is a static library that links SQLite3 and hiredis privately
+# taskstore is a static library that links SQLite3, hiredis and expat privately
 # (libcurl is opened with dlopen by the DynamoDB backend); its exported link interface names those imported targets
 # ($<LINK_ONLY:...>), so the config file recreates them from the options
 # recorded here before it loads taskstoreTargets.cmake.
@@ -165,6 +165,7 @@ if(TASKCTL_WITH_REDIS)
 endif()
 if(TASKCTL_WITH_DYNAMODB)
   list(APPEND taskstore_dev_depends "libcurl4 (>= 7.75.0)") # opened with dlopen: the library, not its headers
+  list(APPEND taskstore_dev_depends libexpat1-dev libssl3) # expat linked; libcrypto opened with dlopen (SSO)
 endif()
 list(JOIN taskstore_dev_depends ", " CPACK_DEBIAN_DEV_PACKAGE_DEPENDS)
 

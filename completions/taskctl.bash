@@ -19,7 +19,7 @@
 # Keep in agreement with `taskctl --help`, man/taskctl.1 and the zsh and fish
 # completions (tests/docs checks this).
 
-_taskctl_commands='get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy stores help version'
+_taskctl_commands='get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy stores whoami help version'
 _taskctl_global_opts='-h --help --version -s --store -o --output --timeout --color -q --quiet --create --allow-write --wide'
 # Options taking a value (global and per subcommand); the rest are flags.
 _taskctl_value_opts='-s --store -o --output --timeout --color -e --expect-version --owner --status
@@ -60,6 +60,7 @@ _taskctl_command_opts()
   expire) own="-h --help --extend --in --at --never $_taskctl_repair_opts" ;;
   edit) own="-h --help -n --dry-run --force $_taskctl_limit_opts" ;;
   stores) own='-h --help --check' ;;
+  whoami) own='-h --help' ;;
   help | version) own='-h --help' ;;
   esac
   printf '%s\n' "$own ${_taskctl_global_opts/-h --help /}"

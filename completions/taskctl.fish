@@ -15,7 +15,7 @@
 # Keep in agreement with `taskctl --help`, man/taskctl.1 and the bash and zsh
 # completions (tests/docs checks this).
 
-set -l __taskctl_commands get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy stores help version
+set -l __taskctl_commands get put cas delete ls gc validate cancel set-status vars expire edit stats export import copy stores whoami help version
 
 # Runs the real CLI on the store of the line with the arguments given (after
 # the global options that bound it: --timeout 1s, within 2 s in all), errors
@@ -225,6 +225,7 @@ complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a 
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a import -d 'Write the records of an export file into the store'
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a copy -d 'Copy records from one store into another'
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a stores -d 'List the named stores of the config file'
+complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a whoami -d 'Show what the store authenticates with'
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a help -d 'Print the help of taskctl, or of one command'
 complete -c taskctl -n "not __fish_seen_subcommand_from $__taskctl_commands" -a version -d 'Print the version, the backends and their libraries'
 complete -c taskctl -n "__fish_seen_subcommand_from help; and not __fish_seen_subcommand_from $__taskctl_commands[1..-3]" -x -a "$__taskctl_commands"

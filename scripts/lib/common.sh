@@ -30,5 +30,5 @@ install_packages() {
 # The packages needed to build taskctl with every backend.
 BUILD_PACKAGES=(ca-certificates build-essential cmake ninja-build pkg-config
   libcli11-dev libfmt-dev nlohmann-json3-dev libsqlite3-dev libhiredis-dev
-  libcurl4-openssl-dev libssl-dev zlib1g-dev libutf8proc-dev
+  libcurl4-openssl-dev libexpat1-dev libssl-dev zlib1g-dev libutf8proc-dev
   libtomlplusplus-dev)

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <regex>
 #include <stdexcept>
 
 namespace taskstore::aws {
@@ -168,6 +169,57 @@ sign_v4(const SigningRequest& request, const Credentials& credentials, std::stri
                       out.credential_scope + ", SignedHeaders=" + signed_headers +
                       ", Signature=" + out.signature;
   return out;
+}
+
+Authorization
+parse_authorization(const std::string& value)
+{
+  static const std::regex pattern(
+    R"(AWS4-HMAC-SHA256 Credential=([^,]+), SignedHeaders=([^,]+), Signature=([0-9a-f]{64}))");
+  std::smatch m;
+  if (!std::regex_match(value, m, pattern)) {
+    throw std::invalid_argument("not a SigV4 Authorization header: " + value.substr(0, 40));
+  }
+  Authorization out;
+  out.credential = m[1];
+  const std::string headers = m[2];
+  std::size_t start = 0;
+  while (start <= headers.size()) {
+    const auto semi = headers.find(';', start);
+    out.signed_headers.push_back(headers.substr(start, semi - start));
+    if (semi == std::string::npos) {
+      break;
+    }
+    start = semi + 1;
+  }
+  out.signature = m[3];
+  return out;
+}
+
+std::string
+expected_authorization(const testing::dynamo::CapturedRequest& request, const Credentials& credentials,
+                       const std::string& region, const std::string& service)
+{
+  const auto authorization = request.header("Authorization");
+  const auto date = request.header("X-Amz-Date");
+  if (!authorization || !date) {
+    throw std::invalid_argument("the request has no Authorization or X-Amz-Date header");
+  }
+  const Authorization auth = parse_authorization(*authorization);
+  SigningRequest signing;
+  signing.method = request.method;
+  const auto question = request.path.find('?');
+  signing.path = request.path.substr(0, question);
+  signing.query = question == std::string::npos ? std::string() : request.path.substr(question + 1);
+  signing.payload = request.body;
+  for (const auto& name : auth.signed_headers) {
+    const auto value = request.header(name);
+    if (!value) {
+      throw std::invalid_argument("signed header " + name + " was not sent");
+    }
+    signing.headers.emplace_back(name, *value);
+  }
+  return sign_v4(signing, credentials, region, service, *date).authorization;
 }
 
 } // namespace taskstore::aws

@@ -5,6 +5,7 @@
 // is itself checked against AWS's published examples (docs/dynamodb.md,
 // "Signing"). It is not part of the library.
 
+#include "dynamodb/support.hpp"
 #include "taskstore/backends/aws_config.hpp"
 
 #include <string>
@@ -57,5 +58,28 @@ struct Signature
 // Throws std::invalid_argument when amz_date is not "YYYYMMDDTHHMMSSZ".
 Signature sign_v4(const SigningRequest& request, const Credentials& credentials,
                   std::string_view region, std::string_view service, std::string_view amz_date);
+
+// ---------------------------------------------------------------- checking
+
+// The parts of an Authorization header.
+struct Authorization
+{
+  std::string credential;                  // "AKID/20150830/us-east-1/iam/aws4_request"
+  std::vector<std::string> signed_headers; // lower case, in the order given
+  std::string signature;
+};
+
+// Parses "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...";
+// throws std::invalid_argument when value is not one.
+Authorization parse_authorization(const std::string& value);
+
+// Recomputes, with this signer, the Authorization header a captured request
+// should carry: the headers it says it signed, with the values it sent (its
+// path split at '?' into path and query). Throws std::invalid_argument when
+// the request has no Authorization or X-Amz-Date header, or lacks a header
+// it says it signed.
+std::string expected_authorization(const testing::dynamo::CapturedRequest& request,
+                                   const Credentials& credentials, const std::string& region,
+                                   const std::string& service);
 
 } // namespace taskstore::aws

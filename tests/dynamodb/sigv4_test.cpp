@@ -19,58 +19,6 @@ namespace {
 const aws::Credentials k_example_credentials{"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
                                              std::nullopt, "test"};
 
-// The parts of an Authorization header.
-struct Authorization
-{
-  std::string credential;
-  std::vector<std::string> signed_headers;
-  std::string signature;
-};
-
-Authorization
-parse_authorization(const std::string& value)
-{
-  static const std::regex pattern(
-    R"(AWS4-HMAC-SHA256 Credential=([^,]+), SignedHeaders=([^,]+), Signature=([0-9a-f]{64}))");
-  std::smatch m;
-  REQUIRE(std::regex_match(value, m, pattern));
-  Authorization out;
-  out.credential = m[1];
-  std::string headers = m[2];
-  std::size_t start = 0;
-  while (start <= headers.size()) {
-    const auto semi = headers.find(';', start);
-    out.signed_headers.push_back(headers.substr(start, semi - start));
-    if (semi == std::string::npos) {
-      break;
-    }
-    start = semi + 1;
-  }
-  out.signature = m[3];
-  return out;
-}
-
-// Recomputes, with our signer, the Authorization header a captured request
-// should carry: the headers it says it signed, with the values it sent.
-std::string
-expected_authorization(const CapturedRequest& request, const aws::Credentials& credentials,
-                       const std::string& region, const std::string& service)
-{
-  const Authorization auth = parse_authorization(*request.header("Authorization"));
-  aws::SigningRequest signing;
-  signing.method = request.method;
-  signing.path = request.path;
-  signing.payload = request.body;
-  for (const auto& name : auth.signed_headers) {
-    const auto value = request.header(name);
-    INFO("signed header " << name << " was not sent");
-    REQUIRE(value.has_value());
-    signing.headers.emplace_back(name, *value);
-  }
-  return aws::sign_v4(signing, credentials, region, service, *request.header("X-Amz-Date"))
-    .authorization;
-}
-
 } // namespace
 
 TEST_CASE("SigV4: AWS's published GET example (IAM ListUsers, 2015-08-30)", "[sigv4]")
@@ -188,14 +136,14 @@ TEST_CASE("SigV4: libcurl's signature of DynamoDB requests equals ours, on one k
     CHECK(r.count("X-Amz-Date") == 1);
     CHECK(std::regex_match(*r.header("X-Amz-Date"), std::regex("[0-9]{8}T[0-9]{6}Z")));
     REQUIRE(r.header("Authorization").has_value());
-    const Authorization auth = parse_authorization(*r.header("Authorization"));
+    const aws::Authorization auth = aws::parse_authorization(*r.header("Authorization"));
     CHECK(auth.credential == "AKIDEXAMPLE/" + r.header("X-Amz-Date")->substr(0, 8) +
                                "/eu-west-3/dynamodb/aws4_request");
     // The session token and the operation are covered by the signature.
     CHECK(auth.signed_headers == std::vector<std::string>{"content-type", "host", "x-amz-date",
                                                           "x-amz-security-token", "x-amz-target"});
     CHECK(*r.header("Authorization") ==
-          expected_authorization(r, options.credentials, "eu-west-3", "dynamodb"));
+          aws::expected_authorization(r, options.credentials, "eu-west-3", "dynamodb"));
   }
   CHECK(nlohmann::json::parse(requests[1].body) == second);
 }

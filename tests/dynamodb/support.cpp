@@ -221,12 +221,18 @@ CaptureServer::serve(int fd, int connection)
       m_requests.push_back(request);
     }
     const CannedResponse response = m_respond(index, request);
+    if (response.hang_up) {
+      ::shutdown(fd, SHUT_RDWR); // closed by the destructor
+      return;
+    }
     const std::string reason = response.status == 200 ? "OK" : "Error";
-    const std::string text = "HTTP/1.1 " + std::to_string(response.status) + " " + reason +
-                             "\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-RequestId: "
-                             "capture-" + std::to_string(index) +
-                             "\r\nContent-Length: " + std::to_string(response.body.size()) +
-                             "\r\n\r\n" + response.body;
+    std::string text = "HTTP/1.1 " + std::to_string(response.status) + " " + reason +
+                       "\r\nContent-Type: " + response.content_type + "\r\nx-amzn-RequestId: "
+                       "capture-" + std::to_string(index) + "\r\n";
+    for (const auto& [name, value] : response.headers) {
+      text += name + ": " + value + "\r\n";
+    }
+    text += "Content-Length: " + std::to_string(response.body.size()) + "\r\n\r\n" + response.body;
     if (!send_all(fd, text)) {
       return;
     }
@@ -395,5 +401,14 @@ aws_dynamodb(const std::string& endpoint, const std::vector<std::string>& args)
 
 
 
+
+aws::EnvLookup
+Env::lookup() const
+{
+  return [this](const std::string& name) -> std::optional<std::string> {
+    const auto it = vars.find(name);
+    return it == vars.end() ? std::nullopt : std::optional<std::string>(it->second);
+  };
+}
 
 } // namespace taskstore::testing::dynamo

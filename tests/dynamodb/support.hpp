@@ -4,6 +4,7 @@
 
 #include "support/env_guard.hpp"
 #include "support/temp_dir.hpp"
+#include "taskstore/backends/aws_config.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +40,10 @@ struct CannedResponse
 {
   int status = 200;
   std::string body = "{}";
+  std::string content_type = "application/x-amz-json-1.0";
+  std::vector<std::pair<std::string, std::string>> headers{}; // extra response headers
+  // Close the connection without answering (a dead or hostile endpoint).
+  bool hang_up = false;
 };
 
 // An HTTP/1.1 server on 127.0.0.1 (an ephemeral port) that answers each
@@ -111,5 +117,28 @@ nlohmann::json aws_dynamodb(const std::string& endpoint, const std::vector<std::
 std::string shell_quote(const std::string& text);
 
 using taskstore::testing::TempDir;
+
+// An AWS environment made of a map: only what a test puts in it exists (no
+// global environment is read or changed).
+struct Env
+{
+  std::map<std::string, std::string> vars;
+  // Looks names up in vars; valid while this Env lives.
+  aws::EnvLookup lookup() const;
+};
+
+// Returns the what() of the E that f throws; throws std::logic_error when f
+// throws nothing (a test failure).
+template <class E, class F>
+std::string
+message_of(F&& f)
+{
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  throw std::logic_error("expected an exception of the given type");
+}
 
 } // namespace taskstore::testing::dynamo

@@ -2,6 +2,9 @@
 // credential chain, region and endpoint resolution.
 #include "taskstore/backends/aws_config.hpp"
 
+#include "taskstore/backends/aws_credentials.hpp"
+#include "taskstore/backends/aws_sources.hpp"
+
 #include "taskstore/error.hpp"
 #include "taskstore/uri.hpp"
 
@@ -10,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <pwd.h>
@@ -71,9 +75,6 @@ process_environment()
   };
 }
 
-namespace {
-
-// An environment variable that is set and not empty.
 std::optional<std::string>
 env_value(const EnvLookup& env, const std::string& name)
 {
@@ -105,23 +106,87 @@ expand_home(const std::string& path, const EnvLookup& env)
   return path;
 }
 
-// An AWS shared config or credentials file: sections of key = value lines.
-// Full-line comments start with '#' or ';'. Indented lines under a key with
-// an empty value are nested settings (e.g. "s3 =\n  addressing_style = path")
-// and are kept as "key.sub".
-struct IniFile
-{
-  std::string path;
-  bool exists = false;
-  std::string problem;  // why it could not be read, when it exists but could not be
-  std::map<std::string, std::map<std::string, std::string>> sections;
+// ======================================================================== time
 
-  const std::map<std::string, std::string>* section(const std::string& name) const
-  {
-    const auto it = sections.find(name);
-    return it == sections.end() ? nullptr : &it->second;
+std::optional<std::chrono::system_clock::time_point>
+parse_iso8601(std::string_view text)
+{
+  text = trim(text);
+  // YYYY-MM-DDTHH:MM:SS
+  if (text.size() < 19) {
+    return std::nullopt;
   }
-};
+  const auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
+        return std::nullopt;
+      }
+      v = v * 10 + (text[i] - '0');
+    }
+    return v;
+  };
+  const auto year = digits(0, 4), month = digits(5, 2), day = digits(8, 2);
+  const auto hour = digits(11, 2), minute = digits(14, 2), second = digits(17, 2);
+  if (!year || !month || !day || !hour || !minute || !second || text[4] != '-' || text[7] != '-' ||
+      (text[10] != 'T' && text[10] != 't' && text[10] != ' ') || text[13] != ':' || text[16] != ':' ||
+      *month < 1 || *month > 12 || *day < 1 || *day > 31 || *hour > 23 || *minute > 59 || *second > 60) {
+    return std::nullopt;
+  }
+  std::string_view rest = text.substr(19);
+  if (!rest.empty() && rest.front() == '.') {
+    rest.remove_prefix(1);
+    while (!rest.empty() && std::isdigit(static_cast<unsigned char>(rest.front()))) {
+      rest.remove_prefix(1);
+    }
+  }
+  if (!(rest.empty() || rest == "Z" || rest == "z" || rest == "UTC" || rest == "+00:00" || rest == "+0000" ||
+        rest == "-00:00")) {
+    return std::nullopt;
+  }
+  // days from civil (Howard Hinnant's algorithm)
+  const int y = *year - (*month <= 2 ? 1 : 0);
+  const int era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned mp = static_cast<unsigned>(*month + (*month > 2 ? -3 : 9));
+  const unsigned doy = (153 * mp + 2) / 5 + static_cast<unsigned>(*day) - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const long long days = static_cast<long long>(era) * 146097 + static_cast<long long>(doe) - 719468;
+  const long long seconds = days * 86400 + *hour * 3600 + *minute * 60 + *second;
+  return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
+}
+
+std::string
+format_iso8601(std::chrono::system_clock::time_point time)
+{
+  const std::time_t t = std::chrono::system_clock::to_time_t(time);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+// ======================================================================== shared files
+
+const Settings*
+IniFile::section(const std::string& name) const
+{
+  const auto it = sections.find(name);
+  return it == sections.end() ? nullptr : &it->second;
+}
+
+std::string
+IniFile::state() const
+{
+  if (!exists) {
+    return " (not found)";
+  }
+  if (!problem.empty()) {
+    return " (could not be read: " + problem + ")";
+  }
+  return {};
+}
 
 IniFile
 read_ini(const std::string& path)
@@ -176,20 +241,7 @@ read_ini(const std::string& path)
   return file;
 }
 
-// Returns "(not found)", "(could not be read: ...)" or "" for a file.
-std::string
-file_state(const IniFile& file)
-{
-  if (!file.exists) {
-    return " (not found)";
-  }
-  if (!file.problem.empty()) {
-    return " (could not be read: " + file.problem + ")";
-  }
-  return {};
-}
-
-const std::map<std::string, std::string>*
+const Settings*
 config_profile(const IniFile& config, const std::string& profile)
 {
   if (const auto* s = config.section("profile " + profile)) {
@@ -202,7 +254,7 @@ config_profile(const IniFile& config, const std::string& profile)
 }
 
 std::optional<std::string>
-setting(const std::map<std::string, std::string>* section, const std::string& key)
+setting(const Settings* section, const std::string& key)
 {
   if (section == nullptr) {
     return std::nullopt;
@@ -214,26 +266,32 @@ setting(const std::map<std::string, std::string>* section, const std::string& ke
   return it->second;
 }
 
-// Sets out's key pair from key and secret when both are given and returns
-// true; returns false when neither is. Throws ConfigError ("PARTIAL: NAME is
-// set but OTHER is not") when only one is.
-bool
-take_key_pair(const std::optional<std::string>& key, const std::optional<std::string>& secret,
-              std::string_view key_name, std::string_view secret_name, const std::string& partial,
-              Credentials& out)
+SharedFiles::SharedFiles(const EnvLookup& env)
+  : m_config_path(expand_home(env_value(env, "AWS_CONFIG_FILE").value_or(home_directory(env) + "/.aws/config"), env))
+  , m_credentials_path(expand_home(
+      env_value(env, "AWS_SHARED_CREDENTIALS_FILE").value_or(home_directory(env) + "/.aws/credentials"), env))
 {
-  if (key && secret) {
-    out.access_key_id = *key;
-    out.secret_access_key = *secret;
-    return true;
-  }
-  if (key || secret) {
-    const std::string_view set = key ? key_name : secret_name;
-    const std::string_view unset = key ? secret_name : key_name;
-    throw ConfigError(partial + ": " + std::string(set) + " is set but " + std::string(unset) + " is not");
-  }
-  return false;
 }
+
+const IniFile&
+SharedFiles::config()
+{
+  if (!m_config) {
+    m_config = read_ini(m_config_path);
+  }
+  return *m_config;
+}
+
+const IniFile&
+SharedFiles::credentials()
+{
+  if (!m_credentials) {
+    m_credentials = read_ini(m_credentials_path);
+  }
+  return *m_credentials;
+}
+
+namespace {
 
 // Returns the endpoint without a trailing '/'; throws InvalidArgument when it
 // is not an http:// or https:// URL.
@@ -275,96 +333,11 @@ resolve_config(const ConfigRequest& request, const EnvLookup& env)
     profile_source = "AWS_DEFAULT_PROFILE";
   }
   out.profile = profile;
-
-  const std::string credentials_path = expand_home(
-    env_value(env, "AWS_SHARED_CREDENTIALS_FILE").value_or(home_directory(env) + "/.aws/credentials"),
-    env);
-  const std::string config_path = expand_home(
-    env_value(env, "AWS_CONFIG_FILE").value_or(home_directory(env) + "/.aws/config"), env);
-  // Read lazily: only when the environment does not answer.
-  std::optional<IniFile> credentials_file;
-  std::optional<IniFile> config_file;
-  const auto credentials_ini = [&]() -> const IniFile& {
-    if (!credentials_file) {
-      credentials_file = read_ini(credentials_path);
-    }
-    return *credentials_file;
-  };
-  const auto config_ini = [&]() -> const IniFile& {
-    if (!config_file) {
-      config_file = read_ini(config_path);
-    }
-    return *config_file;
-  };
+  SharedFiles files(env);
+  const auto config_ini = [&]() -> const IniFile& { return files.config(); };
   const std::string profile_text = "profile \"" + profile + "\"";
 
-  // ---- credentials
-  if (take_key_pair(env_value(env, "AWS_ACCESS_KEY_ID"), env_value(env, "AWS_SECRET_ACCESS_KEY"),
-                    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                    "partial AWS credentials in the environment for " + what, out.credentials)) {
-    out.credentials.session_token = env_value(env, "AWS_SESSION_TOKEN");
-    if (!out.credentials.session_token) {
-      out.credentials.session_token = env_value(env, "AWS_SECURITY_TOKEN");
-    }
-    out.credentials.source = "environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY";
-  } else {
-    // The profile in the shared credentials file, then in the config file.
-    const auto from_section = [&](const std::map<std::string, std::string>* section,
-                                  const std::string& where) -> bool {
-      if (!take_key_pair(setting(section, "aws_access_key_id"), setting(section, "aws_secret_access_key"),
-                         "aws_access_key_id", "aws_secret_access_key",
-                         "partial AWS credentials for " + what + " in " + where + " (" + profile_text + ")",
-                         out.credentials)) {
-        return false;
-      }
-      out.credentials.session_token = setting(section, "aws_session_token");
-      out.credentials.source = where + " (" + profile_text + ")";
-      return true;
-    };
-    const IniFile& creds = credentials_ini();
-    bool found = from_section(creds.section(profile), "the shared credentials file " + creds.path);
-    if (!found) {
-      const IniFile& config = config_ini();
-      const auto* section = config_profile(config, profile);
-      found = from_section(section, "the config file " + config.path);
-      if (!found && section != nullptr) {
-        for (const char* unsupported :
-             {"role_arn", "credential_process", "sso_session", "sso_start_url",
-              "web_identity_token_file"}) {
-          if (setting(section, unsupported)) {
-            throw ConfigError(
-              "AWS " + profile_text + " in " + config.path + " gets its credentials through " +
-              unsupported + ", which taskctl does not support; export static credentials "
-              "instead (for example: eval \"$(aws configure export-credentials --profile " +
-              profile + " --format env)\")");
-          }
-        }
-      }
-    }
-    if (!found) {
-      const IniFile& config = config_ini();
-      std::string creds_detail = file_state(creds);
-      if (creds_detail.empty()) {
-        creds_detail = creds.section(profile) == nullptr ? " (no [" + profile + "] section)"
-                                                         : " ([" + profile + "] has no keys)";
-      }
-      std::string config_detail = file_state(config);
-      if (config_detail.empty()) {
-        config_detail = config_profile(config, profile) == nullptr
-                          ? " (no " + std::string(profile == "default" ? "[default]" : "[profile " + profile + "]") + " section)"
-                          : " (the profile has no keys)";
-      }
-      throw ConfigError(
-        "no AWS credentials for " + what + ": looked in the environment variables "
-        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (not set), the shared credentials file " +
-        creds.path + creds_detail + " and the config file " + config.path + config_detail +
-        ", for " + profile_text + " (from " + profile_source +
-        "); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure the profile "
-        "(aws configure)");
-    }
-  }
-
-  // ---- region
+  // ---- region (first: STS, which some credential sources call, is regional)
   if (request.region && !trim(*request.region).empty()) {
     out.region = std::string(trim(*request.region));
     out.region_source = "the store URI";
@@ -374,21 +347,27 @@ resolve_config(const ConfigRequest& request, const EnvLookup& env)
   } else if (auto dr = env_value(env, "AWS_DEFAULT_REGION")) {
     out.region = *dr;
     out.region_source = "AWS_DEFAULT_REGION";
+  } else if (auto cr = setting(config_profile(config_ini(), profile), "region")) {
+    out.region = *cr;
+    out.region_source = "the config file " + config_ini().path + " (" + profile_text + ")";
   } else {
-    const IniFile& config = config_ini();
-    if (auto cr = setting(config_profile(config, profile), "region")) {
-      out.region = *cr;
-      out.region_source = "the config file " + config.path + " (" + profile_text + ")";
+    SourceOptions imds;
+    imds.env = env;
+    std::string why_not;
+    if (auto ir = instance_region(imds, why_not)) {
+      out.region = *ir;
+      out.region_source = "EC2 instance metadata";
     } else {
-      std::string detail = file_state(config);
+      const IniFile& config = config_ini();
+      std::string detail = config.state();
       if (detail.empty()) {
         detail = config_profile(config, profile) == nullptr ? " (no section for the profile)"
                                                             : " (the profile sets no region)";
       }
       throw ConfigError("no AWS region for " + what +
-                        ": looked in the store URI (?region=), AWS_REGION, AWS_DEFAULT_REGION "
-                        "and the config file " + config.path + detail + " for " + profile_text +
-                        "; add ?region=REGION to the URI or set AWS_REGION");
+                        ": looked in the store URI (?region=), AWS_REGION, AWS_DEFAULT_REGION, "
+                        "the config file " + config.path + detail + " for " + profile_text +
+                        " and EC2 instance metadata (" + why_not + "); add ?region=REGION to the URI or set AWS_REGION");
     }
   }
   const bool region_ok = std::all_of(out.region.begin(), out.region.end(), [](char c) {
@@ -397,6 +376,15 @@ resolve_config(const ConfigRequest& request, const EnvLookup& env)
   if (!region_ok) {
     throw InvalidArgument("invalid AWS region '" + out.region + "' (from " + out.region_source + ")");
   }
+
+  // ---- credentials
+  ChainRequest chain;
+  chain.what = what;
+  chain.profile = profile;
+  chain.profile_source = profile_source;
+  chain.region = out.region;
+  out.provider = resolve_credentials(chain, files, env);
+  out.credentials = out.provider->current();
 
   // ---- endpoint
   const std::string service_env =

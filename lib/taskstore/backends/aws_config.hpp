@@ -6,7 +6,10 @@
 //
 // Problems are ConfigError / InvalidArgument (taskstore/error.hpp).
 
+#include <chrono>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,7 +34,19 @@ struct Credentials
   // Where they came from, for messages: "environment variables",
   // "shared credentials file /root/.aws/credentials (profile default)", ...
   std::string source;
+  // When temporary credentials stop working; nullopt for long-term keys.
+  std::optional<std::chrono::system_clock::time_point> expiration{};
+  // Who they are, when the source says (the assumed role's ARN); "" otherwise.
+  std::string identity{};
 };
+
+// Parses an ISO 8601 UTC time as AWS writes it ("2026-12-01T12:00:00Z",
+// "2026-12-01T12:00:00.123Z", "2026-12-01T12:00:00+00:00",
+// "2026-12-01T12:00:00UTC"); nullopt when text is not one.
+std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text);
+
+// Returns time as "2026-12-01T12:00:00Z".
+std::string format_iso8601(std::chrono::system_clock::time_point time);
 
 // ---------------------------------------------------------------- configuration
 
@@ -41,6 +56,59 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string& na
 // The process environment (std::getenv).
 EnvLookup process_environment();
 
+// The variable's value, trimmed, when it is set and not empty.
+std::optional<std::string> env_value(const EnvLookup& env, const std::string& name);
+
+// $HOME, else the password database's home directory, else "".
+std::string home_directory(const EnvLookup& env);
+
+// path with a leading "~" or "~/" replaced by the home directory.
+std::string expand_home(const std::string& path, const EnvLookup& env);
+
+// ---------------------------------------------------------------- shared files
+
+// One section of an AWS shared file: key -> value; indented settings under
+// a key with an empty value are kept as "key.sub" ("s3 =\n  addressing_style = path").
+using Settings = std::map<std::string, std::string>;
+
+// An AWS shared config or credentials file, as read.
+struct IniFile
+{
+  std::string path;
+  bool exists = false;
+  std::string problem;  // why it could not be read, when it exists but could not be
+  std::map<std::string, Settings> sections;
+
+  const Settings* section(const std::string& name) const;
+  // " (not found)", " (could not be read: ...)" or "": for messages.
+  std::string state() const;
+};
+
+// Reads path; a missing or unreadable file gives an IniFile saying so (never throws).
+IniFile read_ini(const std::string& path);
+
+// The config file's section for profile: "[profile NAME]", and "[default]" for default.
+const Settings* config_profile(const IniFile& config, const std::string& profile);
+
+// The setting's value when section has it and it is not empty.
+std::optional<std::string> setting(const Settings* section, const std::string& key);
+
+// The shared files as the SDKs find them: AWS_CONFIG_FILE (else ~/.aws/config)
+// and AWS_SHARED_CREDENTIALS_FILE (else ~/.aws/credentials), each read on first use.
+class SharedFiles
+{
+public:
+  explicit SharedFiles(const EnvLookup& env);
+  const IniFile& config();
+  const IniFile& credentials();
+
+private:
+  std::string m_config_path;
+  std::string m_credentials_path;
+  std::optional<IniFile> m_config;
+  std::optional<IniFile> m_credentials;
+};
+
 struct ConfigRequest
 {
   std::string service_id = "dynamodb";  // AWS_ENDPOINT_URL_<SERVICE>, default host
@@ -49,9 +117,12 @@ struct ConfigRequest
   std::string what;                     // what needs them, for messages ("dynamodb://t")
 };
 
+class CredentialProvider;
+
 struct ResolvedConfig
 {
-  Credentials credentials;
+  std::shared_ptr<CredentialProvider> provider; // refreshes temporary credentials
+  Credentials credentials;                      // the first ones provider gave
   std::string region;
   std::string region_source;    // "the store URI", "AWS_REGION", "config file X (profile p)"
   std::string endpoint;         // "https://dynamodb.us-east-1.amazonaws.com" or the configured one
@@ -59,19 +130,18 @@ struct ResolvedConfig
   std::string profile;          // the profile the files were read for
 };
 
-// Resolves credentials, region and endpoint:
-//   credentials: AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN),
-//     then the profile (AWS_PROFILE, else "default") in the shared credentials
-//     file (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials), then in the
-//     config file (AWS_CONFIG_FILE, else ~/.aws/config, "[profile NAME]" sections);
-//   region: the URI, AWS_REGION, AWS_DEFAULT_REGION, the profile's region in the config file;
+// Resolves region, credentials and endpoint:
+//   region: the URI, AWS_REGION, AWS_DEFAULT_REGION, the profile's region in
+//     the config file, then EC2 instance metadata;
+//   credentials: the chain of aws_credentials.hpp (environment, web identity,
+//     the profile AWS_PROFILE / AWS_DEFAULT_PROFILE / "default", container,
+//     instance metadata), for that region's STS;
 //   endpoint: the URI, AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, the
 //     profile's endpoint_url (the last three skipped when
 //     AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), else AWS's public endpoint.
-// Throws ConfigError naming every place it looked when credentials or the
-// region are missing, when credentials are partial, or when the profile needs
-// a credential source taskctl does not support (role_arn, sso, credential_process);
-// InvalidArgument when the endpoint is not an http(s) URL.
+// Throws ConfigError when the region is missing or a credential source fails
+// or none applies (the chain's message lists every source tried);
+// InvalidArgument when the region or the endpoint is malformed.
 ResolvedConfig resolve_config(const ConfigRequest& request,
                               const EnvLookup& env = process_environment());
 

@@ -26,6 +26,8 @@
 
 namespace taskstore::aws {
 
+class CredentialProvider; // aws_credentials.hpp
+
 // ---------------------------------------------------------------- transport
 
 // A failed AWS call: the service answered with an error document, or no
@@ -72,6 +74,9 @@ struct ClientOptions
   std::string target_prefix = "DynamoDB_20120810"; // X-Amz-Target = prefix + "." + operation
   std::string content_type = "application/x-amz-json-1.0";
   Credentials credentials;
+  // When set, each attempt is signed with provider->current() (refreshed
+  // temporary credentials) instead of credentials.
+  std::shared_ptr<CredentialProvider> provider;
   // The deadline of one call() (and of each request of call_many), every
   // attempt and backoff included: each attempt gets the time left, and no
   // retry starts past it.
@@ -159,6 +164,48 @@ private:
   std::mutex m_mutex;
   std::vector<std::unique_ptr<JsonClient>> m_idle;
 };
+
+// ---------------------------------------------------------------- one-shot requests
+
+// One HTTP request of a credential source: STS, the SSO portal, the
+// container and instance metadata endpoints.
+struct HttpRequest
+{
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds timeout{5000};                  // the whole request
+  std::optional<std::chrono::milliseconds> connect_timeout; // default: timeout
+  bool no_proxy = false; // ignore http_proxy/https_proxy (the metadata services)
+  // When set, libcurl signs the request with SigV4 (CURLOPT_AWS_SIGV4) for
+  // region and service; a session token is sent (and signed) as X-Amz-Security-Token.
+  struct Signing
+  {
+    std::string region;
+    std::string service;
+    Credentials credentials;
+  };
+  std::optional<Signing> signing;
+};
+
+struct HttpResponse
+{
+  long status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers; // names lower-cased, values trimmed
+
+  // The first header named lower_name; nullopt when there is none.
+  std::optional<std::string> header(std::string_view lower_name) const;
+};
+
+// Performs request once (no retries) and returns the answer, whatever its
+// status. Throws AwsError (transport) when no HTTP answer came (refused,
+// timed out: timed_out set, reset, bad URL); its what() names the redacted URL
+// and curl's reason, never a header or the body. On request_interrupt() it
+// stops at once and throws a transport AwsError of type "Interrupted".
+// Throws StorageError when libcurl cannot be loaded.
+HttpResponse http_request(const HttpRequest& request);
 
 // The loaded libcurl's version ("7.88.1"), loading it; "" when it cannot be loaded.
 std::string curl_library_version();

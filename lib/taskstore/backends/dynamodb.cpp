@@ -23,6 +23,7 @@
 #include "taskstore/backends/dynamodb.hpp"
 
 #include "taskstore/backends/aws_config.hpp"
+#include "taskstore/backends/aws_credentials.hpp"
 #include "taskstore/backends/aws_transport.hpp"
 #include "taskstore/backends/dynamodb_items.hpp"
 #include "taskstore/error.hpp"
@@ -137,6 +138,7 @@ configure(const StoreUri& uri, const OpenOptions& options)
   s.client.endpoint = s.aws.endpoint;
   s.client.region = s.aws.region;
   s.client.credentials = s.aws.credentials;
+  s.client.provider = s.aws.provider;
   s.client.timeout = timeout;
   return s;
 }
@@ -912,6 +914,35 @@ std::string
 dynamodb_library_version()
 {
   return aws::curl_library_version();
+}
+
+StoreIdentity
+dynamodb_identity(const StoreUri& uri, const OpenOptions& options)
+{
+  const Settings s = configure(uri, options);
+  const aws::Credentials& c = s.aws.credentials;
+  StoreIdentity out;
+  out.backend = "dynamodb";
+  out.facts.emplace_back("credentials", c.source);
+  out.facts.emplace_back("access_key_id", mask_key_id(c.access_key_id));
+  if (c.expiration) {
+    const auto left = std::chrono::duration_cast<std::chrono::minutes>(*c.expiration - std::chrono::system_clock::now());
+    out.facts.emplace_back("expires", aws::format_iso8601(*c.expiration) + " (in " + std::to_string(left.count()) +
+                                        " min; refreshed before then)");
+  } else {
+    out.facts.emplace_back("expires", c.session_token ? "unknown (a session token without an expiry)"
+                                                      : "never (long-term keys)");
+  }
+  if (!c.identity.empty()) {
+    out.facts.emplace_back("identity", c.identity);
+  }
+  out.facts.emplace_back("profile", s.aws.profile);
+  out.facts.emplace_back("region", s.aws.region);
+  out.facts.emplace_back("region_source", s.aws.region_source);
+  out.facts.emplace_back("endpoint", s.aws.endpoint);
+  out.facts.emplace_back("endpoint_source", s.aws.endpoint_source);
+  out.tried = s.aws.provider->tried();
+  return out;
 }
 
 std::unique_ptr<StorageBackend>

@@ -7,6 +7,7 @@
 // Credentials, region and endpoint come from the standard AWS sources
 // (docs/dynamodb.md).
 
+#include "taskstore/identity.hpp"
 #include "taskstore/registry.hpp"
 
 #include <memory>
@@ -18,6 +19,11 @@ namespace taskstore {
 // unknown parameter, bad timeout or endpoint); ConfigError for missing
 // credentials or region. The table must exist (create_dynamodb_table).
 std::unique_ptr<StorageBackend> open_dynamodb(const StoreUri& uri, const OpenOptions& options);
+
+// What the store's URI authenticates with (identity.hpp): the credential
+// source, masked key id, expiry, identity, profile, region and endpoint, and
+// their sources. Throws like open_dynamodb.
+StoreIdentity dynamodb_identity(const StoreUri& uri, const OpenOptions& options);
 
 // The version of the libcurl this process loads ("7.88.1"), loading it; ""
 // when it cannot be loaded.
