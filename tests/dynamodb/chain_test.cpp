@@ -402,6 +402,19 @@ TEST_CASE("chain: STS refusing names its code, never a secret", "[chain]")
     env.vars["AWS_ENDPOINT_URL_STS"] = "http://127.0.0.1:" + std::to_string(unused_port());
     CHECK(message_of<ConfigError>([&] { resolve(env); }).find("STS could not be reached") != std::string::npos);
   }
+  SECTION("an STS that answers without end is cut off at 1 MiB, not read into memory")
+  {
+    CaptureServer flood([](int, const CapturedRequest&) {
+      CannedResponse out;
+      out.content_type = "text/xml";
+      out.body = "<AssumeRoleResponse>" + std::string(4 << 20, ' ') + "</AssumeRoleResponse>";
+      return out;
+    });
+    env.vars["AWS_ENDPOINT_URL_STS"] = flood.endpoint();
+    const auto flooded = message_of<ConfigError>([&] { resolve(env); });
+    CHECK(flooded.find("STS could not be reached") != std::string::npos);
+    CHECK(flooded.find("larger than 1048576 bytes") != std::string::npos);
+  }
   SECTION("an answer that is not XML, or holds no credentials")
   {
     CHECK_THROWS_AS(aws::parse_sts_answer("{\"json\": true}"), ConfigError);

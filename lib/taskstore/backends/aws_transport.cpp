@@ -234,13 +234,22 @@ struct OneShot
 {
   std::string body;
   HttpResponse response;
+  std::size_t max_body = 0;
+  bool too_large = false;
   char error[CURL_ERROR_SIZE] = {};
 };
 
+// Takes the next piece of the body; past max_body returns 0, which makes
+// curl stop the transfer (CURLE_WRITE_ERROR).
 std::size_t
 one_shot_body(char* data, std::size_t size, std::size_t count, void* user)
 {
-  static_cast<OneShot*>(user)->response.body.append(data, size * count);
+  auto* state = static_cast<OneShot*>(user);
+  if (state->response.body.size() + size * count > state->max_body) {
+    state->too_large = true;
+    return 0;
+  }
+  state->response.body.append(data, size * count);
   return size * count;
 }
 
@@ -293,6 +302,7 @@ http_request(const HttpRequest& request)
   }
   OneShot state;
   state.body = request.body;
+  state.max_body = request.max_body;
   CURL* e = easy.get();
   std::string sigv4;
   if (request.signing) {
@@ -357,6 +367,12 @@ http_request(const HttpRequest& request)
     }
   }
   api.multi_remove_handle(multi.get(), e);
+  if (state.too_large) {
+    AwsError error(AwsError::Kind::transport, "TooLarge", "the answer is larger than " +
+                   std::to_string(request.max_body) + " bytes", 0,
+                   where + ": the answer is larger than " + std::to_string(request.max_body) + " bytes");
+    throw error;
+  }
   if (*result != CURLE_OK) {
     const std::string text = state.error[0] != '\0' ? std::string(state.error) : api.easy_strerror(*result);
     AwsError error(AwsError::Kind::transport, api.easy_strerror(*result), text, 0, where + ": " + text);

@@ -178,6 +178,9 @@ struct HttpRequest
   std::chrono::milliseconds timeout{5000};                  // the whole request
   std::optional<std::chrono::milliseconds> connect_timeout; // default: timeout
   bool no_proxy = false; // ignore http_proxy/https_proxy (the metadata services)
+  // The largest answer body taken: credential answers are small, and a
+  // misbehaving endpoint must not fill memory.
+  std::size_t max_body = 1 << 20;
   // When set, libcurl signs the request with SigV4 (CURLOPT_AWS_SIGV4) for
   // region and service; a session token is sent (and signed) as X-Amz-Security-Token.
   struct Signing
@@ -201,7 +204,8 @@ struct HttpResponse
 
 // Performs request once (no retries) and returns the answer, whatever its
 // status. Throws AwsError (transport) when no HTTP answer came (refused,
-// timed out: timed_out set, reset, bad URL); its what() names the redacted URL
+// timed out: timed_out set, reset, bad URL) or its body is larger than
+// request.max_body (type "TooLarge"); its what() names the redacted URL
 // and curl's reason, never a header or the body. On request_interrupt() it
 // stops at once and throws a transport AwsError of type "Interrupted".
 // Throws StorageError when libcurl cannot be loaded.
