@@ -23,6 +23,64 @@ namespace taskstore {
 
 namespace {
 
+// Reads the four hex digits at p into cp, advancing p past what it read;
+// false when fewer than four are left or one is not a hex digit.
+bool
+read_hex4(const char*& p, const char* end, std::uint32_t& cp)
+{
+  if (end - p < 4) {
+    return false;
+  }
+  cp = 0;
+  for (int i = 0; i < 4; ++i) {
+    const char h = *p++;
+    cp <<= 4;
+    if (h >= '0' && h <= '9') {
+      cp |= static_cast<std::uint32_t>(h - '0');
+    } else if (h >= 'a' && h <= 'f') {
+      cp |= static_cast<std::uint32_t>(h - 'a' + 10);
+    } else if (h >= 'A' && h <= 'F') {
+      cp |= static_cast<std::uint32_t>(h - 'A' + 10);
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The first '"' or '\\' (and, when Controls, byte below 0x20) at or after p,
+// or end; eight bytes at a time (strings in records are short: a memchr call
+// each for the quote and the backslash cost more than the scan).
+template <bool Controls>
+const char*
+find_string_special(const char* p, const char* end)
+{
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    constexpr std::uint64_t highs = 0x8080808080808080ULL;
+    while (end - p >= 8) {
+      std::uint64_t v;
+      std::memcpy(&v, p, 8);
+      const std::uint64_t q = v ^ (ones * '"');
+      const std::uint64_t b = v ^ (ones * '\\');
+      // The lowest flagged byte is a true match (borrows only flag bytes above one).
+      std::uint64_t hit = ((q - ones) & ~q) | ((b - ones) & ~b);
+      if constexpr (Controls) {
+        hit |= (v - ones * 0x20) & ~v; // bytes < 0x20 (a byte >= 0x80 is excluded by ~v)
+      }
+      hit &= highs;
+      if (hit != 0) {
+        return p + std::countr_zero(hit) / 8;
+      }
+      p += 8;
+    }
+  }
+  while (p != end && *p != '"' && *p != '\\' && (!Controls || static_cast<unsigned char>(*p) >= 0x20)) {
+    ++p;
+  }
+  return p;
+}
+
 
 // A forward-only scanner over JSON text that skips values without building
 // them. It trusts the input to be JSON; on anything unexpected it fails
@@ -276,57 +334,20 @@ private:
     }
   }
 
-  // The offset of the first '"' or '\\' at or after from, or npos; eight
-  // bytes at a time (strings in records are short: a memchr call each for
-  // the quote and the backslash cost more than the scan).
+  // The offset of the first '"' or '\\' at or after from, or npos.
   std::size_t find_quote_or_backslash(std::size_t from) const
   {
-    const char* p = text_.data();
-    const std::size_t n = text_.size();
-    std::size_t i = from;
-    if constexpr (std::endian::native == std::endian::little) {
-      constexpr std::uint64_t ones = 0x0101010101010101ULL;
-      constexpr std::uint64_t highs = 0x8080808080808080ULL;
-      for (; i + 8 <= n; i += 8) {
-        std::uint64_t v;
-        std::memcpy(&v, p + i, 8);
-        const std::uint64_t q = v ^ (ones * '"');
-        const std::uint64_t b = v ^ (ones * '\\');
-        // The lowest flagged byte is a true match (borrows only flag bytes above one).
-        const std::uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
-        if (hit != 0) {
-          return i + static_cast<std::size_t>(std::countr_zero(hit)) / 8;
-        }
-      }
-    }
-    for (; i < n; ++i) {
-      if (p[i] == '"' || p[i] == '\\') {
-        return i;
-      }
-    }
-    return std::string_view::npos;
+    const char* end = text_.data() + text_.size();
+    const char* hit = find_string_special<false>(text_.data() + std::min(from, text_.size()), end);
+    return hit == end ? std::string_view::npos : static_cast<std::size_t>(hit - text_.data());
   }
 
   bool read_hex4(std::uint32_t& cp)
   {
-    if (text_.size() - pos_ < 4) {
-      return false;
-    }
-    cp = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char h = text_[pos_++];
-      cp <<= 4;
-      if (h >= '0' && h <= '9') {
-        cp |= static_cast<std::uint32_t>(h - '0');
-      } else if (h >= 'a' && h <= 'f') {
-        cp |= static_cast<std::uint32_t>(h - 'a' + 10);
-      } else if (h >= 'A' && h <= 'F') {
-        cp |= static_cast<std::uint32_t>(h - 'A' + 10);
-      } else {
-        return false;
-      }
-    }
-    return true;
+    const char* p = text_.data() + pos_;
+    const bool ok = taskstore::read_hex4(p, text_.data() + text_.size(), cp);
+    pos_ = static_cast<std::size_t>(p - text_.data());
+    return ok;
   }
 
   static void append_utf8(std::string& out, std::uint32_t cp)
@@ -669,27 +690,7 @@ private:
     return true;
   }
 
-  bool hex4(std::uint32_t& cp)
-  {
-    if (end_ - p_ < 4) {
-      return false;
-    }
-    cp = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char h = *p_++;
-      cp <<= 4;
-      if (h >= '0' && h <= '9') {
-        cp |= static_cast<std::uint32_t>(h - '0');
-      } else if (h >= 'a' && h <= 'f') {
-        cp |= static_cast<std::uint32_t>(h - 'a' + 10);
-      } else if (h >= 'A' && h <= 'F') {
-        cp |= static_cast<std::uint32_t>(h - 'A' + 10);
-      } else {
-        return false;
-      }
-    }
-    return true;
-  }
+  bool hex4(std::uint32_t& cp) { return read_hex4(p_, end_, cp); }
 
   // A string token (the opening quote is next): no control byte, only
   // JSON's escapes, a \u high surrogate always followed by a \u low one.
@@ -697,7 +698,7 @@ private:
   {
     ++p_;
     for (;;) {
-      p_ = find_special(p_, end_);
+      p_ = find_string_special<true>(p_, end_);
       if (p_ == end_) {
         return false;
       }
@@ -728,32 +729,6 @@ private:
         return false;
       }
     }
-  }
-
-  // The first '"', '\\' or control byte at or after p, or end; eight bytes at a time.
-  static const char* find_special(const char* p, const char* end)
-  {
-    if constexpr (std::endian::native == std::endian::little) {
-      constexpr std::uint64_t ones = 0x0101010101010101ULL;
-      constexpr std::uint64_t highs = 0x8080808080808080ULL;
-      while (end - p >= 8) {
-        std::uint64_t v;
-        std::memcpy(&v, p, 8);
-        const std::uint64_t q = v ^ (ones * '"');
-        const std::uint64_t b = v ^ (ones * '\\');
-        // bytes < 0x20 (a byte >= 0x80 has its high bit set in v, excluded by ~v)
-        const std::uint64_t control = (v - ones * 0x20) & ~v;
-        const std::uint64_t hit = (((q - ones) & ~q) | ((b - ones) & ~b) | control) & highs;
-        if (hit != 0) {
-          return p + std::countr_zero(hit) / 8;
-        }
-        p += 8;
-      }
-    }
-    while (p != end && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) >= 0x20) {
-      ++p;
-    }
-    return p;
   }
 
   // RFC 8259's number; one with an exponent, or so long that it may not fit
