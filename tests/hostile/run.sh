@@ -118,6 +118,21 @@ create_table() {
     >/dev/null
 }
 
+# Removes what a Redis or DynamoDB case left in the shared servers (its key
+# prefix, its table), so that repeated runs do not fill them.
+cleanup_case() {
+  case $BACKEND in
+    redis)
+      redis-cli -u "$REDIS_URL" --scan --pattern "$REDIS_PREFIX:*" 2>/dev/null |
+        xargs -r -n 500 redis-cli -u "$REDIS_URL" DEL >/dev/null 2>&1 || true ;;
+    dynamodb)
+      curl -sf -X POST "$DYNAMO_EP" -H 'Content-Type: application/x-amz-json-1.0' \
+        -H 'X-Amz-Target: DynamoDB_20120810.DeleteTable' -H 'X-Amz-Date: 20250101T000000Z' \
+        -H 'Authorization: AWS4-HMAC-SHA256 Credential=AKIDHOSTILE/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00' \
+        -d '{"TableName":"'"$DYNAMO_TABLE"'"}' >/dev/null 2>&1 || true ;;
+  esac
+}
+
 template_db=$work/template.db
 seed_store "sqlite:$template_db" || exit 1
 
@@ -270,6 +285,7 @@ while IFS= read -r line || [ -n "$line" ]; do
   [[ $f_name == $only ]] || continue
   count=$((count + 1))
   run_case "$f_name" "$(trim "$f_exit")" "$(trim "$f_checks")" "$(trim "$f_setup")" "$(trim "$f_args")"
+  cleanup_case
 done <"$cases_file"
 echo "cases: $count run from $(basename "$cases_file"), $failures failed"
 if [ "$count" -eq 0 ]; then
