@@ -321,6 +321,8 @@ TEST_CASE("chain: role chains, credential_source, and the profiles taskctl refus
             "[profile orphan]\nrole_arn = arn:aws:iam::1:role/o\nsource_profile = nosuch\n"
             "[profile mfa]\nrole_arn = arn:aws:iam::1:role/m\nsource_profile = root\n"
             "mfa_serial = arn:aws:iam::1:mfa/me\n"
+            "[profile keysmfa]\naws_access_key_id = AKIDKEYSMFA\naws_secret_access_key = s\n"
+            "mfa_serial = arn:aws:iam::1:mfa/me\n"
             "[profile fromenv]\nrole_arn = arn:aws:iam::1:role/e\ncredential_source = Environment\n"
             "[profile badsource]\nrole_arn = arn:aws:iam::1:role/x\ncredential_source = Laptop\n"
             "[profile longrole]\nrole_arn = arn:aws:iam::1:role/l\nsource_profile = root\nduration_seconds = 99\n"
@@ -340,6 +342,11 @@ TEST_CASE("chain: role chains, credential_source, and the profiles taskctl refus
     CHECK(form_of(requests[1].body).at("RoleArn") == "arn:aws:iam::2:role/top");
     CHECK(*requests[1].header("Authorization") == aws::expected_authorization(requests[1], issued(1), "eu-west-3", "sts"));
     check_signed_with(signed_dynamodb_request(config.provider), issued(2));
+  }
+  SECTION("mfa_serial beside static keys and no role_arn is ignored, as in the SDKs")
+  {
+    env.vars["AWS_PROFILE"] = "keysmfa";
+    CHECK(resolve(env).credentials.access_key_id == "AKIDKEYSMFA");
   }
   SECTION("credential_source = Environment")
   {

@@ -205,10 +205,9 @@ public:
     if (auto role_arn = setting(&settings, "role_arn")) {
       return assumed_role(name, *role_arn, settings, where, visited);
     }
-    if (setting(&settings, "mfa_serial")) {
-      throw ConfigError(mfa_message(where));
-    }
-    if (auto token_file = setting(&settings, "web_identity_token_file")) {
+    // mfa_serial matters only with role_arn (as in the SDKs): a profile of
+    // static keys that names one (aws-vault's style) uses its keys.
+    if (setting(&settings, "web_identity_token_file")) {
       throw ConfigError(where + " sets web_identity_token_file but no role_arn");
     }
     if (setting(&settings, "sso_session") || setting(&settings, "sso_start_url") ||
