@@ -12,6 +12,7 @@
 #include "output.hpp"
 #include "repair.hpp"
 #include "store.hpp"
+#include "terminal.hpp"
 #include "write.hpp"
 
 #include "taskstore/backend.hpp"
@@ -66,23 +67,6 @@ io_error(const std::string& what, int error)
   return CliError(exit_failure, "io_error", fmt::format("{}: {}", what, std::strerror(error)));
 }
 
-// Writes all of text to fd; returns false (errno set) when a write fails.
-bool
-write_all(int fd, std::string_view text)
-{
-  while (!text.empty()) {
-    const ssize_t n = ::write(fd, text.data(), text.size());
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return false;
-    }
-    text.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 // The file the editor works on: $TMPDIR (else /tmp)/taskctl-edit-XXXXXX.json,
 // mode 0600. Removed when this goes out of scope, unless kept.
 class EditFile
@@ -99,7 +83,7 @@ public:
       throw io_error(fmt::format("cannot create a temporary file in {}", dir), errno);
     }
     m_path = pattern;
-    const bool ok = ::fchmod(fd, 0600) == 0 && write_all(fd, text);
+    const bool ok = ::fchmod(fd, 0600) == 0 && write_fully(fd, text);
     const int error = errno;
     ::close(fd);
     if (!ok) {
@@ -128,7 +112,7 @@ public:
     if (fd < 0) {
       throw io_error(fmt::format("cannot write {}", m_path), errno);
     }
-    const bool ok = write_all(fd, text);
+    const bool ok = write_fully(fd, text);
     const int error = errno;
     ::close(fd);
     if (!ok) {
