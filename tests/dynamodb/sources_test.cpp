@@ -69,13 +69,7 @@ template <typename F>
 std::string
 config_error_of(F&& f)
 {
-  try {
-    f();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  FAIL("expected a ConfigError");
-  return "";
+  return message_of<ConfigError>(std::forward<F>(f));
 }
 
 // Checks that message quotes none of the test's secrets.

@@ -833,19 +833,37 @@ container_credentials(const SourceOptions& options, std::string& why_not)
   return c;
 }
 
+namespace {
+
+// The metadata service and a session token from it, or nullopt (why_not set)
+// when it is disabled or gives no token; throws as imds_of and imds_token do.
+std::optional<std::pair<Imds, std::string>>
+imds_session(const SourceOptions& options, std::string& why_not)
+{
+  auto imds = imds_of(options, why_not);
+  if (!imds) {
+    return std::nullopt;
+  }
+  auto token = imds_token(*imds, why_not);
+  if (!token) {
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(*imds), std::move(*token));
+}
+
+} // namespace
+
 // ---------------------------------------------------------------- instance metadata
 
 std::optional<Credentials>
 instance_credentials(const SourceOptions& options, std::string& why_not)
 {
-  const auto imds = imds_of(options, why_not);
-  if (!imds) {
+  const auto session = imds_session(options, why_not);
+  if (!session) {
     return std::nullopt;
   }
-  const auto token = imds_token(*imds, why_not);
-  if (!token) {
-    return std::nullopt;
-  }
+  const Imds* imds = &session->first;
+  const std::string* token = &session->second;
   const std::string roles_path = "/latest/meta-data/iam/security-credentials/";
   const HttpResponse roles = imds_get(*imds, *token, roles_path);
   if (roles.status == 404) {
@@ -901,14 +919,12 @@ instance_credentials(const SourceOptions& options, std::string& why_not)
 std::optional<std::string>
 instance_region(const SourceOptions& options, std::string& why_not)
 {
-  const auto imds = imds_of(options, why_not);
-  if (!imds) {
+  const auto session = imds_session(options, why_not);
+  if (!session) {
     return std::nullopt;
   }
-  const auto token = imds_token(*imds, why_not);
-  if (!token) {
-    return std::nullopt;
-  }
+  const Imds* imds = &session->first;
+  const std::string* token = &session->second;
   const std::string path = "/latest/meta-data/placement/region";
   const HttpResponse answer = imds_get(*imds, *token, path);
   if (answer.status == 404) {
