@@ -28,21 +28,6 @@ struct StoresOptions
   bool check = false;
 };
 
-// Returns where entry's password comes from: "password_file PATH",
-// "password_env NAME", "uri" (inline), or "none" (TASKCTL_STORE_PASSWORD[_FILE]
-// may still give one). Never the password itself.
-std::string
-password_source(const StoreEntry& entry)
-{
-  if (!entry.password_file.empty()) {
-    return "password_file " + entry.password_file;
-  }
-  if (!entry.password_env.empty()) {
-    return "password_env " + entry.password_env;
-  }
-  return taskstore::StoreUri::secrets_in(entry.uri).empty() ? "none" : "uri";
-}
-
 // Returns "" when the store entry names answers a read, else the error's
 // message (scrubbed) and, in exit, its exit status.
 std::string
@@ -94,7 +79,8 @@ run_stores(Context& ctx, const StoresOptions& options)
     row["uri"] = taskstore::StoreUri::redact_text(entry.uri);
     row["default"] = entry.name == config.default_store;
     row["read_only"] = entry.read_only;
-    row["password"] = password_source(entry);
+    // "none": TASKCTL_STORE_PASSWORD[_FILE] may still give one at run time.
+    row["password"] = password_origin(!taskstore::StoreUri::secrets_in(entry.uri).empty(), &entry, false);
     row["timeout"] = entry.timeout ? Json(*entry.timeout) : Json(nullptr);
     row["output"] = entry.output ? Json(*entry.output) : Json(nullptr);
     if (options.check) {

@@ -15,34 +15,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <memory>
 
 namespace taskctl {
 
 namespace {
-
-// Where a Redis store's password comes from: never the password.
-std::string
-password_origin(const ResolvedStore& store)
-{
-  if (store.uri.password) {
-    return "the store URI";
-  }
-  if (store.entry && !store.entry->password_file.empty()) {
-    return "password_file " + store.entry->password_file;
-  }
-  if (store.entry && !store.entry->password_env.empty()) {
-    return "password_env " + store.entry->password_env;
-  }
-  for (const char* name : {"TASKCTL_STORE_PASSWORD", "TASKCTL_STORE_PASSWORD_FILE"}) {
-    const char* value = std::getenv(name);
-    if (value != nullptr && *value != '\0') {
-      return name;
-    }
-  }
-  return "none";
-}
 
 int
 run_whoami(Context& ctx)
@@ -57,7 +34,7 @@ run_whoami(Context& ctx)
   if (identity.backend == "redis") {
     for (auto& [name, value] : identity.facts) {
       if (name == "password") {
-        value = password_origin(store);
+        value = password_origin(store.uri.password.has_value(), store.entry ? &*store.entry : nullptr, true);
       }
     }
   }

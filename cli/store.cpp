@@ -509,6 +509,29 @@ open_store_at(const Context& ctx, const std::string& uri_text, StoreAccess acces
 }
 
 std::string
+password_origin(bool inline_password, const StoreEntry* entry, bool environment)
+{
+  if (inline_password) {
+    return "uri";
+  }
+  if (entry != nullptr && !entry->password_file.empty()) {
+    return "password_file " + entry->password_file;
+  }
+  if (entry != nullptr && !entry->password_env.empty()) {
+    return "password_env " + entry->password_env;
+  }
+  if (environment) {
+    for (const char* name : {"TASKCTL_STORE_PASSWORD", "TASKCTL_STORE_PASSWORD_FILE"}) {
+      const char* value = std::getenv(name);
+      if (value != nullptr && *value != '\0') {
+        return name;
+      }
+    }
+  }
+  return "none";
+}
+
+std::string
 store_display(const Context& ctx)
 {
   try {

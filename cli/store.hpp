@@ -120,6 +120,13 @@ std::unique_ptr<taskstore::StorageBackend> open_store_at(const Context& ctx, con
 // The redacted URI of the store this run uses (for messages); never throws.
 std::string store_display(const Context& ctx);
 
+// Where a store's password comes from, never the password: "uri" (the URI
+// holds one: inline_password), else entry's "password_file PATH" or "password_env NAME", else,
+// when environment is true, "TASKCTL_STORE_PASSWORD" or
+// "TASKCTL_STORE_PASSWORD_FILE" when set, else "none". The order is
+// open_store's: a password in the URI wins.
+std::string password_origin(bool inline_password, const StoreEntry* entry, bool environment);
+
 // Every secret this run knows, each in every form it may take
 // (taskstore::secret_forms), longest first, so that the error printer can
 // scrub them: the store URI's (StoreUri::secrets(), or

@@ -125,6 +125,20 @@ bare_env(const TempDir& dir, const FakeSts* sts = nullptr)
   return env;
 }
 
+// A chain request for profile in eu-west-3 that refreshes whenever the
+// credentials are within the window (no min_interval).
+aws::ChainRequest
+chain_request(const std::string& profile, const std::string& profile_source)
+{
+  aws::ChainRequest request;
+  request.what = "dynamodb://t";
+  request.profile = profile;
+  request.profile_source = profile_source;
+  request.region = "eu-west-3";
+  request.refresh.min_interval = std::chrono::seconds(0);
+  return request;
+}
+
 aws::ResolvedConfig
 resolve(const Env& env)
 {
@@ -237,12 +251,7 @@ TEST_CASE("chain: web identity from the environment: unsigned, the token read fr
     dir.write("token", "eyJ.second.token");
     sts.lifetime_seconds = 60;
     aws::SharedFiles files(env.lookup());
-    aws::ChainRequest request;
-    request.what = "dynamodb://t";
-    request.profile = "default";
-    request.profile_source = "the default profile";
-    request.region = "eu-west-3";
-    request.refresh.min_interval = std::chrono::seconds(0);
+    const auto request = chain_request("default", "the default profile");
     auto provider = aws::resolve_credentials(request, files, env.lookup());
     CHECK(provider->current().access_key_id == "ASIASTS3");
     requests = sts.server.requests();
@@ -357,10 +366,7 @@ TEST_CASE("chain: role chains, credential_source, and the profiles taskctl refus
     // profile's role is only used through credential_source when they are
     // the source, which is the same keys: so check the request's signer.
     aws::SharedFiles files(env.lookup());
-    aws::ChainRequest request;
-    request.profile = "fromenv";
-    request.profile_source = "AWS_PROFILE";
-    request.region = "eu-west-3";
+    const auto request = chain_request("fromenv", "AWS_PROFILE");
     env.vars["AWS_ACCESS_KEY_ID"] = "AKIDENV";
     env.vars["AWS_SECRET_ACCESS_KEY"] = "secret-env";
     CHECK(aws::resolve_credentials(request, files, env.lookup())->current().access_key_id == "AKIDENV");
@@ -438,12 +444,7 @@ TEST_CASE("chain: temporary credentials are fetched again before they expire", "
   dir.write("credentials", "[root]\naws_access_key_id = AKIDROOT\naws_secret_access_key = secret-root\n");
   dir.write("config", "[profile ops]\nrole_arn = arn:aws:iam::1:role/ops\nsource_profile = root\n");
   aws::SharedFiles files(env.lookup());
-  aws::ChainRequest request;
-  request.what = "dynamodb://t";
-  request.profile = "ops";
-  request.profile_source = "AWS_PROFILE";
-  request.region = "eu-west-3";
-  request.refresh.min_interval = std::chrono::seconds(0);
+  auto request = chain_request("ops", "AWS_PROFILE");
   auto provider = aws::resolve_credentials(request, files, env.lookup());
   CHECK(provider->fetches() == 1);
 

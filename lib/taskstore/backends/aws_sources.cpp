@@ -1,7 +1,11 @@
 // The AWS credential sources that are not STS: credential_process, SSO (IAM
 // Identity Center), the ECS/EKS container endpoint and EC2 instance metadata
 // (IMDSv2). Each one fetches once and caches nothing; the chain
-// (aws_credentials.cpp) orders, caches and refreshes them.
+// (aws_credentials.cpp) orders, caches and refreshes them. About 930 lines,
+// one concern: the four share the checks of what an endpoint answers (JSON
+// members, expirations, URLs shown without secrets) and the "does not apply"
+// / "fails" conventions of aws_sources.hpp; credential_process, the largest
+// (a child process with a timeout, its output capped), is a third of it.
 #include "taskstore/backends/aws_sources.hpp"
 
 #include "taskstore/backends/aws_transport.hpp"
@@ -501,10 +505,11 @@ imds_token(const Imds& imds, std::string& why_not)
   return token;
 }
 
-// GETs path with the session token. Throws ConfigError when the service,
-// which gave the token, does not answer now.
-HttpResponse
-imds_get(const Imds& imds, const std::string& token, const std::string& path)
+// GETs path with the session token: the body of a 200, nullopt for a 404
+// (the instance has no such thing). Throws ConfigError for any other status,
+// or when the service, which gave the token, does not answer now.
+std::optional<std::string>
+imds_read(const Imds& imds, const std::string& token, const std::string& path)
 {
   HttpRequest request;
   request.url = imds.endpoint + path;
@@ -512,22 +517,39 @@ imds_get(const Imds& imds, const std::string& token, const std::string& path)
   request.timeout = imds.timeout;
   request.connect_timeout = imds.connect_timeout;
   request.no_proxy = true; // a link-local service, never behind http_proxy (as the SDKs do)
+  HttpResponse response;
   try {
-    return http_request(request);
+    response = http_request(request);
   } catch (const AwsError& e) {
     rethrow_interrupt(e);
     throw ConfigError("the instance metadata service at " + url_for_messages(imds.endpoint) +
                       " gave a token but then did not answer GET " + path + " (" + e.message + ")");
   }
+  if (response.status == 404) {
+    return std::nullopt;
+  }
+  if (response.status != 200) {
+    throw ConfigError("the instance metadata service at " + url_for_messages(imds.endpoint) + " answered GET " +
+                      path + " with HTTP " + std::to_string(response.status) +
+                      (response.status == 401 ? " (it refused its own token)" : ""));
+  }
+  return std::move(response.body);
 }
 
-// The ConfigError of an unexpected status from the metadata service.
-ConfigError
-imds_refusal(const Imds& imds, const std::string& path, long status)
+// The metadata service and a session token from it, or nullopt (why_not set)
+// when it is disabled or gives no token; throws as imds_of and imds_token do.
+std::optional<std::pair<Imds, std::string>>
+imds_session(const SourceOptions& options, std::string& why_not)
 {
-  return ConfigError("the instance metadata service at " + url_for_messages(imds.endpoint) + " answered GET " +
-                     path + " with HTTP " + std::to_string(status) +
-                     (status == 401 ? " (it refused its own token)" : ""));
+  auto imds = imds_of(options, why_not);
+  if (!imds) {
+    return std::nullopt;
+  }
+  auto token = imds_token(*imds, why_not);
+  if (!token) {
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(*imds), std::move(*token));
 }
 
 } // namespace
@@ -833,26 +855,6 @@ container_credentials(const SourceOptions& options, std::string& why_not)
   return c;
 }
 
-namespace {
-
-// The metadata service and a session token from it, or nullopt (why_not set)
-// when it is disabled or gives no token; throws as imds_of and imds_token do.
-std::optional<std::pair<Imds, std::string>>
-imds_session(const SourceOptions& options, std::string& why_not)
-{
-  auto imds = imds_of(options, why_not);
-  if (!imds) {
-    return std::nullopt;
-  }
-  auto token = imds_token(*imds, why_not);
-  if (!token) {
-    return std::nullopt;
-  }
-  return std::make_pair(std::move(*imds), std::move(*token));
-}
-
-} // namespace
-
 // ---------------------------------------------------------------- instance metadata
 
 std::optional<Credentials>
@@ -864,19 +866,13 @@ instance_credentials(const SourceOptions& options, std::string& why_not)
   }
   const Imds* imds = &session->first;
   const std::string* token = &session->second;
+  const std::string no_role = "the instance has no IAM role (instance metadata at " + url_for_messages(imds->endpoint);
   const std::string roles_path = "/latest/meta-data/iam/security-credentials/";
-  const HttpResponse roles = imds_get(*imds, *token, roles_path);
-  if (roles.status == 404) {
-    why_not = "the instance has no IAM role (instance metadata at " + url_for_messages(imds->endpoint) + ")";
-    return std::nullopt;
-  }
-  if (roles.status != 200) {
-    throw imds_refusal(*imds, roles_path, roles.status);
-  }
-  const std::string_view listing = trim(roles.body);
+  const auto roles = imds_read(*imds, *token, roles_path);
+  const std::string_view listing = roles ? trim(*roles) : std::string_view();
   const std::string role(trim(listing.substr(0, listing.find('\n'))));
   if (role.empty()) {
-    why_not = "the instance has no IAM role (instance metadata at " + url_for_messages(imds->endpoint) + ")";
+    why_not = no_role + ")";
     return std::nullopt;
   }
   if (role.find_first_of("/?#% \t") != std::string::npos) {
@@ -884,22 +880,18 @@ instance_credentials(const SourceOptions& options, std::string& why_not)
                       " named a role that is not a role name");
   }
   const std::string path = roles_path + role;
-  const HttpResponse answer = imds_get(*imds, *token, path);
-  if (answer.status == 404) {
-    why_not = "the instance has no IAM role (instance metadata at " + url_for_messages(imds->endpoint) +
-              " has no credentials for " + role + ")";
+  const auto answer = imds_read(*imds, *token, path);
+  if (!answer) {
+    why_not = no_role + " has no credentials for " + role + ")";
     return std::nullopt;
   }
-  if (answer.status != 200) {
-    throw imds_refusal(*imds, path, answer.status);
-  }
   const std::string what = "instance metadata (IMDSv2) at " + url_for_messages(imds->endpoint) + ", role " + role;
-  const auto doc = json_object(answer.body);
+  const auto doc = json_object(*answer);
   if (!doc) {
     throw ConfigError(what + ": the answer is not a JSON object");
   }
   if (const auto code = string_member(*doc, "Code"); code != std::optional<std::string>("Success")) {
-    throw ConfigError(what + ": no credentials (Code " + code.value_or("missing") + error_detail(answer.body) + ")");
+    throw ConfigError(what + ": no credentials (Code " + code.value_or("missing") + error_detail(*answer) + ")");
   }
   const auto id = string_member(*doc, "AccessKeyId");
   const auto secret = string_member(*doc, "SecretAccessKey");
@@ -926,15 +918,12 @@ instance_region(const SourceOptions& options, std::string& why_not)
   const Imds* imds = &session->first;
   const std::string* token = &session->second;
   const std::string path = "/latest/meta-data/placement/region";
-  const HttpResponse answer = imds_get(*imds, *token, path);
-  if (answer.status == 404) {
+  const auto answer = imds_read(*imds, *token, path);
+  if (!answer) {
     why_not = "the instance metadata service at " + url_for_messages(imds->endpoint) + " knows no region";
     return std::nullopt;
   }
-  if (answer.status != 200) {
-    throw imds_refusal(*imds, path, answer.status);
-  }
-  const std::string region(trim(answer.body));
+  const std::string region(trim(*answer));
   if (region.empty() || region.size() > 64 ||
       region.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
     throw ConfigError("the instance metadata service at " + url_for_messages(imds->endpoint) +

@@ -1,14 +1,16 @@
 // The curl transport of the AWS JSON protocol: keep-alive, standard-mode
-// retries, timeouts and call_many's bounded concurrency.
+// retries, timeouts and call_many's bounded concurrency; and libcurl itself,
+// opened with dlopen (aws_curl.hpp). The one-shot requests of the credential
+// sources are aws_http.cpp's.
 #include "taskstore/backends/aws_transport.hpp"
 
 #include "taskstore/backends/aws_credentials.hpp"
+#include "taskstore/backends/aws_curl.hpp"
 
 #include "taskstore/error.hpp"
 #include "taskstore/interrupt.hpp"
 #include "taskstore/uri.hpp"
 
-#include <curl/curl.h>
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -33,85 +35,6 @@ AwsError::AwsError(Kind kind_, std::string type_, std::string message_, long htt
 }
 
 namespace {
-
-// libcurl's entry points, opened with dlopen on the first DynamoDB client
-// rather than linked: libcurl's dependency tree (TLS, Kerberos, LDAP, SSH,
-// IDN, ...) costs every taskctl run ~7 ms of loading and relocation, and most
-// runs never name a DynamoDB store.
-struct CurlApi
-{
-  decltype(&::curl_global_init) global_init = nullptr;
-  decltype(&::curl_easy_init) easy_init = nullptr;
-  decltype(&::curl_easy_cleanup) easy_cleanup = nullptr;
-  decltype(&::curl_easy_setopt) easy_setopt = nullptr;
-  decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
-  decltype(&::curl_easy_strerror) easy_strerror = nullptr;
-  decltype(&::curl_multi_init) multi_init = nullptr;
-  decltype(&::curl_multi_cleanup) multi_cleanup = nullptr;
-  decltype(&::curl_multi_add_handle) multi_add_handle = nullptr;
-  decltype(&::curl_multi_remove_handle) multi_remove_handle = nullptr;
-  decltype(&::curl_multi_perform) multi_perform = nullptr;
-  decltype(&::curl_multi_poll) multi_poll = nullptr;
-  decltype(&::curl_multi_info_read) multi_info_read = nullptr;
-  decltype(&::curl_multi_strerror) multi_strerror = nullptr;
-  decltype(&::curl_slist_append) slist_append = nullptr;
-  decltype(&::curl_slist_free_all) slist_free_all = nullptr;
-  decltype(&::curl_version_info) version_info = nullptr;
-};
-
-// Returns libcurl's entry points, loading libcurl.so.4 (or Debian's
-// libcurl-gnutls.so.4, the same ABI) on the first call; throws StorageError
-// when neither loads or the one loaded lacks a function this client calls
-// (curl_multi_poll came in 7.66; CURLOPT_AWS_SIGV4, which the ABI cannot
-// show, in 7.75).
-const CurlApi&
-curl()
-{
-  static const CurlApi api = [] {
-    void* lib = nullptr;
-    std::string why;
-    for (const char* name : {"libcurl.so.4", "libcurl-gnutls.so.4"}) {
-      lib = ::dlopen(name, RTLD_NOW | RTLD_LOCAL);
-      if (lib != nullptr) {
-        break;
-      }
-      const char* error = ::dlerror();
-      why += (why.empty() ? "" : "; ") + std::string(error != nullptr ? error : name);
-    }
-    if (lib == nullptr) {
-      throw StorageError::backend("the DynamoDB backend needs libcurl 4 (Debian package libcurl4): " + why);
-    }
-    CurlApi a;
-    auto bind = [lib](auto& fn, const char* symbol) {
-      void* address = ::dlsym(lib, symbol);
-      if (address == nullptr) {
-        throw StorageError::backend(std::string("the DynamoDB backend needs libcurl 7.75 or later: "
-                                                "the loaded libcurl has no ") + symbol);
-      }
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(address);
-    };
-    bind(a.global_init, "curl_global_init");
-    bind(a.easy_init, "curl_easy_init");
-    bind(a.easy_cleanup, "curl_easy_cleanup");
-    bind(a.easy_setopt, "curl_easy_setopt");
-    bind(a.easy_getinfo, "curl_easy_getinfo");
-    bind(a.easy_strerror, "curl_easy_strerror");
-    bind(a.multi_init, "curl_multi_init");
-    bind(a.multi_cleanup, "curl_multi_cleanup");
-    bind(a.multi_add_handle, "curl_multi_add_handle");
-    bind(a.multi_remove_handle, "curl_multi_remove_handle");
-    bind(a.multi_perform, "curl_multi_perform");
-    bind(a.multi_poll, "curl_multi_poll");
-    bind(a.multi_info_read, "curl_multi_info_read");
-    bind(a.multi_strerror, "curl_multi_strerror");
-    bind(a.slist_append, "curl_slist_append");
-    bind(a.slist_free_all, "curl_slist_free_all");
-    bind(a.version_info, "curl_version_info");
-    a.global_init(CURL_GLOBAL_DEFAULT);
-    return a;
-  }();
-  return api;
-}
 
 bool
 is_throttling(std::string_view type)
@@ -196,6 +119,63 @@ left_ms(Clock::time_point deadline)
   return left > 0 ? static_cast<long>(left) : 0;
 }
 
+} // namespace
+
+// libcurl is opened with dlopen on the first DynamoDB client rather than
+// linked (aws_curl.hpp). Loads libcurl.so.4 (or Debian's libcurl-gnutls.so.4,
+// the same ABI) on the first call; throws StorageError
+// when neither loads or the one loaded lacks a function this client calls
+// (curl_multi_poll came in 7.66; CURLOPT_AWS_SIGV4, which the ABI cannot
+// show, in 7.75).
+const CurlApi&
+curl()
+{
+  static const CurlApi api = [] {
+    void* lib = nullptr;
+    std::string why;
+    for (const char* name : {"libcurl.so.4", "libcurl-gnutls.so.4"}) {
+      lib = ::dlopen(name, RTLD_NOW | RTLD_LOCAL);
+      if (lib != nullptr) {
+        break;
+      }
+      const char* error = ::dlerror();
+      why += (why.empty() ? "" : "; ") + std::string(error != nullptr ? error : name);
+    }
+    if (lib == nullptr) {
+      throw StorageError::backend("the DynamoDB backend needs libcurl 4 (Debian package libcurl4): " + why);
+    }
+    CurlApi a;
+    auto bind = [lib](auto& fn, const char* symbol) {
+      void* address = ::dlsym(lib, symbol);
+      if (address == nullptr) {
+        throw StorageError::backend(std::string("the DynamoDB backend needs libcurl 7.75 or later: "
+                                                "the loaded libcurl has no ") + symbol);
+      }
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(address);
+    };
+    bind(a.global_init, "curl_global_init");
+    bind(a.easy_init, "curl_easy_init");
+    bind(a.easy_cleanup, "curl_easy_cleanup");
+    bind(a.easy_setopt, "curl_easy_setopt");
+    bind(a.easy_getinfo, "curl_easy_getinfo");
+    bind(a.easy_strerror, "curl_easy_strerror");
+    bind(a.multi_init, "curl_multi_init");
+    bind(a.multi_cleanup, "curl_multi_cleanup");
+    bind(a.multi_add_handle, "curl_multi_add_handle");
+    bind(a.multi_remove_handle, "curl_multi_remove_handle");
+    bind(a.multi_perform, "curl_multi_perform");
+    bind(a.multi_poll, "curl_multi_poll");
+    bind(a.multi_info_read, "curl_multi_info_read");
+    bind(a.multi_strerror, "curl_multi_strerror");
+    bind(a.slist_append, "curl_slist_append");
+    bind(a.slist_free_all, "curl_slist_free_all");
+    bind(a.version_info, "curl_version_info");
+    a.global_init(CURL_GLOBAL_DEFAULT);
+    return a;
+  }();
+  return api;
+}
+
 // Waits in curl_multi_poll for multi's transfers, the interrupt fd beside
 // them, at most wait_ms. Returns false when an interrupt is requested.
 bool
@@ -213,175 +193,6 @@ poll_multi(CURLM* multi, int wait_ms)
   }
   curl().multi_poll(multi, ifd >= 0 ? &extra : nullptr, ifd >= 0 ? 1U : 0U, wait_ms, nullptr);
   return !interrupt_requested();
-}
-
-} // namespace
-
-std::optional<std::string>
-HttpResponse::header(std::string_view lower_name) const
-{
-  for (const auto& [name, value] : headers) {
-    if (name == lower_name) {
-      return value;
-    }
-  }
-  return std::nullopt;
-}
-
-namespace {
-
-struct OneShot
-{
-  std::string body;
-  HttpResponse response;
-  std::size_t max_body = 0;
-  bool too_large = false;
-  char error[CURL_ERROR_SIZE] = {};
-};
-
-// Takes the next piece of the body; past max_body returns 0, which makes
-// curl stop the transfer (CURLE_WRITE_ERROR).
-std::size_t
-one_shot_body(char* data, std::size_t size, std::size_t count, void* user)
-{
-  auto* state = static_cast<OneShot*>(user);
-  if (state->response.body.size() + size * count > state->max_body) {
-    state->too_large = true;
-    return 0;
-  }
-  state->response.body.append(data, size * count);
-  return size * count;
-}
-
-std::size_t
-one_shot_header(char* data, std::size_t size, std::size_t count, void* user)
-{
-  auto& response = static_cast<OneShot*>(user)->response;
-  const std::string_view line(data, size * count);
-  if (line.rfind("HTTP/", 0) == 0) {
-    response.headers.clear(); // a new response (after 100 Continue or a redirect)
-    return size * count;
-  }
-  const auto colon = line.find(':');
-  if (colon != std::string_view::npos) {
-    response.headers.emplace_back(ascii_lower(trim(line.substr(0, colon))),
-                                  std::string(trim(line.substr(colon + 1))));
-  }
-  return size * count;
-}
-
-// The URL without its query string, redacted: for messages.
-std::string
-url_for_messages(const std::string& url)
-{
-  return StoreUri::redact_text(url.substr(0, url.find('?')));
-}
-
-} // namespace
-
-HttpResponse
-http_request(const HttpRequest& request)
-{
-  const CurlApi& api = curl();
-  std::unique_ptr<CURL, void (*)(CURL*)> easy(api.easy_init(), api.easy_cleanup);
-  std::unique_ptr<CURLM, CURLMcode (*)(CURLM*)> multi(api.multi_init(), api.multi_cleanup);
-  if (!easy || !multi) {
-    throw std::runtime_error("curl_easy_init failed");
-  }
-  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(nullptr, api.slist_free_all);
-  const auto add_header = [&](const std::string& line) {
-    curl_slist* next = api.slist_append(headers.get(), line.c_str());
-    if (next == nullptr) {
-      throw std::bad_alloc();
-    }
-    (void)headers.release();
-    headers.reset(next);
-  };
-  for (const auto& [name, value] : request.headers) {
-    add_header(name + ": " + value);
-  }
-  OneShot state;
-  state.body = request.body;
-  state.max_body = request.max_body;
-  CURL* e = easy.get();
-  std::string sigv4;
-  if (request.signing) {
-    sigv4 = "aws:amz:" + request.signing->region + ":" + request.signing->service;
-    if (request.signing->credentials.session_token) {
-      add_header("X-Amz-Security-Token: " + *request.signing->credentials.session_token);
-    }
-    api.easy_setopt(e, CURLOPT_AWS_SIGV4, sigv4.c_str());
-    api.easy_setopt(e, CURLOPT_USERNAME, request.signing->credentials.access_key_id.c_str());
-    api.easy_setopt(e, CURLOPT_PASSWORD, request.signing->credentials.secret_access_key.c_str());
-  }
-  api.easy_setopt(e, CURLOPT_URL, request.url.c_str());
-  api.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  api.easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-  api.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  api.easy_setopt(e, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  if (request.method == "GET") {
-    api.easy_setopt(e, CURLOPT_HTTPGET, 1L);
-  } else if (request.method == "PUT" || request.method == "POST" || !state.body.empty()) {
-    api.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(state.body.size()));
-    api.easy_setopt(e, CURLOPT_POSTFIELDS, state.body.data());
-  }
-  api.easy_setopt(e, CURLOPT_HTTPHEADER, headers.get());
-  api.easy_setopt(e, CURLOPT_USERAGENT, "taskctl-taskstore (libcurl)");
-  if (request.no_proxy) {
-    api.easy_setopt(e, CURLOPT_NOPROXY, "*");
-  }
-  const long total_ms = std::max(1L, static_cast<long>(request.timeout.count()));
-  api.easy_setopt(e, CURLOPT_TIMEOUT_MS, total_ms);
-  api.easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                  std::max(1L, static_cast<long>(request.connect_timeout.value_or(request.timeout).count())));
-  api.easy_setopt(e, CURLOPT_ERRORBUFFER, state.error);
-  api.easy_setopt(e, CURLOPT_WRITEFUNCTION, &one_shot_body);
-  api.easy_setopt(e, CURLOPT_WRITEDATA, &state);
-  api.easy_setopt(e, CURLOPT_HEADERFUNCTION, &one_shot_header);
-  api.easy_setopt(e, CURLOPT_HEADERDATA, &state);
-
-  const std::string where = request.method + " " + url_for_messages(request.url);
-  if (api.multi_add_handle(multi.get(), e) != CURLM_OK) {
-    throw std::runtime_error("curl_multi_add_handle failed");
-  }
-  std::optional<CURLcode> result;
-  while (!result) {
-    int running = 0;
-    const CURLMcode mc = api.multi_perform(multi.get(), &running);
-    if (mc != CURLM_OK) {
-      api.multi_remove_handle(multi.get(), e);
-      throw std::runtime_error(std::string("curl_multi_perform: ") + api.multi_strerror(mc));
-    }
-    int queued = 0;
-    while (CURLMsg* msg = api.multi_info_read(multi.get(), &queued)) {
-      if (msg->msg == CURLMSG_DONE && msg->easy_handle == e) {
-        result = msg->data.result;
-      }
-    }
-    if (!result && !poll_multi(multi.get(), 1000)) {
-      api.multi_remove_handle(multi.get(), e);
-      AwsError interrupted(AwsError::Kind::transport, "Interrupted", "interrupted while waiting for the answer", 0,
-                           where + ": interrupted");
-      interrupted.retryable = true;
-      throw interrupted;
-    }
-  }
-  api.multi_remove_handle(multi.get(), e);
-  if (state.too_large) {
-    AwsError error(AwsError::Kind::transport, "TooLarge", "the answer is larger than " +
-                   std::to_string(request.max_body) + " bytes", 0,
-                   where + ": the answer is larger than " + std::to_string(request.max_body) + " bytes");
-    throw error;
-  }
-  if (*result != CURLE_OK) {
-    const std::string text = state.error[0] != '\0' ? std::string(state.error) : api.easy_strerror(*result);
-    AwsError error(AwsError::Kind::transport, api.easy_strerror(*result), text, 0, where + ": " + text);
-    error.timed_out = *result == CURLE_OPERATION_TIMEDOUT;
-    error.retryable = true;
-    throw error;
-  }
-  api.easy_getinfo(e, CURLINFO_RESPONSE_CODE, &state.response.status);
-  return std::move(state.response);
 }
 
 std::string

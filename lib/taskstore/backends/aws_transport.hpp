@@ -168,7 +168,7 @@ private:
 // ---------------------------------------------------------------- one-shot requests
 
 // One HTTP request of a credential source: STS, the SSO portal, the
-// container and instance metadata endpoints.
+// container and instance metadata endpoints (aws_http.cpp).
 struct HttpRequest
 {
   std::string method = "GET";

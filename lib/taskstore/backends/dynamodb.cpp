@@ -16,10 +16,11 @@
 //                  judged precisely on the data's expiresAt by the CleanupDriver,
 //                  then concurrent DeleteItems conditioned on the version judged
 //
-// One backend, one file (DESIGN.md); about 900 lines because the error
+// One backend, one file (DESIGN.md); about 1000 lines because the error
 // translation (raise) and the Query/Scan paging stay beside the operations
 // that use them. The item layout and the reading of listed items, pure
-// functions of the JSON, live in dynamodb_items.* (fuzzed on their own).
+// functions of the JSON, live in dynamodb_items.* (fuzzed on their own);
+// the credentials in aws_*.
 #include "taskstore/backends/dynamodb.hpp"
 
 #include "taskstore/backends/aws_config.hpp"

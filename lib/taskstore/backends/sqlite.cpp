@@ -1,7 +1,7 @@
 // The sqlite backend: one table in one database file, WAL mode.
 //
 // One backend, one file (DESIGN.md: one file pair per backend). It is
-// about 1150 lines, one concern (this table in this file): the SQL statements
+// about 1300 lines, one concern (this table in this file): the SQL statements
 // stay beside the code that binds them, and opening the file (creation under
 // concurrency, the schema check, WAL, read-only and immutable opens) beside
 // the connection it sets up; split apart, each half is harder to read.

@@ -1,3 +1,10 @@
+// The Redis connections: RAII hiredis handles, connecting (TCP, Unix
+// sockets, TLS through tls.hpp) under one deadline, the socket waits that
+// watch interrupt_fd(), pipelined send/receive, the pool of idle
+// connections, and the one translation of hiredis and TLS errors into the
+// library's. About 850 lines, one concern: every byte to and from a Redis
+// server passes here, so the waits, the TLS reads and writes and the error
+// translation stay beside each other.
 #include "taskstore/backends/redis/connection.hpp"
 
 #include "taskstore/backends/redis/tls.hpp"
